@@ -1,0 +1,78 @@
+package decode
+
+import (
+	"bytes"
+	"testing"
+)
+
+func benchConn(b *testing.B, frame []byte, chunk int) {
+	c := NewConn(testMeta, Options{})
+	var dst []Event
+	dst = c.Feed(dst, Side0, []byte(testReq), Seg{})
+	dst = c.Feed(dst, Side1, []byte(testResp), Seg{})
+	stream := bytes.Repeat(frame, max(1, (64<<10)/len(frame)))
+	b.SetBytes(int64(len(stream)))
+	b.ReportAllocs()
+	for b.Loop() {
+		for off := 0; off < len(stream); off += chunk {
+			dst = c.Feed(dst[:0], Side0, stream[off:min(off+chunk, len(stream))], Seg{})
+		}
+	}
+}
+
+func BenchmarkFeedSmallFrames(b *testing.B) {
+	benchConn(b, cf(true, OpText, `{"type":"tick","seq":123456,"price":"101.25"}`), 1460)
+}
+
+func BenchmarkFeedLargeFrames(b *testing.B) {
+	benchConn(b, cf(true, OpBinary, string(bytes.Repeat([]byte{1, 2, 3, 4}, 16<<10))), 1460)
+}
+
+func BenchmarkFeedServerText64K(b *testing.B) {
+	benchConn(b, sf(true, OpText, string(bytes.Repeat([]byte("héllo wörld "), 5000))), 16<<10)
+}
+
+func BenchmarkFeedBytewise(b *testing.B) {
+	benchConn(b, cf(true, OpText, "Hello, world"), 1)
+}
+
+func BenchmarkUnmask(b *testing.B) {
+	buf := make([]byte, 64<<10)
+	b.SetBytes(int64(len(buf)))
+	for b.Loop() {
+		unmask(buf, testKey, 1)
+	}
+}
+
+func BenchmarkUnmaskSimple(b *testing.B) {
+	buf := make([]byte, 64<<10)
+	b.SetBytes(int64(len(buf)))
+	for b.Loop() {
+		unmaskSimple(buf, testKey, 1)
+	}
+}
+
+// TestFeedAllocs: steady-state frames allocate nothing.
+func TestFeedAllocs(t *testing.T) {
+	c := NewConn(testMeta, Options{})
+	var dst []Event
+	dst = c.Feed(dst, Side0, []byte(testReq), Seg{})
+	dst = c.Feed(dst, Side1, []byte(testResp), Seg{})
+	small := bytes.Repeat(cf(true, OpText, "hello, world"), 20)
+	large := cf(true, OpBinary, string(bytes.Repeat([]byte{9}, 40000)))
+	srv := bytes.Repeat(sf(true, OpText, "server text ✓"), 20)
+	for range 3 { // warm up buffers
+		dst = c.Feed(dst[:0], Side0, small, Seg{})
+		dst = c.Feed(dst[:0], Side0, large, Seg{})
+		dst = c.Feed(dst[:0], Side1, srv, Seg{})
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		dst = c.Feed(dst[:0], Side0, small, Seg{})
+		dst = c.Feed(dst[:0], Side0, large[:7000], Seg{})
+		dst = c.Feed(dst[:0], Side0, large[7000:], Seg{})
+		dst = c.Feed(dst[:0], Side1, srv, Seg{})
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per run", allocs)
+	}
+}

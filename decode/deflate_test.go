@@ -1,0 +1,151 @@
+package decode
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// deflateScript builds a permessage-deflate conversation from the server
+// (takeover per ext) with compressed, fragmented and plain messages.
+func deflateScript(ext string, takeover bool, msgs []string) []step {
+	d := newDeflater(takeover)
+	steps := []step{c2s(str(testReqDeflate)), s2c(str(respWithExt(ext)))}
+	for i, m := range msgs {
+		switch i % 4 {
+		case 0, 3: // compressed, one frame
+			steps = append(steps, s2c(fb{fin: true, rsv: 4, op: OpText, payload: d.compress(m)}.bytes()))
+		case 1: // compressed and fragmented in 3 frames, RSV1 on the first only
+			c := d.compress(m)
+			a, b := len(c)/3, 2*len(c)/3
+			steps = append(steps, s2c(
+				fb{fin: false, rsv: 4, op: OpText, payload: c[:a]}.bytes(),
+				sf(true, OpPing, "between"),
+				fb{fin: false, op: OpContinuation, payload: c[a:b]}.bytes(),
+				fb{fin: true, op: OpContinuation, payload: c[b:]}.bytes()))
+		case 2: // not compressed
+			steps = append(steps, s2c(sf(true, OpText, m)))
+		}
+	}
+	return steps
+}
+
+func TestDeflate(t *testing.T) {
+	msgs := []string{
+		`{"type":"hello","text":"héllo wörld"}`,
+		strings.Repeat(`{"type":"hello","text":"héllo wörld"}`, 20),
+		"plain in between",
+		`{"type":"hello","text":"héllo wörld"} again`,
+		"", // empty compressed message
+		strings.Repeat("abcdefghij", 5000),
+		"x",
+		`{"type":"bye"}`,
+	}
+	for _, tc := range []struct {
+		name, ext string
+		takeover  bool
+	}{
+		{"takeover", "permessage-deflate", true},
+		{"server no takeover", "permessage-deflate; server_no_context_takeover", false},
+		{"client no takeover only", "permessage-deflate; client_no_context_takeover", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			script := deflateScript(tc.ext, tc.takeover, msgs)
+			for sn, sp := range map[string]func(int) []int{"whole": nil, "rand": randomSplit(3)} {
+				evs := run(Options{}, script, sp)
+				assertNoAnomalies(t, evs)
+				got := kinds(evs, KindMessage)
+				if len(got) != len(msgs) {
+					t.Fatalf("%s: %d messages\n%s", sn, len(got), describe(evs))
+				}
+				for i, m := range got {
+					if string(m.Message.Payload) != msgs[i] || !m.Message.UTF8Valid || m.Message.DecodeError != "" {
+						t.Errorf("%s: message %d = %q (err %q)", sn, i, trim(m.Message.Payload), m.Message.DecodeError)
+					}
+					if wantComp := i%4 != 2; m.Message.Compressed != wantComp {
+						t.Errorf("message %d compressed=%v", i, m.Message.Compressed)
+					}
+				}
+			}
+		})
+	}
+}
+
+func trim(b []byte) string {
+	if len(b) > 60 {
+		return string(b[:60]) + "..."
+	}
+	return string(b)
+}
+
+func TestDeflateWindowExceeded(t *testing.T) {
+	// The server agreed to server_max_window_bits=8 (256 bytes) but refers
+	// back 1000 bytes into the previous message.
+	d := newDeflater(true)
+	// The marker is ~1000 bytes back when the second message refers to it.
+	first := "UNIQUE-MARKER-abcdefghijklmnopqrstuvwxyz" + strings.Repeat("0123456789", 100)
+	steps := []step{
+		c2s(str(strings.Replace(testReqDeflate, "client_max_window_bits", "server_max_window_bits=8", 1))),
+		s2c(str(respWithExt("permessage-deflate; server_max_window_bits=8"))),
+		s2c(fb{fin: true, rsv: 4, op: OpText, payload: d.compress(first)}.bytes()),
+		s2c(fb{fin: true, rsv: 4, op: OpText, payload: d.compress("UNIQUE-MARKER-abcdefghijklmnopqrstuvwxyz")}.bytes()),
+	}
+	evs := run(Options{}, steps, nil)
+	if !hasCode(evs, CodeInflateWindowExceeded) {
+		t.Fatalf("no window anomaly\n%s", describe(evs))
+	}
+	msgs := kinds(evs, KindMessage)
+	if len(msgs) != 2 || string(msgs[1].Message.Payload) != "UNIQUE-MARKER-abcdefghijklmnopqrstuvwxyz" {
+		t.Errorf("messages\n%s", describe(msgs))
+	}
+}
+
+func TestDeflateFrame(t *testing.T) {
+	d := newDeflater(true)
+	steps := []step{
+		c2s(str(strings.Replace(testReqDeflate, "permessage-deflate; client_max_window_bits", "x-webkit-deflate-frame", 1))),
+		s2c(str(respWithExt("x-webkit-deflate-frame"))),
+		s2c(fb{fin: false, rsv: 4, op: OpText, payload: d.compress("per-frame ")}.bytes(),
+			fb{fin: true, rsv: 4, op: OpContinuation, payload: d.compress("compression")}.bytes()),
+		s2c(fb{fin: true, rsv: 4, op: OpText, payload: d.compress("per-frame again")}.bytes()),
+	}
+	evs := run(Options{}, steps, nil)
+	assertNoAnomalies(t, evs)
+	msgs := kinds(evs, KindMessage)
+	if len(msgs) != 2 || string(msgs[0].Message.Payload) != "per-frame compression" || string(msgs[1].Message.Payload) != "per-frame again" {
+		t.Errorf("%s", describe(evs))
+	}
+}
+
+func TestInflateBombBounded(t *testing.T) {
+	bomb := newDeflater(true).compress(strings.Repeat("\x00", 50<<20))
+	steps := []step{c2s(str(testReqDeflate)), s2c(str(respWithExt("permessage-deflate"))),
+		s2c(fb{fin: true, rsv: 4, op: OpBinary, payload: bomb}.bytes())}
+	evs := run(Options{MaxInflate: 1 << 20, MaxPayload: 1000}, steps, nil)
+	m := kinds(evs, KindMessage)
+	if len(m) != 1 || !m[0].Message.Truncated || len(m[0].Message.Payload) != 1000 || m[0].Message.Len != 1<<20 {
+		t.Fatalf("%s", describe(evs))
+	}
+	if !hasCode(evs, CodeInflateLimit) {
+		t.Error("no inflate_limit")
+	}
+}
+
+func TestMidstreamNoContext(t *testing.T) {
+	// eririmba-socket.io-sample: c1 84 961f7d3d b43f723d, history missing.
+	steps := []step{c2s(dehex("c1 84 961f7d3d b43f723d"))}
+	evs := run(Options{DecodeAs: true}, steps, nil)
+	msgs := kinds(evs, KindMessage)
+	if len(msgs) != 1 || msgs[0].Message.DecodeError == "" || !bytes.Equal(msgs[0].Message.Payload, dehex("22200f00")) {
+		t.Fatalf("%s", describe(evs))
+	}
+	if c := kinds(evs, KindConn); len(c) != 1 || !c[0].Info.Midstream || c[0].Info.ClientSide != Side0 {
+		t.Errorf("conn %s", describe(c))
+	}
+	// A compressed message with no back-references inflates fine mid-stream.
+	ok := newDeflater(false).compress("self-contained")
+	evs = run(Options{DecodeAs: true}, []step{s2c(fb{fin: true, rsv: 4, op: OpText, payload: ok}.bytes())}, nil)
+	if m := kinds(evs, KindMessage); len(m) != 1 || string(m[0].Message.Payload) != "self-contained" {
+		t.Errorf("%s", describe(evs))
+	}
+}
