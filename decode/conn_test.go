@@ -96,9 +96,9 @@ func TestUTF8Check(t *testing.T) {
 		{"", true},
 		{"hello", true},
 		{"héllo wörld ✓ 𝄞", true},
-		{"\xc3", false},          // incomplete
-		{"\xc0\xaf", false},      // overlong
-		{"\xed\xa0\x80", false},  // surrogate
+		{"\xc3", false},             // incomplete
+		{"\xc0\xaf", false},         // overlong
+		{"\xed\xa0\x80", false},     // surrogate
 		{"\xf4\x90\x80\x80", false}, // > U+10FFFF
 		{"\xff", false},
 		{"abcdefgh\x80", false},

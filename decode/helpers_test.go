@@ -117,7 +117,7 @@ type step struct {
 
 func c2s(parts ...[]byte) step { return step{side: Side0, data: bytes.Join(parts, nil)} }
 func s2c(parts ...[]byte) step { return step{side: Side1, data: bytes.Join(parts, nil)} }
-func str(s string) []byte     { return []byte(s) }
+func str(s string) []byte      { return []byte(s) }
 
 var testMeta = ConnMeta{ID: 1, Addr: [2]netip.AddrPort{
 	netip.MustParseAddrPort("10.0.0.2:51512"), netip.MustParseAddrPort("10.0.0.1:8080")}}
