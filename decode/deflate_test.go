@@ -78,9 +78,9 @@ func trim(b []byte) string {
 	return string(b)
 }
 
-func TestDeflateWindowExceeded(t *testing.T) {
-	// The server agreed to server_max_window_bits=8 (256 bytes) but refers
-	// back 1000 bytes into the previous message.
+// windowExceededSteps: the server agreed to server_max_window_bits=8 (256
+// bytes) but refers back 1000 bytes into the previous message.
+func windowExceededSteps() []step {
 	d := newDeflater(true)
 	// The marker is ~1000 bytes back when the second message refers to it.
 	first := "UNIQUE-MARKER-abcdefghijklmnopqrstuvwxyz" + strings.Repeat("0123456789", 100)
@@ -90,7 +90,11 @@ func TestDeflateWindowExceeded(t *testing.T) {
 		s2c(fb{fin: true, rsv: 4, op: OpText, payload: d.compress(first)}.bytes()),
 		s2c(fb{fin: true, rsv: 4, op: OpText, payload: d.compress("UNIQUE-MARKER-abcdefghijklmnopqrstuvwxyz")}.bytes()),
 	}
-	evs := run(Options{}, steps, nil)
+	return steps
+}
+
+func TestDeflateWindowExceeded(t *testing.T) {
+	evs := run(Options{}, windowExceededSteps(), nil)
 	if !hasCode(evs, CodeInflateWindowExceeded) {
 		t.Fatalf("no window anomaly\n%s", describe(evs))
 	}
