@@ -112,3 +112,37 @@ func TestFixturesTShark(t *testing.T) {
 		})
 	}
 }
+
+// TestREADMETable keeps the scenario table in testdata/README.md in step
+// with Scenarios (rewritten by -regen).
+func TestREADMETable(t *testing.T) {
+	path := filepath.Join(fixtureDir, "README.md")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const begin, end = "<!-- scenarios:begin", "<!-- scenarios:end -->"
+	doc := string(b)
+	i, j := strings.Index(doc, begin), strings.Index(doc, end)
+	if i < 0 || j < i {
+		t.Fatalf("%s: no %q … %q markers", path, begin, end)
+	}
+	i += strings.Index(doc[i:], "\n") + 1
+	var tab strings.Builder
+	tab.WriteString("| file | frames (tshark) | what it exercises |\n|---|---|---|\n")
+	for _, s := range Scenarios() {
+		tab.WriteString("| `" + s.File() + "` | " + strconv.Itoa(s.TShark) + " | " +
+			strings.ReplaceAll(s.Doc, "|", `\|`) + " |\n")
+	}
+	want := doc[:i] + tab.String() + doc[j:]
+	if want == doc {
+		return
+	}
+	if *regen {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Errorf("%s: scenario table is out of date; run go test ./internal/flowgen -regen", path)
+}
