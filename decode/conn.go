@@ -295,8 +295,10 @@ func (c *Conn) feedHead(dst []Event, h *half, p []byte, s Seg) (int, []Event) {
 		data := h.head
 		h.head = nil
 		c.notHTTP(h)
-		h.pos -= int64(prev + take)
-		return take, c.feed(dst, h, data, s)
+		h.pos -= int64(prev)
+		dst = c.feed(dst, h, data, s)
+		h.pos -= int64(take) // feed counted them; the caller's loop counts them again
+		return take, dst
 	case 1:
 		if e := headEnd(h.head); e >= 0 {
 			dst = c.onHead(dst, h, h.head[:e], s)
