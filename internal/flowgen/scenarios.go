@@ -102,10 +102,12 @@ func Scenarios() []Scenario {
 			Doc: "swapped segments, exact retransmissions and a partially overlapping retransmission (9 frames; tshark without out-of-order reassembly misses \"swapped A\")"},
 		{Name: "midstream", DecodeAs: 7000, TShark: 7, Build: midstream,
 			Doc: "no SYN and no handshake on port 7000: needs decode-as (tshark -d tcp.port==7000,websocket)"},
+		{Name: "bytewise", TShark: 4, Build: bytewise,
+			Doc: "a masked client frame sent one byte per TCP segment, the server's reply in 3-byte segments"},
 		{Name: "ipv6", TShark: 5, Build: ipv6,
 			Doc: "a WebSocket session over IPv6 with a multi-segment binary frame"},
 		{Name: "two-conns-interleaved", TShark: 12, Build: twoConns,
-			Doc: "two connections to one server, packets interleaved, one frame split around the other connection's packets"},
+			Doc: "two connections to one server, packets interleaved, one frame split around the other connection's packets; the second ends with a client RST"},
 		{Name: "permessage-deflate", TShark: 17, Build: permessageDeflate,
 			Doc: "permessage-deflate with server context takeover and client_no_context_takeover: fragmented compressed messages, uncompressed messages between compressed ones, empty compressed messages (tshark 4.0 applies client_no_context_takeover to the server too and fails to inflate its later messages)"},
 		{Name: "deflate-no-context-takeover", TShark: 8, Build: deflateNoContextTakeover,
@@ -582,6 +584,15 @@ func midstream() *Capture {
 	return c
 }
 
+func bytewise() *Capture {
+	c := NewCapture()
+	w := openWS(c, "192.0.2.10:50018", "192.0.2.80:80", "/bytes", nil, nil)
+	w.Client(w.cf(text("one byte at a time")), Bytewise())
+	w.Server(Frames(text("three bytes at a time")), Every(3))
+	w.closeBoth("")
+	return c
+}
+
 func ipv6() *Capture {
 	c := NewCapture()
 	w := openWS(c, "[2001:db8::10]:50100", "[2001:db8::80]:80", "/v6", nil, nil)
@@ -613,7 +624,10 @@ func twoConns() *Capture {
 	b.Client(b.cf(text("B2")))
 	b.Server(Frames(text("B2 echo")))
 	a.Server(big[100:])
-	b.closeBoth("b done")
+	// B closes the WebSocket, then its client resets the TCP connection.
+	b.Client(b.cf(closeFrame(1000, "b done")))
+	b.Server(Frames(closeFrame(1000, "b done")))
+	b.Reset(C2S)
 	a.Client(a.cf(text("A2")))
 	a.closeBoth("a done")
 	return c
