@@ -1,0 +1,19 @@
+// Package output renders [decode.Event] values for people and for scripts.
+//
+// [NewText] writes a Wireshark-like timeline: one fixed-width row per
+// handshake, frame, message, anomaly, gap and end event, a legend line
+// introducing each connection, an optional field tree (-V) and hex dump
+// (-x) under rows, and an optional per-connection summary table at the end.
+// Every line is ASCII except payload text, which is shown as UTF-8 with
+// control characters and invalid bytes escaped.
+//
+// [NewJSON] writes JSON Lines, one object per event; the fields are listed
+// in SCHEMA.md, whose core is fixed by the project's json-lines.md.
+//
+// # Performance
+//
+// Rows are built by appending to reused byte slices and written through a
+// 256 KiB bufio.Writer; rendering a frame event allocates nothing in steady
+// state. Per-connection state is a few counters (O(connections)); events are
+// never kept.
+package output

@@ -1,0 +1,283 @@
+package output
+
+import (
+	"strconv"
+	"unicode"
+	"unicode/utf8"
+)
+
+const hexDigits = "0123456789abcdef"
+
+// decodeRune decodes the first rune of s without converting more than
+// utf8.UTFMax bytes (a small conversion stays on the stack).
+func decodeRune[T string | []byte](s T) (rune, int) {
+	if len(s) > utf8.UTFMax {
+		s = s[:utf8.UTFMax]
+	}
+	return utf8.DecodeRuneInString(string(s))
+}
+
+// appendJSONString appends s as a JSON string literal. Quotes, backslashes
+// and control characters are escaped (\n, \r, \t, otherwise \u00XX), as are
+// U+2028 and U+2029; each byte of invalid UTF-8 becomes \ufffd, so the
+// result is always valid JSON.
+func appendJSONString[T string | []byte](dst []byte, s T) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := decodeRune(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// trimPartialRune drops an incomplete UTF-8 sequence at the end of p (a
+// payload cut by a limit in the middle of a character).
+func trimPartialRune(p []byte) []byte {
+	for k := 1; k <= utf8.UTFMax-1 && k <= len(p); k++ {
+		c := p[len(p)-k]
+		if c < utf8.RuneSelf {
+			return p // ASCII: nothing pending
+		}
+		if utf8.RuneStart(c) {
+			if !utf8.FullRune(p[len(p)-k:]) {
+				return p[:len(p)-k]
+			}
+			return p
+		}
+	}
+	return p
+}
+
+// previewUnit appends the escaped form of the unit at the start of p and
+// returns the new dst, the bytes consumed and the columns used.
+//
+// Printable ASCII and printable UTF-8 are kept; quote and backslash are
+// backslash-escaped; \n, \r and \t use their C escapes; other control
+// bytes, DEL and invalid UTF-8 become \xNN; valid but non-printable runes
+// (C1 controls, bidi overrides, U+2028...) become \uXXXX or \UXXXXXXXX.
+func previewUnit(dst []byte, p []byte) ([]byte, int, int) {
+	c := p[0]
+	if c < utf8.RuneSelf {
+		switch {
+		case c == '"' || c == '\\':
+			return append(dst, '\\', c), 1, 2
+		case c == '\n':
+			return append(dst, '\\', 'n'), 1, 2
+		case c == '\r':
+			return append(dst, '\\', 'r'), 1, 2
+		case c == '\t':
+			return append(dst, '\\', 't'), 1, 2
+		case c < 0x20 || c == 0x7f:
+			return append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xF]), 1, 4
+		}
+		return append(dst, c), 1, 1
+	}
+	r, size := decodeRune(p)
+	if r == utf8.RuneError && size == 1 {
+		return append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xF]), 1, 4
+	}
+	if unicode.IsPrint(r) {
+		return append(dst, p[:size]...), size, 1
+	}
+	if r <= 0xFFFF {
+		dst = append(dst, '\\', 'u')
+		for s := 12; s >= 0; s -= 4 {
+			dst = append(dst, hexDigits[(r>>s)&0xF])
+		}
+		return dst, size, 6
+	}
+	dst = append(dst, '\\', 'U')
+	for s := 28; s >= 0; s -= 4 {
+		dst = append(dst, hexDigits[(r>>s)&0xF])
+	}
+	return dst, size, 10
+}
+
+// plainASCII marks the bytes a preview shows as they are.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// minPreview is the fewest columns a cut preview gets: `"x"...`.
+const minPreview = 6
+
+// appendPreview appends p as a quoted, escaped preview ("Hello"). more
+// says the payload goes on past p; it is shown as "..." after the closing
+// quote. budget > 0 caps the columns the preview takes (quotes and dots
+// included), cutting it with "..." as well; budget <= 0 does not cut.
+func appendPreview(dst []byte, p []byte, more bool, budget int) []byte {
+	if budget > 0 && budget < minPreview {
+		budget = minPreview
+	}
+	limit := -1 // columns the content may take
+	if budget > 0 {
+		limit = budget - 2
+		if more {
+			limit -= 3
+		}
+	}
+	dst = append(dst, '"')
+	cols, safe := 0, len(dst) // safe: cut point leaving room for `"...`
+	for i := 0; i < len(p); {
+		// Fast path: a run of printable ASCII is copied as is.
+		j := i
+		for j < len(p) && plainASCII[p[j]] {
+			j++
+		}
+		if run := j - i; run > 0 {
+			if budget > 0 && cols+run > budget-5 {
+				if k := budget - 5 - cols; k >= 0 {
+					safe = len(dst) + k
+				}
+				if cols+run > limit {
+					return append(append(dst, p[i:j]...)[:safe], `"...`...)
+				}
+			} else {
+				safe = len(dst) + run
+			}
+			dst = append(dst, p[i:j]...)
+			cols += run
+			i = j
+			continue
+		}
+		var n, w int
+		dst, n, w = previewUnit(dst, p[i:])
+		if limit >= 0 && cols+w > limit {
+			return append(dst[:safe], `"...`...)
+		}
+		cols += w
+		if budget <= 0 || cols <= budget-5 {
+			safe = len(dst)
+		}
+		i += n
+	}
+	dst = append(dst, '"')
+	if more {
+		dst = append(dst, "..."...)
+	}
+	return dst
+}
+
+// appendASCII appends s with everything outside printable ASCII escaped
+// as \xNN, so that the text stays ASCII; "§" becomes "section ".
+func appendASCII[T string | []byte](dst []byte, s T) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 0x20 && c < 0x7f:
+			dst = append(dst, c)
+		case c == 0xc2 && i+1 < len(s) && s[i+1] == 0xa7: // U+00A7 SECTION SIGN
+			dst = append(dst, "section "...)
+			i++
+		default:
+			dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xF])
+		}
+	}
+	return dst
+}
+
+// asciiText returns s escaped by appendASCII.
+func asciiText(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] >= 0x7f {
+			return string(appendASCII(nil, s))
+		}
+	}
+	return s
+}
+
+// cutLine shortens line[start:] to at most budget bytes, ending it with
+// "..." when cut. It is for ASCII text, where bytes are columns.
+func cutLine(line []byte, start, budget int) []byte {
+	if budget <= 0 || len(line)-start <= budget {
+		return line
+	}
+	if budget < 4 {
+		budget = 4
+	}
+	return append(line[:start+budget-3], "..."...)
+}
+
+// appendHex appends p as lowercase hex digits.
+func appendHex(dst []byte, p []byte) []byte {
+	for _, c := range p {
+		dst = append(dst, hexDigits[c>>4], hexDigits[c&0xF])
+	}
+	return dst
+}
+
+// appendHexDump appends a Wireshark-style hex and ASCII dump of p, each
+// line starting with indent.
+func appendHexDump(dst []byte, p []byte, indent string) []byte {
+	for off := 0; off < len(p); off += 16 {
+		line := p[off:min(off+16, len(p))]
+		dst = append(dst, indent...)
+		start := len(dst)
+		dst = strconv.AppendUint(dst, uint64(off), 16)
+		for len(dst)-start < 4 {
+			dst = append(dst, ' ')
+			copy(dst[start+1:], dst[start:])
+			dst[start] = '0'
+		}
+		dst = append(dst, ' ', ' ')
+		for i := range 16 {
+			if i == 8 {
+				dst = append(dst, ' ')
+			}
+			if i < len(line) {
+				dst = append(dst, hexDigits[line[i]>>4], hexDigits[line[i]&0xF], ' ')
+			} else {
+				dst = append(dst, ' ', ' ', ' ')
+			}
+		}
+		dst = append(dst, ' ')
+		for _, c := range line {
+			if c < 0x20 || c >= 0x7f {
+				c = '.'
+			}
+			dst = append(dst, c)
+		}
+		dst = append(dst, '\n')
+	}
+	return dst
+}

@@ -1,0 +1,125 @@
+package output
+
+import (
+	"bufio"
+	"io"
+	"time"
+
+	"github.com/wscap/wscap/decode"
+)
+
+// bufSize is the size of the bufio.Writer each renderer owns.
+const bufSize = 256 << 10
+
+// TimeFormat selects how the text timeline shows the Time column.
+type TimeFormat uint8
+
+const (
+	// TimeRelative is seconds since the first packet of the capture ("0.000123").
+	TimeRelative TimeFormat = iota
+	// TimeAbsolute is the capture time in UTC, RFC 3339 with microseconds
+	// ("2024-05-01T10:00:00.000123Z").
+	TimeAbsolute
+	// TimeDelta is seconds since the previous printed row.
+	TimeDelta
+)
+
+// String returns the flag value that selects f.
+func (f TimeFormat) String() string {
+	switch f {
+	case TimeAbsolute:
+		return "absolute"
+	case TimeDelta:
+		return "delta"
+	}
+	return "relative"
+}
+
+// ParseTimeFormat parses "relative", "absolute" and "delta" (or "r", "a", "d").
+func ParseTimeFormat(s string) (TimeFormat, bool) {
+	switch s {
+	case "relative", "r":
+		return TimeRelative, true
+	case "absolute", "a":
+		return TimeAbsolute, true
+	case "delta", "d":
+		return TimeDelta, true
+	}
+	return TimeRelative, false
+}
+
+// Options configure a [Renderer].
+type Options struct {
+	Verbose  bool       // text: a field tree under each frame, message, handshake and anomaly row (-V)
+	Hex      bool       // text: hex+ASCII dump of frame and message payloads (-x)
+	Time     TimeFormat // text: the Time column
+	Width    int        // text: terminal width to cut previews to; 0 = do not cut
+	Summary  bool       // per-connection summary: a table (text) or "summary" lines (JSON) at Close
+	Timeline bool       // text: print the timeline rows (false for a summary-only run)
+}
+
+// Renderer writes decode events to an io.Writer through a buffer it owns.
+//
+// Call SetEpoch once, then Write any number of times, Flush whenever the
+// output must reach the writer (live capture), and Close exactly once.
+// A Renderer is not safe for concurrent use.
+type Renderer interface {
+	// SetEpoch sets the capture time of the first packet; the text
+	// timeline's relative times count from it. Without it, the time of the
+	// first event is used.
+	SetEpoch(t time.Time)
+	// Write renders evs in order. Slices inside evs are only read during
+	// the call. The error is the writer's.
+	Write(evs []decode.Event) error
+	// Flush writes the buffered output to the underlying writer.
+	Flush() error
+	// Close writes the summary (if enabled) and flushes.
+	Close() error
+}
+
+// NewText returns a Renderer for the human-readable timeline (and summary
+// table) described in the package documentation.
+func NewText(w io.Writer, opt Options) Renderer {
+	return newText(w, opt)
+}
+
+// NewJSON returns a Renderer that writes JSON Lines (see SCHEMA.md).
+func NewJSON(w io.Writer, opt Options) Renderer {
+	return newJSON(w, opt)
+}
+
+// roleIndex maps a role to the index of its per-direction counters:
+// 0 client, 1 server, -1 none.
+func roleIndex(r decode.Role) int {
+	switch r {
+	case decode.RoleClient:
+		return 0
+	case decode.RoleServer:
+		return 1
+	}
+	return -1
+}
+
+// base holds what both renderers share: the buffered writer, the epoch and
+// the per-connection bookkeeping for legends and the summary.
+type base struct {
+	w      *bufio.Writer
+	opt    Options
+	epoch  time.Time
+	epochV bool
+	conns  tracker
+	closed bool
+}
+
+func (b *base) init(w io.Writer, opt Options) {
+	b.w = bufio.NewWriterSize(w, bufSize)
+	b.opt = opt
+	b.conns.init()
+}
+
+func (b *base) SetEpoch(t time.Time) {
+	b.epoch = t
+	b.epochV = true
+}
+
+func (b *base) Flush() error { return b.w.Flush() }

@@ -1,0 +1,154 @@
+package output
+
+import (
+	"slices"
+	"time"
+
+	"github.com/wscap/wscap/decode"
+)
+
+// dirStats counts one direction of a connection for the summary.
+type dirStats struct {
+	frames   int
+	messages int
+	bytes    uint64 // frame header + payload bytes present in the capture
+
+	closeSeen   bool
+	closeCode   uint16
+	closeCoded  bool
+	closeReason string
+}
+
+// connStats is what the renderers remember about one connection: a few
+// counters, never events.
+type connStats struct {
+	id int
+
+	info    decode.ConnInfo
+	hasInfo bool
+
+	hasHandshake bool
+	path         string
+	protocol     string
+	extensions   string // agreed, for the summary
+	accept       string // "ok", "MISMATCH", "missing" or ""
+	status       int
+
+	dir       [2]dirStats
+	anomalies [3]int // by severity: info, warning, error
+
+	first, last time.Time
+	lastPkt     int
+
+	legend    bool    // text: the legend line was printed
+	deflating [2]bool // text: a compressed fragmented message is open
+}
+
+// tracker keeps connStats by connection id: O(connections) memory.
+type tracker struct {
+	byID map[int]*connStats
+	last *connStats // cache: consecutive events usually share a connection
+}
+
+func (t *tracker) init() { t.byID = make(map[int]*connStats) }
+
+// get returns the stats of connection id, creating them on first use.
+func (t *tracker) get(id int) *connStats {
+	if t.last != nil && t.last.id == id {
+		return t.last
+	}
+	c := t.byID[id]
+	if c == nil {
+		c = &connStats{id: id}
+		t.byID[id] = c
+	}
+	t.last = c
+	return c
+}
+
+// sorted returns every connection in id order.
+func (t *tracker) sorted() []*connStats {
+	out := make([]*connStats, 0, len(t.byID))
+	for _, c := range t.byID {
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b *connStats) int { return a.id - b.id })
+	return out
+}
+
+// update folds one event into the connection's counters.
+func (c *connStats) update(ev *decode.Event) {
+	if c.first.IsZero() || ev.Time.Before(c.first) {
+		c.first = ev.Time
+	}
+	if ev.Time.After(c.last) {
+		c.last = ev.Time
+	}
+	if ev.Packet > c.lastPkt {
+		c.lastPkt = ev.Packet
+	}
+	d := roleIndex(ev.From)
+	switch ev.Kind {
+	case decode.KindConn:
+		if ev.Info != nil {
+			c.info = *ev.Info
+			c.hasInfo = true
+		}
+	case decode.KindHandshake:
+		if h := ev.Handshake; h != nil {
+			c.hasHandshake = true
+			c.path = h.Path
+			c.protocol = h.Protocol
+			c.extensions = agreedExtensions(h)
+			c.accept = acceptState(h)
+			c.status = h.Status
+		}
+	case decode.KindFrame:
+		if d < 0 {
+			return
+		}
+		s := &c.dir[d]
+		f := &ev.Frame
+		s.frames++
+		s.bytes += uint64(f.Len) + f.Seen + f.Lost
+		if f.Opcode == decode.OpClose && !s.closeSeen {
+			s.closeSeen = true
+			s.closeCoded = f.Close.HasCode
+			s.closeCode = f.Close.Code
+			s.closeReason = string(f.Close.Reason)
+		}
+	case decode.KindMessage:
+		if d >= 0 {
+			c.dir[d].messages++
+		}
+	case decode.KindAnomaly:
+		if s := ev.Anomaly.Severity; int(s) < len(c.anomalies) {
+			c.anomalies[s]++
+		}
+	}
+}
+
+// agreedExtensions names the extensions the server agreed to.
+func agreedExtensions(h *decode.Handshake) string {
+	switch {
+	case h.Deflate != nil:
+		return h.Deflate.String()
+	case h.DeflateFrame:
+		return "deflate-frame"
+	}
+	return h.Extensions
+}
+
+// acceptState summarises the Sec-WebSocket-Accept check: "ok",
+// "MISMATCH", "missing" (a 101 without it) or "" (no 101, no accept).
+func acceptState(h *decode.Handshake) string {
+	switch {
+	case h.AcceptValid:
+		return "ok"
+	case h.Accept != "":
+		return "MISMATCH"
+	case h.Status == 101:
+		return "missing"
+	}
+	return ""
+}

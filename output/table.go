@@ -1,0 +1,153 @@
+package output
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+)
+
+// summaryHeader names the columns of the summary table.
+var summaryHeader = []any{
+	"Conn", "Client", "Server", "Path", "Subprotocol", "Extensions", "Accept",
+	"C>S fr/msg/bytes", "S>C fr/msg/bytes", "Close", "Duration", "Anomalies",
+}
+
+// newTable is the one place tablewriter is configured: ASCII borders (the
+// default is Unicode box drawing), headers as written (the default
+// upper-cases them), no wrapping. Cells are kept ASCII so their width does
+// not depend on RUNEWIDTH_EASTASIAN or the locale.
+func newTable(w io.Writer) *tablewriter.Table {
+	return tablewriter.NewTable(w,
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
+			Symbols: tw.NewSymbols(tw.StyleASCII),
+		})),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithRowAlignment(tw.AlignLeft),
+	)
+}
+
+// writeSummaryTable prints one row per connection.
+func writeSummaryTable(w io.Writer, conns []*connStats) error {
+	if len(conns) == 0 {
+		_, err := io.WriteString(w, "(no WebSocket connections)\n")
+		return err
+	}
+	t := newTable(w)
+	t.Header(summaryHeader...)
+	for _, c := range conns {
+		if err := t.Append(summaryRow(c)); err != nil {
+			return fmt.Errorf("render summary: %w", err)
+		}
+	}
+	if err := t.Render(); err != nil {
+		return fmt.Errorf("render summary: %w", err)
+	}
+	return nil
+}
+
+// summaryRow is the table row of one connection; every cell is ASCII.
+func summaryRow(c *connStats) []string {
+	client, server := "-", "-"
+	if c.hasInfo {
+		client, server = string(appendAddr(nil, c.info.Client)), string(appendAddr(nil, c.info.Server))
+	}
+	path := "-"
+	if c.hasHandshake {
+		path = asciiText(c.path)
+	} else if c.info.Midstream {
+		path = "(midstream)"
+	}
+	accept := c.accept
+	if accept == "" {
+		accept = "-"
+		if c.hasHandshake {
+			if c.status == 0 {
+				accept = "no response"
+			} else {
+				accept = "status " + strconv.Itoa(c.status)
+			}
+		}
+	}
+	return []string{
+		"#" + strconv.Itoa(c.id),
+		client,
+		server,
+		orDash(path),
+		orDash(asciiText(c.protocol)),
+		orDash(asciiText(c.extensions)),
+		accept,
+		dirCell(&c.dir[0]),
+		dirCell(&c.dir[1]),
+		closeCell(c),
+		string(appendSeconds(nil, c.last.Sub(c.first))),
+		anomalyCell(c),
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func dirCell(d *dirStats) string {
+	return strconv.Itoa(d.frames) + "/" + strconv.Itoa(d.messages) + "/" + strconv.FormatUint(d.bytes, 10)
+}
+
+// maxReasonCell is how much of a close reason the summary shows.
+const maxReasonCell = 24
+
+// closeCell: "C:1000 bye / S:1000", "-" when nobody closed.
+func closeCell(c *connStats) string {
+	var parts []string
+	for d, who := range [2]string{"C:", "S:"} {
+		s := &c.dir[d]
+		if !s.closeSeen {
+			continue
+		}
+		p := who
+		if s.closeCoded {
+			p += strconv.Itoa(int(s.closeCode))
+		} else {
+			p += "-"
+		}
+		if s.closeReason != "" {
+			r := string(appendASCII(nil, s.closeReason))
+			if len(r) > maxReasonCell {
+				r = r[:maxReasonCell-3] + "..."
+			}
+			p += " " + r
+		}
+		parts = append(parts, p)
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, " / ")
+}
+
+// anomalyCell counts anomalies by severity: "2E 1W", "-" when none.
+func anomalyCell(c *connStats) string {
+	var parts []string
+	for _, s := range []struct {
+		n      int
+		letter string
+	}{{c.anomalies[2], "E"}, {c.anomalies[1], "W"}, {c.anomalies[0], "I"}} {
+		if s.n > 0 {
+			parts = append(parts, strconv.Itoa(s.n)+s.letter)
+		}
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, " ")
+}

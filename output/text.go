@@ -1,0 +1,594 @@
+package output
+
+import (
+	"io"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/wscap/wscap/decode"
+)
+
+// Column widths of the timeline. A value wider than its column pushes the
+// rest of the row right; the row stays one line.
+const (
+	wNo      = 6
+	wTimeRel = 10 // "123.456789"
+	wTimeAbs = 27 // "2024-05-01T10:00:00.000123Z"
+	wConn    = 4
+	wDir     = 3
+	wWhat    = 10
+	wFlags   = 5
+	wLen     = 7
+	minInfo  = 16     // columns the Info column keeps however narrow Width is
+	indent   = "    " // -V tree and -x dump
+)
+
+// tsCache formats UTC RFC 3339 times, reusing the formatted date and
+// clock of the previous call when the second is the same.
+type tsCache struct {
+	sec  int64
+	n    int
+	text [32]byte
+}
+
+// append appends t in UTC as "2006-01-02T15:04:05" plus digits (6 or 9)
+// fraction digits and "Z".
+func (c *tsCache) append(b []byte, t time.Time, digits int) []byte {
+	t = t.UTC()
+	if sec := t.Unix(); c.n == 0 || sec != c.sec {
+		c.n = len(t.AppendFormat(c.text[:0], "2006-01-02T15:04:05"))
+		c.sec = sec
+	}
+	b = append(b, c.text[:c.n]...)
+	b = append(b, '.')
+	ns := t.Nanosecond()
+	div := 100000000
+	for range digits {
+		b = append(b, byte('0'+ns/div%10))
+		div /= 10
+	}
+	return append(b, 'Z')
+}
+
+type textRenderer struct {
+	base
+	line    []byte // the row being built, reused
+	num     []byte // scratch for numbers that are padded, reused
+	prev    time.Time
+	hasPrev bool
+	ts      tsCache
+	header  bool
+	err     error
+}
+
+func newText(w io.Writer, opt Options) *textRenderer {
+	t := &textRenderer{
+		line: make([]byte, 0, 4096),
+		num:  make([]byte, 0, 32),
+	}
+	t.init(w, opt)
+	return t
+}
+
+func (t *textRenderer) write(b []byte) {
+	if t.err != nil {
+		return
+	}
+	if _, err := t.w.Write(b); err != nil {
+		t.err = err
+	}
+}
+
+// Write renders evs as timeline rows (when Options.Timeline is set) and
+// updates the per-connection counters.
+func (t *textRenderer) Write(evs []decode.Event) error {
+	for i := range evs {
+		ev := &evs[i]
+		if !t.epochV {
+			t.epoch, t.epochV = ev.Time, true
+		}
+		c := t.conns.get(ev.Conn)
+		if t.opt.Timeline {
+			t.render(ev, c)
+		}
+		c.update(ev)
+	}
+	return t.err
+}
+
+// Close prints the summary table (when enabled) and flushes.
+func (t *textRenderer) Close() error {
+	if t.closed {
+		return t.err
+	}
+	t.closed = true
+	if t.opt.Summary && t.err == nil {
+		if t.opt.Timeline && t.header {
+			t.write([]byte("\n"))
+		}
+		if t.err == nil {
+			t.err = writeSummaryTable(t.w, t.conns.sorted())
+		}
+	}
+	if err := t.w.Flush(); t.err == nil {
+		t.err = err
+	}
+	return t.err
+}
+
+func (t *textRenderer) render(ev *decode.Event, c *connStats) {
+	switch ev.Kind {
+	case decode.KindConn:
+		if ev.Info != nil && ev.Info.Midstream {
+			c.info, c.hasInfo = *ev.Info, true
+			t.legend(c, nil)
+		}
+		return
+	case decode.KindHandshake:
+		if ev.Handshake != nil {
+			t.legend(c, ev.Handshake)
+		}
+	default:
+		if !c.legend {
+			t.legend(c, nil)
+		}
+	}
+	t.row(ev, c)
+}
+
+// legend prints the line that introduces connection c:
+//
+//	#1 10.0.0.2:51512 -> 10.0.0.1:8080 GET /chat proto=chat ext=permessage-deflate accept=ok
+func (t *textRenderer) legend(c *connStats, h *decode.Handshake) {
+	t.columnHeader()
+	l := t.line[:0]
+	l = append(l, '#')
+	l = strconv.AppendInt(l, int64(c.id), 10)
+	l = append(l, ' ')
+	if c.hasInfo {
+		l = appendAddr(l, c.info.Client)
+		l = append(l, " -> "...)
+		l = appendAddr(l, c.info.Server)
+	} else {
+		l = append(l, "? -> ?"...)
+	}
+	switch {
+	case h != nil:
+		l = append(l, ' ')
+		l = appendASCII(l, h.Method)
+		l = append(l, ' ')
+		l = appendASCII(l, h.Path)
+		if h.Protocol != "" {
+			l = append(l, " proto="...)
+			l = appendASCII(l, h.Protocol)
+		}
+		if ext := agreedExtensions(h); ext != "" {
+			l = append(l, " ext="...)
+			l = appendASCII(l, ext)
+		}
+		switch h.Status {
+		case 101:
+		case 0:
+			l = append(l, " status=none"...)
+		default:
+			l = append(l, " status="...)
+			l = strconv.AppendInt(l, int64(h.Status), 10)
+		}
+		if a := acceptState(h); a != "" {
+			l = append(l, " accept="...)
+			l = append(l, a...)
+		}
+		if !h.Upgraded && h.Status == 101 {
+			l = append(l, " not-upgraded"...)
+		}
+	case c.hasInfo && c.info.Midstream:
+		l = append(l, " midstream (no handshake)"...)
+	}
+	l = append(l, '\n')
+	t.line = l
+	t.write(l)
+	c.legend = true
+}
+
+// columnHeader prints the column titles once, before the first line.
+func (t *textRenderer) columnHeader() {
+	if t.header {
+		return
+	}
+	t.header = true
+	l := t.line[:0]
+	l = padRight(l, "No.", wNo)
+	l = padRight(l, "Time", t.timeWidth())
+	l = padRight(l, "Conn", wConn)
+	l = padRight(l, "Dir", wDir)
+	l = padRight(l, "What", wWhat)
+	l = padRight(l, "Flags", wFlags)
+	l = padLeft(l, []byte("Len"), wLen)
+	l = append(l, " Info\n"...)
+	t.line = l
+	t.write(l)
+}
+
+func (t *textRenderer) timeWidth() int {
+	if t.opt.Time == TimeAbsolute {
+		return wTimeAbs
+	}
+	return wTimeRel
+}
+
+// appendAddr appends ip:port ("[v6]:port" for IPv6), or "?" when unknown.
+func appendAddr(l []byte, a netip.AddrPort) []byte {
+	if !a.IsValid() {
+		return append(l, '?')
+	}
+	return a.AppendTo(l)
+}
+
+// padRight appends s, spaces up to width w, and one separating space.
+func padRight[T string | []byte](l []byte, s T, w int) []byte {
+	l = append(l, s...)
+	for n := len(s); n < w; n++ {
+		l = append(l, ' ')
+	}
+	return append(l, ' ')
+}
+
+// padLeft appends spaces, then s right-aligned in width w.
+func padLeft(l []byte, s []byte, w int) []byte {
+	for n := len(s); n < w; n++ {
+		l = append(l, ' ')
+	}
+	return append(l, s...)
+}
+
+// appendSeconds appends d as seconds with microseconds: "12.000345".
+func appendSeconds(dst []byte, d time.Duration) []byte {
+	us := int64(d / time.Microsecond)
+	if us < 0 {
+		dst = append(dst, '-')
+		us = -us
+	}
+	dst = strconv.AppendInt(dst, us/1e6, 10)
+	dst = append(dst, '.')
+	frac := us % 1e6
+	for div := int64(1e5); div > 0; div /= 10 {
+		dst = append(dst, byte('0'+frac/div%10))
+	}
+	return dst
+}
+
+func (t *textRenderer) appendTime(dst []byte, ts time.Time) []byte {
+	switch t.opt.Time {
+	case TimeAbsolute:
+		return t.ts.append(dst, ts, 6)
+	case TimeDelta:
+		var d time.Duration
+		if t.hasPrev {
+			d = ts.Sub(t.prev)
+		}
+		t.prev, t.hasPrev = ts, true
+		return appendSeconds(dst, d)
+	}
+	return appendSeconds(dst, ts.Sub(t.epoch))
+}
+
+// row prints one timeline row and, with -V or -x, its details.
+func (t *textRenderer) row(ev *decode.Event, c *connStats) {
+	t.columnHeader()
+	l := t.line[:0]
+
+	n := strconv.AppendInt(t.num[:0], int64(ev.Packet), 10)
+	l = padRight(l, n, wNo)
+	n = t.appendTime(t.num[:0], ev.Time)
+	l = padRight(l, n, t.timeWidth())
+	n = append(t.num[:0], '#')
+	n = strconv.AppendInt(n, int64(ev.Conn), 10)
+	l = padRight(l, n, wConn)
+	t.num = n[:0]
+
+	switch ev.From {
+	case decode.RoleClient:
+		l = append(l, "C>S "...)
+	case decode.RoleServer:
+		l = append(l, "S>C "...)
+	default:
+		if ev.Kind == decode.KindHandshake {
+			l = append(l, "<-> "...)
+		} else {
+			l = append(l, "--- "...)
+		}
+	}
+
+	var what string
+	var flags [wFlags]byte
+	hasFlags, hasLen := false, false
+	var length uint64
+	switch ev.Kind {
+	case decode.KindHandshake:
+		what = "HANDSHAKE"
+	case decode.KindFrame:
+		f := &ev.Frame
+		what = frameWhat(f.Opcode)
+		flags = frameFlags(&f.Header)
+		hasFlags, hasLen, length = true, true, f.PayloadLen
+	case decode.KindMessage:
+		what = messageWhat(ev.Message.Opcode)
+		hasLen, length = true, ev.Message.Len
+	case decode.KindAnomaly:
+		what = "ANOMALY"
+	case decode.KindGap:
+		what = "GAP"
+		hasLen, length = true, uint64(max(ev.Gap, 0))
+	case decode.KindEnd:
+		what = "END"
+		hasLen, length = true, uint64(max(ev.End.Bytes, 0))
+	default:
+		what = "EVENT"
+	}
+	l = padRight(l, what, wWhat)
+	if hasFlags {
+		l = append(l, flags[:]...)
+		l = append(l, ' ')
+	} else {
+		l = append(l, "      "...)
+	}
+	if hasLen {
+		n = strconv.AppendUint(t.num[:0], length, 10)
+		l = padLeft(l, n, wLen)
+		t.num = n[:0]
+	} else {
+		l = padLeft(l, nil, wLen)
+	}
+	l = append(l, ' ')
+
+	start := len(l)
+	budget := 0
+	if t.opt.Width > 0 {
+		budget = max(t.opt.Width-start, minInfo)
+	}
+	switch ev.Kind {
+	case decode.KindHandshake:
+		l = appendHandshakeInfo(l, ev.Handshake)
+		l = cutLine(l, start, budget)
+	case decode.KindFrame:
+		l = t.frameInfo(l, ev, c, start, budget)
+	case decode.KindMessage:
+		l = messageInfo(l, &ev.Message, start, budget)
+	case decode.KindAnomaly:
+		a := &ev.Anomaly
+		l = append(l, '[')
+		l = append(l, a.Severity.String()...)
+		l = append(l, "] "...)
+		l = appendASCII(l, string(a.Code))
+		if a.Detail != "" {
+			l = append(l, ": "...)
+			l = appendASCII(l, a.Detail)
+		}
+		l = cutLine(l, start, budget)
+	case decode.KindGap:
+		l = append(l, "lost "...)
+		l = strconv.AppendInt(l, ev.Gap, 10)
+		l = append(l, " bytes"...)
+	case decode.KindEnd:
+		e := &ev.End
+		l = append(l, "frames="...)
+		l = strconv.AppendInt(l, int64(e.Frames), 10)
+		l = append(l, " messages="...)
+		l = strconv.AppendInt(l, int64(e.Messages), 10)
+		if e.Undecoded > 0 {
+			l = append(l, " undecoded="...)
+			l = strconv.AppendInt(l, e.Undecoded, 10)
+		}
+	default:
+		l = append(l, ev.Kind.String()...)
+	}
+	l = cutColumns(l, start, budget)
+	for len(l) > 0 && l[len(l)-1] == ' ' {
+		l = l[:len(l)-1]
+	}
+	l = append(l, '\n')
+
+	if t.opt.Verbose {
+		l = appendTree(l, ev)
+	}
+	if t.opt.Hex {
+		switch ev.Kind {
+		case decode.KindFrame:
+			l = appendDump(l, ev.Frame.Payload, ev.Frame.PayloadLen)
+		case decode.KindMessage:
+			l = appendDump(l, ev.Message.Payload, ev.Message.Len)
+		}
+	}
+	t.line = l
+	t.write(l)
+}
+
+// cutColumns is the last resort that keeps the Info column within budget
+// columns (one per rune) when its annotations alone are too wide.
+func cutColumns(l []byte, start, budget int) []byte {
+	if budget <= 0 || len(l)-start <= budget {
+		return l
+	}
+	cols := 0
+	cut := -1
+	for i := start; i < len(l); {
+		_, n := decodeRune(l[i:])
+		cols++
+		if cols == budget-2 {
+			cut = i // the rune that "..." replaces
+		}
+		if cols > budget {
+			return append(l[:cut], "..."...)
+		}
+		i += n
+	}
+	return l
+}
+
+// frameFlags renders FIN, RSV1-3 and MASK as "F123M", with "." for a clear bit.
+func frameFlags(h *decode.Header) [wFlags]byte {
+	f := [wFlags]byte{'.', '.', '.', '.', '.'}
+	if h.Fin {
+		f[0] = 'F'
+	}
+	if h.Rsv&4 != 0 {
+		f[1] = '1'
+	}
+	if h.Rsv&2 != 0 {
+		f[2] = '2'
+	}
+	if h.Rsv&1 != 0 {
+		f[3] = '3'
+	}
+	if h.Masked {
+		f[4] = 'M'
+	}
+	return f
+}
+
+// appendHandshakeInfo: "GET /chat HTTP/1.1 -> 101 Switching Protocols".
+func appendHandshakeInfo(l []byte, h *decode.Handshake) []byte {
+	if h == nil {
+		return l
+	}
+	l = appendASCII(l, h.Method)
+	l = append(l, ' ')
+	l = appendASCII(l, h.Path)
+	if h.Proto != "" {
+		l = append(l, ' ')
+		l = appendASCII(l, h.Proto)
+	}
+	l = append(l, " -> "...)
+	if h.Status == 0 {
+		return append(l, "(no response)"...)
+	}
+	l = strconv.AppendInt(l, int64(h.Status), 10)
+	if h.Reason != "" {
+		l = append(l, ' ')
+		l = appendASCII(l, h.Reason)
+	}
+	return l
+}
+
+func appendBytesNote(l []byte, what string, n uint64) []byte {
+	l = append(l, '[')
+	l = append(l, what...)
+	l = append(l, ' ')
+	l = strconv.AppendUint(l, n, 10)
+	return append(l, " bytes] "...)
+}
+
+// budgetLeft is what remains of budget once the Info column holds
+// used bytes; 0 means unlimited.
+func budgetLeft(budget, used int) int {
+	if budget <= 0 {
+		return 0
+	}
+	return max(budget-used, minPreview)
+}
+
+// frameInfo renders the Info column of a frame row.
+func (t *textRenderer) frameInfo(l []byte, ev *decode.Event, c *connStats, start, budget int) []byte {
+	f := &ev.Frame
+	d := roleIndex(ev.From)
+
+	// Continuations of a compressed message carry compressed bytes too.
+	compressed := f.Compressed
+	if d >= 0 && !f.Opcode.IsControl() {
+		if f.Opcode == decode.OpContinuation {
+			compressed = compressed || c.deflating[d]
+			if f.Fin {
+				c.deflating[d] = false
+			}
+		} else {
+			c.deflating[d] = f.Compressed && !f.Fin
+		}
+	}
+
+	if f.Cut {
+		l = append(l, "[cut] "...)
+	}
+	if f.Lost > 0 {
+		l = appendBytesNote(l, "lost", f.Lost)
+	}
+	more := uint64(len(f.Payload)) < f.PayloadLen
+	switch {
+	case f.Opcode == decode.OpClose:
+		switch {
+		case f.Close.HasCode:
+			l = strconv.AppendUint(l, uint64(f.Close.Code), 10)
+			l = append(l, " ("...)
+			l = append(l, CloseCodeName(f.Close.Code)...)
+			l = append(l, ')')
+			if len(f.Close.Reason) > 0 {
+				l = append(l, ' ')
+				l = appendPreview(l, f.Close.Reason, more, budgetLeft(budget, len(l)-start))
+			}
+		case f.PayloadLen == 0:
+			l = append(l, "(no status code)"...)
+		default:
+			l = append(l, "(malformed body) "...)
+			l = appendPreview(l, f.Payload, more, budgetLeft(budget, len(l)-start))
+		}
+	case compressed && !f.Opcode.IsControl():
+		l = appendBytesNote(l, "compressed", f.PayloadLen)
+	default:
+		p := f.Payload
+		if more && f.Opcode == decode.OpText {
+			p = trimPartialRune(p)
+		}
+		l = appendPreview(l, p, more, budgetLeft(budget, len(l)-start))
+	}
+	return l
+}
+
+// messageInfo renders the Info column of a message row.
+func messageInfo(l []byte, m *decode.Message, start, budget int) []byte {
+	if m.Frames > 1 {
+		l = append(l, '[')
+		l = strconv.AppendInt(l, int64(m.Frames), 10)
+		l = append(l, " frames] "...)
+	}
+	if m.Compressed {
+		l = appendBytesNote(l, "compressed", m.WireLen)
+	}
+	if m.Truncated {
+		l = append(l, "[truncated] "...)
+	}
+	if m.Lost > 0 {
+		l = appendBytesNote(l, "lost", m.Lost)
+	}
+	if m.Cut {
+		l = append(l, "[cut] "...)
+	}
+	if m.Opcode == decode.OpText && !m.UTF8Valid && m.DecodeError == "" {
+		l = append(l, "[invalid UTF-8] "...)
+	}
+	if m.DecodeError != "" {
+		l = append(l, "decode_error: "...)
+		l = appendASCII(l, m.DecodeError)
+		l = append(l, ' ')
+		if budget > 0 && len(l)-start > budget-minPreview {
+			return cutLine(l, start, budget)
+		}
+	}
+	more := m.Truncated || m.Lost > 0 || m.Cut || uint64(len(m.Payload)) < m.Len
+	p := m.Payload
+	if more && m.Opcode == decode.OpText && m.UTF8Valid && m.DecodeError == "" {
+		p = trimPartialRune(p)
+	}
+	return appendPreview(l, p, more, budgetLeft(budget, len(l)-start))
+}
+
+// appendDump is the -x dump of a payload and a note for bytes not kept.
+func appendDump(l []byte, p []byte, total uint64) []byte {
+	l = appendHexDump(l, p, indent)
+	if total > uint64(len(p)) {
+		l = append(l, indent...)
+		l = append(l, "... "...)
+		l = strconv.AppendUint(l, total-uint64(len(p)), 10)
+		l = append(l, " more bytes not kept\n"...)
+	}
+	return l
+}
