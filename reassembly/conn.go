@@ -1,0 +1,303 @@
+package reassembly
+
+import (
+	"bytes"
+	"net/netip"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	tcpasm "github.com/gopacket/gopacket/reassembly"
+
+	"github.com/wscap/wscap/decode"
+)
+
+// flowKey is a 4-tuple in canonical order (a <= b), the same for both
+// directions.
+type flowKey struct {
+	a, b   [16]byte
+	pa, pb uint16
+}
+
+// makeKey returns the key of the connection between src and dst and
+// whether src is its endpoint a.
+func makeKey(src, dst netip.AddrPort) (flowKey, bool) {
+	sa, da := src.Addr().As16(), dst.Addr().As16()
+	c := bytes.Compare(sa[:], da[:])
+	if c < 0 || c == 0 && src.Port() <= dst.Port() {
+		return flowKey{sa, da, src.Port(), dst.Port()}, true
+	}
+	return flowKey{da, sa, dst.Port(), src.Port()}, false
+}
+
+// seqRange is [start, end) in TCP sequence space.
+type seqRange struct{ start, end uint32 }
+
+// halfState is what the engine knows about one direction of a connection.
+type halfState struct {
+	gNext uint32     // the assembler's next expected sequence number
+	next  uint32     // sequence number of the next byte for the decoder
+	known bool       // next is set
+	ended bool       // End was called
+	fake  []seqRange // bytes the capture cut off (zeros in the assembler)
+}
+
+// conn is one TCP connection: its decoder and the bookkeeping around it. It
+// is the tcpasm.Stream of the assembler's connection for it; when the
+// assembler drops a silent connection, conn keeps the decoder and becomes
+// the stream of the next one on the same 4-tuple.
+type conn struct {
+	e   *Engine
+	id  int
+	gen uint64
+	key flowKey
+	nf  [2]gopacket.Flow // network flow for packets sent by side 0, 1
+
+	side0IsA bool
+	addr     [2]netip.AddrPort
+	synOK    bool // Side0 is known to be the originator
+	synSeen  bool // Side0's SYN was seen, with sequence number synSeq
+	synSeq   uint32
+
+	dec      *decode.Conn // nil before the first SYN or data and once done
+	started  bool         // dec was created
+	attached bool         // the assembler has a connection for it
+	done     bool         // the decoder was closed
+	dirSide  [2]decode.Side
+	half     [2]halfState
+
+	lastSeen time.Time
+	lastSeg  decode.Seg
+
+	outEpoch, outStart, outEnd int // events of the last decoder call (see Engine.before)
+}
+
+func (c *conn) setSide0(srcIsA bool, src, dst netip.AddrPort, t *layers.TCP) {
+	c.synSeen = false
+	if t.SYN && t.ACK {
+		// The sender of a SYN-ACK answers the originator.
+		c.side0IsA, c.addr, c.synOK = !srcIsA, [2]netip.AddrPort{dst, src}, true
+		return
+	}
+	c.side0IsA, c.addr, c.synOK = srcIsA, [2]netip.AddrPort{src, dst}, t.SYN
+	if t.SYN {
+		c.synSeen, c.synSeq = true, t.Seq
+	}
+}
+
+func (c *conn) sideOf(srcIsA bool) decode.Side {
+	if srcIsA == c.side0IsA {
+		return decode.Side0
+	}
+	return decode.Side1
+}
+
+func dirIndex(d tcpasm.TCPFlowDirection) int {
+	if d == tcpasm.TCPDirClientToServer {
+		return 0
+	}
+	return 1
+}
+
+// Accept implements tcpasm.Stream. Every direction starts at its first
+// packet, SYN or not (mid-stream pickup).
+func (c *conn) Accept(t *layers.TCP, _ gopacket.CaptureInfo, dir tcpasm.TCPFlowDirection, nextSeq tcpasm.Sequence, start *bool, _ tcpasm.AssemblerContext) bool {
+	*start = true
+	if c.done || c.dec == nil || c.idle() {
+		return false
+	}
+	h := &c.half[c.dirSide[dirIndex(dir)]]
+	if nextSeq < 0 {
+		h.gNext = t.Seq
+		if t.SYN {
+			h.gNext++
+		}
+	} else {
+		h.gNext = uint32(nextSeq)
+		if len(t.Payload) > 0 && nextSeq.Difference(tcpasm.Sequence(t.Seq)) > 0 {
+			c.e.retained = true // out of order: the assembler keeps its context
+		}
+	}
+	return true
+}
+
+// ReassembledSG implements tcpasm.Stream.
+func (c *conn) ReassembledSG(sg tcpasm.ScatterGather, ac tcpasm.AssemblerContext) {
+	dir, _, end, skip := sg.Info()
+	n, _ := sg.Lengths()
+	side := c.dirSide[dirIndex(dir)]
+	h := &c.half[side]
+	seg := c.e.segFor(sg, n, ac, c)
+	first := h.gNext
+	if skip > 0 {
+		first += uint32(skip)
+	}
+	if n > 0 && c.dec != nil {
+		c.deliver(side, first, sg.Fetch(n), seg)
+	}
+	h.gNext = first + uint32(n)
+	if end && c.dec != nil && !h.ended {
+		h.ended = true
+		c.end(side, seg)
+	}
+}
+
+// ReassemblyComplete implements tcpasm.Stream. The assembler calls it when
+// both directions are closed (FIN or RST, or a flush).
+func (c *conn) ReassemblyComplete(tcpasm.AssemblerContext) bool {
+	c.attached = false
+	e := c.e
+	if e.atEOF || c.done {
+		return true // at the end of the capture, Flush closes in id order
+	}
+	if c.half[0].ended || c.half[1].ended || c.dec == nil || c.idle() {
+		e.finish(c)
+	}
+	// Otherwise a silent connection was flushed: keep the decoder, in
+	// case the 4-tuple speaks again.
+	return true
+}
+
+// deliver passes the bytes of side starting at sequence number seq to the
+// decoder: bytes it already had are cut, a jump becomes a gap, and bytes
+// the capture cut off (zeros from the assembler) become gaps.
+func (c *conn) deliver(side decode.Side, seq uint32, data []byte, seg decode.Seg) {
+	h := &c.half[side]
+	if h.ended {
+		return
+	}
+	if !h.known {
+		h.known, h.next = true, seq
+	}
+	if d := int32(seq - h.next); d < 0 {
+		cut := -int64(d)
+		if cut >= int64(len(data)) {
+			return
+		}
+		data, seq = data[cut:], h.next
+	} else if d > 0 {
+		c.gap(side, int64(d), seg)
+		h.next = seq
+	}
+	if c.idle() {
+		h.next = seq + uint32(len(data))
+		return
+	}
+	for len(h.fake) > 0 && len(data) > 0 {
+		// The first cut-off range that overlaps data, if any.
+		off, stop := len(data), len(data)
+		for _, r := range h.fake {
+			so, eo := int64(int32(r.start-seq)), int64(int32(r.end-seq))
+			if eo <= 0 || so >= int64(len(data)) {
+				continue
+			}
+			so = max(so, 0)
+			if int(so) < off {
+				off, stop = int(so), int(min(eo, int64(len(data))))
+			}
+		}
+		if off == len(data) {
+			break
+		}
+		if off > 0 {
+			c.feed(side, data[:off], seg)
+		}
+		c.gap(side, int64(stop-off), seg)
+		data, seq = data[stop:], seq+uint32(stop)
+	}
+	if len(data) > 0 {
+		c.feed(side, data, seg)
+		seq += uint32(len(data))
+	}
+	h.next = seq
+	if len(h.fake) > 0 {
+		k := 0
+		for _, r := range h.fake {
+			if int32(r.end-seq) > 0 {
+				h.fake[k] = r
+				k++
+			}
+		}
+		h.fake = h.fake[:k]
+	}
+}
+
+// idle reports whether the decoder wants no more bytes (see
+// decode.Conn.Idle): the engine then stops feeding and reassembling it.
+func (c *conn) idle() bool { return !testNoIdle && c.dec.Idle() }
+
+// The decoder calls. Each is bracketed by Engine.before/after and reported
+// to testHook.
+
+func (c *conn) feed(side decode.Side, p []byte, seg decode.Seg) {
+	e := c.e
+	if testHook != nil {
+		testHook(hookCall{Op: opFeed, Conn: c.id, Side: side, Data: p, N: int64(len(p)), Seg: seg})
+	}
+	e.before(c)
+	e.out = c.dec.Feed(e.out, side, p, seg)
+	e.after(c)
+}
+
+func (c *conn) gap(side decode.Side, n int64, seg decode.Seg) {
+	e := c.e
+	e.stats.Gaps++
+	e.stats.LostBytes += n
+	if testHook != nil {
+		testHook(hookCall{Op: opGap, Conn: c.id, Side: side, N: n, Seg: seg})
+	}
+	e.before(c)
+	e.out = c.dec.Gap(e.out, side, n, seg)
+	e.after(c)
+}
+
+func (c *conn) end(side decode.Side, seg decode.Seg) {
+	e := c.e
+	if testHook != nil {
+		testHook(hookCall{Op: opEnd, Conn: c.id, Side: side, Seg: seg})
+	}
+	e.before(c)
+	e.out = c.dec.End(e.out, side, seg)
+	e.after(c)
+}
+
+func (c *conn) close(seg decode.Seg) {
+	e := c.e
+	if testHook != nil {
+		testHook(hookCall{Op: opClose, Conn: c.id, Seg: seg})
+	}
+	e.before(c)
+	e.out = c.dec.Close(e.out, seg)
+	e.after(c)
+}
+
+// hookOp names a decoder call reported to testHook.
+type hookOp uint8
+
+const (
+	opNew hookOp = iota
+	opFeed
+	opGap
+	opEnd
+	opClose
+)
+
+// hookCall describes one decoder call. Data is only valid during the hook.
+type hookCall struct {
+	Op   hookOp
+	Conn int
+	Meta decode.ConnMeta // opNew
+	Opt  decode.Options  // opNew
+	Side decode.Side
+	Data []byte
+	N    int64
+	Seg  decode.Seg
+}
+
+// testNoIdle, set by tests only, keeps feeding connections the decoder
+// calls idle, so that tests of the byte streams need not speak HTTP.
+var testNoIdle bool
+
+// testHook, when set (by tests only), sees every decoder call before it is
+// made.
+var testHook func(hookCall)

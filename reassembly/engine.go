@@ -1,0 +1,479 @@
+// Package reassembly turns captured packets into the in-order byte streams
+// of TCP connections and feeds them to one [decode.Conn] per connection.
+//
+// It adapts gopacket's TCP reassembly (github.com/gopacket/gopacket/
+// reassembly) to wscap: packets are decoded with preallocated layers
+// (Ethernet with 802.1Q/QinQ, Linux SLL and SLL2, BSD loopback, raw IP,
+// IPv4, IPv6 with extension headers, GTP-U and VXLAN decapsulation), time is
+// always the capture time (never the wall clock), and the events the
+// decoders produce are handed to a [Sink] in a deterministic order.
+//
+// # Connections
+//
+// A connection is identified by its 4-tuple. Ids are 1-based and given in
+// order of the connection's first packet; a SYN on a 4-tuple whose
+// connection already carried data starts a new connection with a new id.
+// Side0 of a connection is the sender of the SYN when one was seen (even if
+// the SYN-ACK was captured first), else the sender of the first packet.
+//
+// # Order of events
+//
+// Events are emitted as packets complete them, so a run over a file is
+// deterministic. A reassembled chunk of bytes is attributed to the packet
+// that completed it. Bytes held back by a hole in the sequence space are
+// released when the hole is filled, when too much is buffered, when the
+// connection has been idle for [Config.IdleTimeout] of capture time, or at
+// the end of the capture; events produced by such flushes are sorted by
+// (connection id, event sequence number) before they are emitted.
+//
+// # Capture loss
+//
+// Bytes the capture lost (a sequence jump, or a packet cut by the snap
+// length) reach the decoder as [decode.Conn.Gap], never as data.
+package reassembly
+
+import (
+	"cmp"
+	"encoding/binary"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	tcpasm "github.com/gopacket/gopacket/reassembly"
+
+	"github.com/wscap/wscap/decode"
+	"github.com/wscap/wscap/source"
+)
+
+// Config configures an [Engine].
+type Config struct {
+	// Decode are the options of every connection's decoder.
+	Decode decode.Options
+	// DecodeAsPorts lists ports whose connections are decoded as
+	// WebSocket without a handshake: a connection with either port in the
+	// list is created with Decode.DecodeAs set.
+	DecodeAsPorts []uint16
+	// IdleTimeout is how long, in capture time, data waits behind a hole
+	// in the sequence space before the hole is declared lost, and how
+	// long a connection may stay silent before it is flushed (default 2
+	// minutes). A silent WebSocket connection keeps its decoder and
+	// resumes if it speaks again.
+	IdleTimeout time.Duration
+}
+
+// Sink receives the events of a run, in output order. The slice and the
+// byte slices inside its events are valid only during the call.
+type Sink func(evs []decode.Event) error
+
+// Stats counts what an [Engine] saw.
+type Stats struct {
+	Packets         int64 // packets handed to Engine.Packet
+	Bytes           int64 // captured bytes of those packets
+	TCP             int64 // TCP segments
+	NonTCP          int64 // packets that are not TCP (ARP, UDP, ICMP...)
+	Fragments       int64 // IP fragments (not reassembled, so not decoded)
+	Undecodable     int64 // packets whose headers could not be decoded
+	UnsupportedLink int64 // packets of a link type wscap has no decoder for
+	Truncated       int64 // packets cut short by the capture's snap length
+	Conns           int   // TCP connections that sent a SYN or data
+	WebSocket       int   // connections recognised as WebSocket
+	Gaps            int64 // holes in byte streams reported to decoders
+	LostBytes       int64 // bytes in those holes
+}
+
+const (
+	defaultIdle     = 2 * time.Minute
+	maxPagesPerConn = 4096  // 1900-byte pages: ~7.8 MB behind one hole
+	maxPagesTotal   = 65536 // ~125 MB behind all holes
+	maxFake         = 256   // snap-length holes remembered per direction
+)
+
+// endpointConn is the gopacket endpoint type of the network flows the
+// engine hands to the assembler: they name a connection generation and a
+// side rather than addresses, so that the engine decides what a connection
+// is (a SYN on a used 4-tuple starts a new one at once).
+const endpointConn gopacket.EndpointType = 0x7773
+
+// pktCtx is the assembler context of one packet. Contexts of packets the
+// assembler queued are kept by its pages, so those are never reused.
+type pktCtx struct {
+	ci  gopacket.CaptureInfo
+	seg decode.Seg
+	anc [1]any
+}
+
+func newPktCtx() *pktCtx {
+	c := &pktCtx{}
+	c.anc[0] = c
+	return c
+}
+
+// GetCaptureInfo implements tcpasm.AssemblerContext.
+func (c *pktCtx) GetCaptureInfo() gopacket.CaptureInfo { return c.ci }
+
+func ctxOf(ci gopacket.CaptureInfo) *pktCtx {
+	if len(ci.AncillaryData) == 0 {
+		return nil
+	}
+	c, _ := ci.AncillaryData[0].(*pktCtx)
+	return c
+}
+
+// Engine runs packets through layer decoding, TCP reassembly and the
+// decoders. It is not safe for concurrent use.
+type Engine struct {
+	cfg  Config
+	sink Sink
+	ld   *linkDecoder
+	asm  *tcpasm.Assembler
+
+	flows   map[flowKey]*conn
+	nextID  int
+	nextGen uint64
+
+	out   []decode.Event
+	epoch int // bumped whenever out is handed to the sink
+
+	flushing bool // inside an assembler flush: contexts are not the current packet's
+	atEOF    bool // inside the final flush
+	flushed  bool
+
+	ctx      *pktCtx // context for the current packet
+	retained bool    // the assembler queued the current packet
+	cur      *conn   // connection of the current packet
+	curSide  decode.Side
+	curSeg   decode.Seg
+
+	started    bool
+	now        time.Time // latest capture time seen
+	lastFlush  time.Time
+	flushEvery time.Duration
+
+	scratch []byte
+	err     error // the sink's error, sticky
+	stats   Stats
+}
+
+// New returns an Engine that passes the events it produces to sink.
+func New(cfg Config, sink Sink) *Engine {
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = defaultIdle
+	}
+	e := &Engine{
+		cfg:        cfg,
+		sink:       sink,
+		ld:         newLinkDecoder(),
+		flows:      make(map[flowKey]*conn),
+		ctx:        newPktCtx(),
+		epoch:      1,
+		flushEvery: max(cfg.IdleTimeout/4, time.Millisecond),
+	}
+	e.asm = tcpasm.NewAssembler(tcpasm.NewStreamPool(factory{e}))
+	e.asm.MaxBufferedPagesPerConnection = maxPagesPerConn
+	e.asm.MaxBufferedPagesTotal = maxPagesTotal
+	return e
+}
+
+// Packet processes packet number n (1-based, as Wireshark counts) of the
+// capture. Packets must be given in capture order. The only error it
+// returns is the sink's; once the sink has failed, Packet and Flush return
+// that error.
+func (e *Engine) Packet(n int, p source.Packet) error {
+	if e.err != nil {
+		return e.err
+	}
+	e.stats.Packets++
+	e.stats.Bytes += int64(len(p.Data))
+	if !e.started {
+		e.started, e.now, e.lastFlush = true, p.Time, p.Time
+	} else if p.Time.After(e.now) {
+		e.now = p.Time
+	}
+	if p.CapLen < p.Len {
+		e.stats.Truncated++
+	}
+	res, _ := e.ld.decode(&p)
+	switch res {
+	case resTCP:
+		e.stats.TCP++
+		e.tcpPacket(n, &p)
+	case resNonTCP:
+		e.stats.NonTCP++
+	case resFragment:
+		e.stats.Fragments++
+	case resUndecodable:
+		e.stats.Undecodable++
+	case resUnsupported:
+		e.stats.UnsupportedLink++
+	}
+	if err := e.emit(); err != nil {
+		return err
+	}
+	if e.now.Sub(e.lastFlush) >= e.flushEvery {
+		return e.idleFlush()
+	}
+	return nil
+}
+
+// Flush ends the run: data still held behind holes is delivered, then every
+// connection is closed in id order. Call it once, at the end of the input.
+func (e *Engine) Flush() error {
+	if e.err != nil || e.flushed {
+		return e.err
+	}
+	e.flushed = true
+	e.flushing, e.atEOF = true, true
+	e.asm.FlushAll()
+	e.flushing = false
+	e.sortOut()
+	if err := e.emit(); err != nil {
+		return err
+	}
+	var open []*conn
+	for _, c := range e.flows {
+		if !c.done && c.dec != nil {
+			open = append(open, c)
+		}
+	}
+	slices.SortFunc(open, func(a, b *conn) int { return cmp.Compare(a.id, b.id) })
+	for _, c := range open {
+		c.done = true
+		c.close(c.lastSeg)
+		c.dec = nil
+	}
+	clear(e.flows)
+	return e.emit()
+}
+
+// Stats returns the counters so far.
+func (e *Engine) Stats() Stats { return e.stats }
+
+// idleFlush releases data that waited too long behind a hole, flushes
+// connections that were silent for the idle timeout and forgets 4-tuples
+// nothing more can come of.
+func (e *Engine) idleFlush() error {
+	e.lastFlush = e.now
+	cutoff := e.now.Add(-e.cfg.IdleTimeout)
+	e.flushing = true
+	e.asm.FlushCloseOlderThan(cutoff)
+	for k, c := range e.flows {
+		if c.attached || !c.lastSeen.Before(cutoff) {
+			continue
+		}
+		if !c.done && c.dec != nil && !c.idle() {
+			continue // a silent WebSocket (or HTTP) connection: keep it
+		}
+		e.finish(c)
+		delete(e.flows, k)
+	}
+	e.flushing = false
+	e.sortOut()
+	return e.emit()
+}
+
+// sortOut puts events produced by a flush (which walks a map) in a stable
+// order: by connection id, then by the decoder's sequence number.
+func (e *Engine) sortOut() {
+	slices.SortStableFunc(e.out, func(a, b decode.Event) int {
+		if c := cmp.Compare(a.Conn, b.Conn); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Seq, b.Seq)
+	})
+}
+
+// emit hands the pending events to the sink.
+func (e *Engine) emit() error {
+	if len(e.out) == 0 {
+		return nil
+	}
+	for i := range e.out {
+		if e.out[i].Kind == decode.KindConn {
+			e.stats.WebSocket++
+		}
+	}
+	err := e.sink(e.out)
+	clear(e.out)
+	e.out = e.out[:0]
+	e.epoch++
+	if err != nil {
+		e.err = err
+	}
+	return err
+}
+
+// tcpPacket routes the TCP segment in e.ld.tcp to its connection and the
+// assembler.
+func (e *Engine) tcpPacket(n int, p *source.Packet) {
+	t := &e.ld.tcp
+	src := netip.AddrPortFrom(e.ld.src, uint16(t.SrcPort))
+	dst := netip.AddrPortFrom(e.ld.dst, uint16(t.DstPort))
+	key, srcIsA := makeKey(src, dst)
+	c := e.flows[key]
+	switch {
+	case c == nil:
+		c = e.newConn(key, srcIsA, src, dst, t)
+	case !c.started && t.SYN && (!t.ACK || !c.synOK):
+		// Only pure ACKs (or a SYN-ACK) were seen so far: the SYN tells
+		// who the originator is.
+		c.setSide0(srcIsA, src, dst, t)
+	case t.SYN && !t.ACK && c.started:
+		if c.synSeen && t.Seq == c.synSeq && c.sideOf(srcIsA) == decode.Side0 {
+			break // a retransmitted SYN
+		}
+		// A new connection on a used 4-tuple.
+		e.finish(c)
+		c = e.newConn(key, srcIsA, src, dst, t)
+	}
+	side := c.sideOf(srcIsA)
+	seg := decode.Seg{Time: p.Time, Packet: n}
+	c.lastSeen, c.lastSeg = p.Time, seg
+
+	if m := e.ld.missing(p); m > 0 {
+		h := &c.half[side]
+		if len(h.fake) < maxFake {
+			// Hand the assembler the whole segment, the part the capture
+			// lost as zeros, and remember where those are: they reach
+			// the decoder as a gap.
+			start := t.Seq + uint32(len(t.Payload))
+			if t.SYN {
+				start++
+			}
+			h.fake = append(h.fake, seqRange{start, start + uint32(m)})
+			buf := append(e.scratch[:0], t.Payload...)
+			k := len(buf)
+			buf = slices.Grow(buf, m)[:k+m]
+			clear(buf[k:])
+			e.scratch = buf
+			t.Payload = buf
+		}
+	}
+
+	ctx := e.ctx
+	ctx.ci = gopacket.CaptureInfo{Timestamp: p.Time, CaptureLength: p.CapLen, Length: p.Len, AncillaryData: ctx.anc[:]}
+	ctx.seg = seg
+	e.cur, e.curSide, e.curSeg, e.retained = c, side, seg, false
+	e.asm.AssembleWithContext(c.nf[side], t, ctx)
+	e.cur = nil
+	if e.retained {
+		e.ctx = newPktCtx()
+	}
+}
+
+func (e *Engine) newConn(key flowKey, srcIsA bool, src, dst netip.AddrPort, t *layers.TCP) *conn {
+	e.nextID++
+	e.nextGen++
+	c := &conn{e: e, id: e.nextID, gen: e.nextGen, key: key}
+	c.setSide0(srcIsA, src, dst, t)
+	for s := range 2 {
+		var a, b [9]byte
+		binary.LittleEndian.PutUint64(a[:], c.gen)
+		binary.LittleEndian.PutUint64(b[:], c.gen)
+		a[8], b[8] = byte(s), byte(s^1)
+		c.nf[s] = gopacket.NewFlow(endpointConn, a[:], b[:])
+	}
+	e.flows[key] = c
+	return c
+}
+
+// decodeAs reports whether a connection between ports a and b is decoded
+// as WebSocket without a handshake.
+func (e *Engine) decodeAs(a, b uint16) bool {
+	for _, p := range e.cfg.DecodeAsPorts {
+		if p == a || p == b {
+			return true
+		}
+	}
+	return false
+}
+
+// finish ends a connection before the end of the capture: sides not yet
+// ended are ended, then the decoder is closed and dropped.
+func (e *Engine) finish(c *conn) {
+	if c.done {
+		return
+	}
+	c.done = true
+	if c.dec == nil {
+		return
+	}
+	for s := range 2 {
+		if !c.half[s].ended {
+			c.half[s].ended = true
+			c.end(decode.Side(s), c.lastSeg)
+		}
+	}
+	c.close(c.lastSeg)
+	c.dec = nil
+}
+
+// segFor says which packet a chunk handed to ReassembledSG is attributed
+// to: the current packet, except in a flush, where it is the packet that
+// carried the chunk's last byte.
+func (e *Engine) segFor(sg tcpasm.ScatterGather, n int, ac tcpasm.AssemblerContext, c *conn) decode.Seg {
+	if !e.flushing && e.cur != nil {
+		return e.curSeg
+	}
+	if n > 0 {
+		if pc := ctxOf(sg.CaptureInfo(n - 1)); pc != nil {
+			return pc.seg
+		}
+	}
+	if pc, ok := ac.(*pktCtx); ok && pc != nil {
+		return pc.seg
+	}
+	return c.lastSeg
+}
+
+// before and after bracket every call of a decoder method. Byte slices in
+// the events a call returned are only valid until the next call on the same
+// decoder, so the events of its previous call still pending are cloned.
+func (e *Engine) before(c *conn) {
+	if c.outEpoch == e.epoch {
+		for i := c.outStart; i < c.outEnd && i < len(e.out); i++ {
+			e.out[i] = e.out[i].Clone()
+		}
+	}
+	c.outStart = len(e.out)
+}
+
+func (e *Engine) after(c *conn) {
+	c.outEnd = len(e.out)
+	c.outEpoch = e.epoch
+}
+
+// factory implements tcpasm.StreamFactory.
+type factory struct{ e *Engine }
+
+// New is called by the assembler for a packet of a connection it does not
+// know. Returning nil ignores the packet: it does so for "ghost" packets
+// (no SYN, no payload: the last ACK after a close, keep-alives of a
+// connection whose start was not captured).
+func (f factory) New(_, _ gopacket.Flow, t *layers.TCP, _ tcpasm.AssemblerContext) tcpasm.Stream {
+	e := f.e
+	c := e.cur
+	if c == nil || c.done || (c.half[0].ended && c.half[1].ended) {
+		return nil
+	}
+	if !t.SYN && len(t.Payload) == 0 && !(c.dec != nil && (t.FIN || t.RST)) {
+		return nil
+	}
+	c.dirSide = [2]decode.Side{e.curSide, e.curSide.Other()}
+	if !c.started {
+		c.started = true
+		opt := e.cfg.Decode
+		if e.decodeAs(c.addr[0].Port(), c.addr[1].Port()) {
+			opt.DecodeAs = true
+		}
+		meta := decode.ConnMeta{ID: c.id, Addr: c.addr, SynOK: c.synOK}
+		if testHook != nil {
+			testHook(hookCall{Op: opNew, Conn: c.id, Meta: meta, Opt: opt})
+		}
+		c.dec = decode.NewConn(meta, opt)
+		e.stats.Conns++
+	}
+	c.attached = true
+	return c
+}
