@@ -1,0 +1,280 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// seg is one TCP segment of the test session: from the client or not.
+type seg struct {
+	client  bool
+	flags   string
+	payload string
+}
+
+const testKey = "dGhlIHNhbXBsZSBub25jZQ=="
+
+func accept(key string) string {
+	h := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	return base64.StdEncoding.EncodeToString(h[:])
+}
+
+// frame encodes a short FIN frame, masked or not.
+func frame(op byte, masked bool, payload string) string {
+	b := []byte{0x80 | op, byte(len(payload))}
+	p := []byte(payload)
+	if masked {
+		b[1] |= 0x80
+		key := []byte{1, 2, 3, 4}
+		b = append(b, key...)
+		for i := range p {
+			p[i] ^= key[i%4]
+		}
+	}
+	return string(append(b, p...))
+}
+
+// session is a WebSocket session; the client's second frame is unmasked
+// when unmasked is set (an RFC 6455 error).
+func session(unmasked bool) []seg {
+	return []seg{
+		{true, "S", ""}, {false, "SA", ""}, {true, "A", ""},
+		{true, "PA", "GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"Sec-WebSocket-Key: " + testKey + "\r\nSec-WebSocket-Version: 13\r\n\r\n"},
+		{false, "PA", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"Sec-WebSocket-Accept: " + accept(testKey) + "\r\n\r\n"},
+		{true, "PA", frame(1, true, "Hello")},
+		{false, "PA", frame(1, false, "Hello")},
+		{true, "PA", frame(1, !unmasked, "again")},
+		{false, "PA", frame(1, false, "again")},
+	}
+}
+
+// writeCapture writes segs as an Ethernet pcap and returns its path.
+func writeCapture(t *testing.T, segs []seg) string {
+	t.Helper()
+	var out bytes.Buffer
+	w := pcapgo.NewWriter(&out)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	cli, srv := net.IP{10, 0, 0, 1}, net.IP{10, 0, 0, 2}
+	next := map[bool]uint32{true: 1000, false: 9000}
+	ts := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	for i, s := range segs {
+		src, dst, sp, dp := cli, srv, layers.TCPPort(40000), layers.TCPPort(8080)
+		if !s.client {
+			src, dst, sp, dp = srv, cli, dp, sp
+		}
+		ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: src, DstIP: dst}
+		tcp := &layers.TCP{SrcPort: sp, DstPort: dp, Seq: next[s.client], Ack: next[!s.client], Window: 65535,
+			SYN: strings.Contains(s.flags, "S"), ACK: strings.Contains(s.flags, "A"),
+			PSH: strings.Contains(s.flags, "P"), FIN: strings.Contains(s.flags, "F")}
+		tcp.SetNetworkLayerForChecksum(ip)
+		eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
+		buf := gopacket.NewSerializeBuffer()
+		err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
+			eth, ip, tcp, gopacket.Payload(s.payload))
+		if err != nil {
+			t.Fatal(err)
+		}
+		next[s.client] += uint32(len(s.payload))
+		if tcp.SYN || tcp.FIN {
+			next[s.client]++
+		}
+		b := buf.Bytes()
+		ci := gopacket.CaptureInfo{Timestamp: ts.Add(time.Duration(i) * time.Millisecond), CaptureLength: len(b), Length: len(b)}
+		if err := w.WritePacket(ci, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "session.pcap")
+	if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func runCLI(args ...string) (code int, stdout, stderr string) {
+	var o, e bytes.Buffer
+	code = exitCode(run(context.Background(), args, &o, &e), &e)
+	return code, o.String(), e.String()
+}
+
+func TestCLI(t *testing.T) {
+	dir := t.TempDir()
+	html := filepath.Join(dir, "page.pcap")
+	os.WriteFile(html, []byte("<!DOCTYPE html>\n<html></html>\n"), 0o644)
+	good := writeCapture(t, session(false))
+	bad := writeCapture(t, session(true))
+	full, _ := os.ReadFile(good)
+	cut := filepath.Join(dir, "cut.pcap")
+	os.WriteFile(cut, full[:len(full)-20], 0o644)
+
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string // substring of stdout ("" = must be empty)
+		stderr string // substring of stderr ("" = must be empty)
+	}{
+		{"help", []string{"-h"}, 0, "Examples:", ""},
+		{"help long", []string{"--help", "-r", "x"}, 0, "wscap -r capture.pcap --json", ""},
+		{"version", []string{"--version"}, 0, "wscap ", ""},
+		{"unknown flag", []string{"--bogus"}, 2, "", "wscap: unknown flag: --bogus\nTry 'wscap --help'"},
+		{"unknown shorthand", []string{"-Q"}, 2, "", "wscap: unknown shorthand flag: 'Q'"},
+		{"no -r", nil, 2, "", "wscap: no capture to read: use -r FILE"},
+		{"positional", []string{"capture.pcap"}, 2, "", `unexpected argument "capture.pcap" (to read a capture, use -r capture.pcap)`},
+		{"missing file", []string{"-r", filepath.Join(dir, "nope.pcap")}, 1, "", "wscap: open " + filepath.Join(dir, "nope.pcap") + ": no such file or directory"},
+		{"not a capture", []string{"-r", html}, 1, "", "wscap: read " + html + ": not a pcap or pcapng file (starts with 3c21444f)"},
+		{"fail-on bogus", []string{"-r", good, "--fail-on", "bogus"}, 2, "", `invalid --fail-on "bogus"`},
+		{"time bogus", []string{"-r", good, "-t", "later"}, 2, "", `invalid --time "later"`},
+		{"max-payload bogus", []string{"-r", good, "--max-payload", "12Q"}, 2, "", `invalid --max-payload "12Q"`},
+		{"max-inflate zero", []string{"-r", good, "--max-inflate", "0"}, 2, "", "invalid --max-inflate"},
+		{"decode-as bogus", []string{"-r", good, "-d", "80,70000"}, 2, "", `invalid --decode-as port "70000"`},
+		{"count zero", []string{"-r", good, "-c", "0"}, 2, "", "invalid --count 0"},
+		{"summary conflict", []string{"-r", good, "--summary", "--no-summary"}, 2, "", "contradict"},
+		{"ok", []string{"-r", good, "--max-payload", "64KiB", "-d", "80", "-d", "81,82", "-t", "absolute"}, 0, "HANDSHAKE", ""},
+		{"json", []string{"-r", good, "--json"}, 0, `"type":"handshake"`, ""},
+		{"anomalies are not failures", []string{"-r", bad}, 0, "client_frame_unmasked", ""},
+		{"fail-on error", []string{"-r", bad, "--fail-on", "error"}, 3, "client_frame_unmasked", "wscap: 1 anomaly at or above error level (--fail-on)"},
+		{"fail-on warn", []string{"-r", bad, "--fail-on", "warn"}, 3, "client_frame_unmasked", "at or above warning level"},
+		{"fail-on clean", []string{"-r", good, "--fail-on", "warning"}, 0, "HANDSHAKE", ""},
+		{"stats", []string{"-r", good, "--stats", "--no-summary"}, 0, "HANDSHAKE", "wscap: 9 packets, "},
+		{"count", []string{"-r", good, "--stats", "-c", "5"}, 0, "HANDSHAKE", "wscap: 5 packets, "},
+		{"damaged", []string{"-r", cut, "--json"}, 1, `"type":"handshake"`, "wscap: read " + cut + ": packet 9: record at byte"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\nstderr: %s", code, tt.code, stderr)
+			}
+			if tt.stdout == "" && stdout != "" && (code == 1 || code == 2) {
+				t.Errorf("stdout not empty: %q", stdout)
+			}
+			if !strings.Contains(stdout, tt.stdout) {
+				t.Errorf("stdout lacks %q:\n%s", tt.stdout, stdout)
+			}
+			if tt.stderr == "" && stderr != "" || !strings.Contains(stderr, tt.stderr) {
+				t.Errorf("stderr %q, want %q", stderr, tt.stderr)
+			}
+		})
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"0", 0, true}, {"100", 100, true}, {"64KiB", 64 << 10, true}, {"64k", 64 << 10, true},
+		{"1M", 1 << 20, true}, {"1MiB", 1 << 20, true}, {"2 MB", 2 << 20, true}, {"1G", 1 << 30, true},
+		{"", 0, false}, {"MiB", 0, false}, {"-1", 0, false}, {"1.5M", 0, false}, {"1T", 0, false},
+		{"99999999999999999999", 0, false}, {"2000G", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := parseSize(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d, ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+// TestStdin reads the capture from standard input.
+func TestStdin(t *testing.T) {
+	f, err := os.Open(writeCapture(t, session(false)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	old := os.Stdin
+	os.Stdin = f
+	defer func() { os.Stdin = old }()
+	code, stdout, stderr := runCLI("-r", "-", "--json")
+	if code != 0 || !strings.Contains(stdout, `"type":"frame"`) {
+		t.Errorf("exit %d, stderr %q, stdout %q", code, stderr, stdout)
+	}
+}
+
+// TestInterrupt checks that a cancelled run still flushes and exits 0.
+func TestInterrupt(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var o, e bytes.Buffer
+	err := run(ctx, []string{"-r", writeCapture(t, session(false))}, &o, &e)
+	if code := exitCode(err, &e); code != 0 {
+		t.Errorf("exit %d: %s", code, e.String())
+	}
+}
+
+func smokeCorpusDir(t *testing.T) string {
+	dir := os.Getenv("WSCAP_CORPUS")
+	if dir == "" {
+		dir = "/work/shared/corpus"
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("no corpus at %s (set WSCAP_CORPUS)", dir)
+	}
+	return dir
+}
+
+// TestCorpusSmoke runs a few real captures of different link types and
+// formats: exit 0, and every JSON line parses.
+func TestCorpusSmoke(t *testing.T) {
+	dir := smokeCorpusDir(t)
+	for _, name := range []string{
+		"zeek/reply-ping-coalesced.pcap",           // Ethernet pcap
+		"suricata-verify/websocket-ping.pcap",      // Linux SLL
+		"jaysenlestari-ctf/mimpi-capture.pcap",     // Linux SLL2, deflate
+		"onewesong-websocket_test/websocket.pcap",  // pcapng, BSD loopback
+		"ndpi/false_positives.pcapng",              // GTP-U
+		"zeek/oversized-close-frame.pcapng",        // pcapng
+		"arkime/arkime_synthetic.pcap",             // 98 TCP streams
+		"eririmba-socket.io-sample/websocket.pcap", // mid-stream
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(dir, name)
+			if _, err := os.Stat(path); err != nil {
+				t.Skip(err)
+			}
+			code, stdout, stderr := runCLI("-r", path, "--json")
+			if code != 0 || stderr != "" {
+				t.Fatalf("exit %d, stderr %q", code, stderr)
+			}
+			conns := 0
+			for _, line := range strings.Split(strings.TrimSuffix(stdout, "\n"), "\n") {
+				if line == "" {
+					continue
+				}
+				var v map[string]any
+				if err := json.Unmarshal([]byte(line), &v); err != nil {
+					t.Fatalf("bad JSON line %q: %v", line, err)
+				}
+				if v["type"] == "conn" {
+					conns++
+				}
+			}
+			if name != "eririmba-socket.io-sample/websocket.pcap" && conns == 0 {
+				t.Errorf("no WebSocket connection found")
+			}
+			if code, _, _ := runCLI("-r", path, "-V", "-x"); code != 0 {
+				t.Errorf("text output: exit %d", code)
+			}
+		})
+	}
+}
