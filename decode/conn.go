@@ -110,6 +110,8 @@ type Conn struct {
 	deflateFrame bool // deflate-frame in force
 
 	arena []byte // payload copies referenced by the events of one call
+
+	tls *TLSInfo // set by TLS: the session this connection runs in
 }
 
 // NewConn returns a decoder for the TCP connection described by meta.
@@ -159,6 +161,36 @@ func (c *Conn) Close(dst []Event, s Seg) []Event {
 		dst = c.end(dst, &c.h[i], s, true)
 	}
 	return dst
+}
+
+// TLS records that the connection runs in the TLS session described by
+// info (the caller decrypts; Feed then receives the plaintext) and appends
+// a KindTLS event. The handshake event that follows refers to info too.
+func (c *Conn) TLS(dst []Event, info *TLSInfo, s Seg) []Event {
+	c.begin()
+	c.tls = info
+	if c.hs != nil && c.hs.TLS == nil {
+		c.hs.TLS = info
+	}
+	dst = c.event(dst, KindTLS, RoleNone, s)
+	dst[len(dst)-1].TLS = info
+	return dst
+}
+
+// Report appends an anomaly found outside the decoder (by the TLS layer,
+// say) about what side sent, numbered in this connection's sequence.
+func (c *Conn) Report(dst []Event, side Side, a Anomaly, s Seg) []Event {
+	c.begin()
+	role := c.h[side&1].role
+	if !c.rolesKnown && c.tls != nil {
+		// The TLS client is the WebSocket client.
+		if c.meta.Addr[side&1] == c.tls.Client {
+			role = RoleClient
+		} else {
+			role = RoleServer
+		}
+	}
+	return c.anomaly(dst, role, s, a)
 }
 
 // IsWebSocket reports whether the connection was recognised as WebSocket
@@ -361,7 +393,7 @@ func (c *Conn) onRequest(dst []Event, h *half, m *httpHead, s Seg) []Event {
 			return c.plainRequest(dst, h, m, other, s)
 		}
 		dst = c.announce(dst, h.side, false, s)
-		c.hs = &Handshake{RequestPacket: s.Packet}
+		c.hs = &Handshake{RequestPacket: s.Packet, TLS: c.tls}
 		as := fillRequest(c.hs, m)
 		dst = c.anomalies(dst, RoleClient, s, as)
 		c.hsPending = true
@@ -411,7 +443,7 @@ func (c *Conn) onResponse(dst []Event, h *half, m *httpHead, head []byte, s Seg)
 		// A response to nothing we saw: only a 101 to websocket matters.
 		if m.status == 101 && !c.announced {
 			dst = c.announce(dst, h.side^1, false, s)
-			c.hs = &Handshake{}
+			c.hs = &Handshake{TLS: c.tls}
 			c.hsPending = true
 			other.methods = appendPending(other.methods, wsMarker)
 		} else {

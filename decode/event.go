@@ -57,6 +57,7 @@ const (
 	KindAnomaly               // a protocol violation or capture problem
 	KindGap                   // bytes of one direction missing from the capture
 	KindEnd                   // one direction ended (FIN, RST, idle flush or end of capture)
+	KindTLS                   // the TLS session a connection runs in (wss://), decrypted or not
 )
 
 var kindNames = [...]string{
@@ -67,6 +68,7 @@ var kindNames = [...]string{
 	KindAnomaly:   "anomaly",
 	KindGap:       "gap",
 	KindEnd:       "end",
+	KindTLS:       "tls",
 }
 
 func (k Kind) String() string {
@@ -100,6 +102,19 @@ type Event struct {
 	Anomaly   Anomaly    // KindAnomaly
 	Gap       int64      // KindGap: bytes lost
 	End       End        // KindEnd
+	TLS       *TLSInfo   // KindTLS
+}
+
+// TLSInfo describes the TLS session a connection runs in (wss://). The
+// decoder does not decrypt; the caller does and reports it with
+// [Conn.TLS].
+type TLSInfo struct {
+	Client, Server netip.AddrPort // TLS client and server
+	Version        string         // "TLS 1.3"
+	Cipher         string         // "TLS_AES_128_GCM_SHA256"
+	SNI, ALPN      string
+	ClientRandom   string // hex
+	Decrypted      bool   // application data is being decrypted
 }
 
 // Clone returns a deep copy of e whose slices do not alias Conn buffers.
@@ -260,6 +275,7 @@ type Handshake struct {
 	Upgraded     bool           // the connection switched to WebSocket framing
 	Deflate      *DeflateParams // agreed permessage-deflate parameters (RFC 7692), nil if none
 	DeflateFrame bool           // x-webkit-deflate-frame / deflate-frame agreed (per-frame compression)
+	TLS          *TLSInfo       // the TLS session the handshake ran in (wss://), nil for ws://
 }
 
 // DeflateParams are the agreed permessage-deflate parameters (RFC 7692 §7).
