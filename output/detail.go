@@ -90,7 +90,7 @@ func appendFrameTree(l []byte, f *decode.Frame) []byte {
 		l = append(l, ")\n"...)
 		if len(f.Close.Reason) > 0 {
 			l = field(l, "websocket.payload.close.reason")
-			l = appendPreview(l, f.Close.Reason, more, 0)
+			l = appendPreview(l, f.Close.Reason, more, false, 0)
 			l = append(l, '\n')
 		}
 	case len(f.Payload) == 0:
@@ -100,7 +100,7 @@ func appendFrameTree(l []byte, f *decode.Frame) []byte {
 		l = treeHex(l, "websocket.payload.pong", f.Payload, more)
 	case f.Opcode == decode.OpText && !f.Compressed:
 		l = field(l, "websocket.payload.text")
-		l = appendPreview(l, f.Payload, more, 0)
+		l = appendPreview(l, f.Payload, more, f.Opcode == decode.OpBinary, 0)
 		l = append(l, '\n')
 	default:
 		l = treeHex(l, "websocket.payload", f.Payload, more)

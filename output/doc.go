@@ -8,7 +8,7 @@
 // control characters and invalid bytes escaped.
 //
 // [NewJSON] writes JSON Lines, one object per event; the fields are listed
-// in SCHEMA.md, whose core is fixed by the project's json-lines.md.
+// in the README (section JSON Lines), whose core is fixed by the project's json-lines.md.
 //
 // # Performance
 //

@@ -145,7 +145,9 @@ const minPreview = 6
 // says the payload goes on past p; it is shown as "..." after the closing
 // quote. budget > 0 caps the columns the preview takes (quotes and dots
 // included), cutting it with "..." as well; budget <= 0 does not cut.
-func appendPreview(dst []byte, p []byte, more bool, budget int) []byte {
+// binary escapes every byte outside printable ASCII as \xNN (binary
+// payloads are not text, even where their bytes happen to form UTF-8).
+func appendPreview(dst []byte, p []byte, more, binary bool, budget int) []byte {
 	if budget > 0 && budget < minPreview {
 		budget = minPreview
 	}
@@ -181,7 +183,11 @@ func appendPreview(dst []byte, p []byte, more bool, budget int) []byte {
 			continue
 		}
 		var n, w int
-		dst, n, w = previewUnit(dst, p[i:])
+		if binary && p[i] >= utf8.RuneSelf {
+			dst, n, w = append(dst, '\\', 'x', hexDigits[p[i]>>4], hexDigits[p[i]&0xF]), 1, 4
+		} else {
+			dst, n, w = previewUnit(dst, p[i:])
+		}
 		if limit >= 0 && cols+w > limit {
 			return append(dst[:safe], `"...`...)
 		}

@@ -98,7 +98,7 @@ func TestAppendPreview(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := string(appendPreview(nil, []byte(tt.in), tt.more, tt.budget))
+			got := string(appendPreview(nil, []byte(tt.in), tt.more, false, tt.budget))
 			if got != tt.want {
 				t.Errorf("got %s, want %s", got, tt.want)
 			}
@@ -178,8 +178,8 @@ func FuzzPreview(f *testing.F) {
 	f.Add([]byte("Hello, world"), uint8(10), false)
 	f.Add([]byte("caf\xc3\xa9 \x00\x01 \"q\" \\ \u202e"), uint8(9), true)
 	f.Fuzz(func(t *testing.T, in []byte, budget uint8, more bool) {
-		full := appendPreview(nil, in, more, 0)
-		got := appendPreview(nil, in, more, int(budget))
+		full := appendPreview(nil, in, more, false, 0)
+		got := appendPreview(nil, in, more, false, int(budget))
 		if b := max(int(budget), minPreview); budget > 0 && utf8.RuneCount(got) > b {
 			t.Fatalf("%q is wider than %d", got, b)
 		}
@@ -205,5 +205,15 @@ func TestTSCache(t *testing.T) {
 				t.Errorf("%d: got %s, want %s", i, got, want)
 			}
 		}
+	}
+}
+
+func TestPreviewBinary(t *testing.T) {
+	in := []byte("ok\xc3\xa9\x00\xffz")
+	if got := string(appendPreview(nil, in, false, true, 0)); got != `"ok\xc3\xa9\x00\xffz"` {
+		t.Errorf("binary preview %s", got)
+	}
+	if got := string(appendPreview(nil, in, false, false, 0)); got != `"oké\x00\xffz"` {
+		t.Errorf("text preview %s", got)
 	}
 }

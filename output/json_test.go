@@ -199,7 +199,7 @@ func TestCoreFieldsMatchDoc(t *testing.T) {
 	}
 	parsed := map[string]map[string]string{}
 	section := ""
-	heading := regexp.MustCompile("^## (?:`([a-z_]+)`|Fields on every event)")
+	heading := regexp.MustCompile("^#{2,4} (?:`([a-z_]+)`|Fields on every event)")
 	row := regexp.MustCompile("^\\| (`[^|]+`) \\| ([^|]+) \\|")
 	for _, line := range strings.Split(string(doc), "\n") {
 		if h := heading.FindStringSubmatch(line); h != nil {
@@ -282,19 +282,20 @@ func TestJSONSummary(t *testing.T) {
 	}
 }
 
-// TestSchemaDocumented checks that SCHEMA.md documents every field the
-// JSON renderer writes, and that every core field is marked core there.
+// TestSchemaDocumented checks that the README's JSON Lines section
+// documents every field the JSON renderer writes, and that every core
+// field is marked core there.
 func TestSchemaDocumented(t *testing.T) {
-	doc, err := os.ReadFile("SCHEMA.md")
+	doc, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	documented := map[string]map[string]bool{} // type -> field -> core
 	section := ""
-	heading := regexp.MustCompile("^## (?:`([a-z_]+)`|Fields on every event)")
+	heading := regexp.MustCompile("^#{2,4} (?:`([a-z_]+)`|Fields on every event)")
 	row := regexp.MustCompile("^\\| (`[^|]+`) \\|[^|]+\\|([^|]*)\\|")
 	for _, line := range strings.Split(string(doc), "\n") {
-		if strings.HasPrefix(line, "# ") {
+		if strings.HasPrefix(line, "#") {
 			section = ""
 		}
 		if h := heading.FindStringSubmatch(line); h != nil {
@@ -321,14 +322,14 @@ func TestSchemaDocumented(t *testing.T) {
 				continue
 			}
 			if _, ok := documented[typ][f]; !ok {
-				t.Errorf("line %d: %s.%s is not documented in SCHEMA.md", i+1, typ, f)
+				t.Errorf("line %d: %s.%s is not documented in README.md", i+1, typ, f)
 			}
 		}
 	}
 	for typ, fields := range coreFields {
 		for f := range fields {
 			if core, ok := documented[typ][f]; !ok || !core {
-				t.Errorf("core field %s.%s is not documented as core in SCHEMA.md", typ, f)
+				t.Errorf("core field %s.%s is not documented as core in README.md", typ, f)
 			}
 		}
 	}

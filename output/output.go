@@ -83,7 +83,7 @@ func NewText(w io.Writer, opt Options) Renderer {
 	return newText(w, opt)
 }
 
-// NewJSON returns a Renderer that writes JSON Lines (see SCHEMA.md).
+// NewJSON returns a Renderer that writes JSON Lines (schema: README.md, section JSON Lines).
 func NewJSON(w io.Writer, opt Options) Renderer {
 	return newJSON(w, opt)
 }

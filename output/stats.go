@@ -42,6 +42,7 @@ type connStats struct {
 
 	legend    bool    // text: the legend line was printed
 	deflating [2]bool // text: a compressed fragmented message is open
+	binary    [2]bool // text: the open fragmented message is binary
 }
 
 // tracker keeps connStats by connection id: O(connections) memory.

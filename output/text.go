@@ -12,16 +12,17 @@ import (
 // Column widths of the timeline. A value wider than its column pushes the
 // rest of the row right; the row stays one line.
 const (
-	wNo      = 6
-	wTimeRel = 10 // "123.456789"
-	wTimeAbs = 27 // "2024-05-01T10:00:00.000123Z"
-	wConn    = 4
-	wDir     = 3
-	wWhat    = 10
-	wFlags   = 5
-	wLen     = 7
-	minInfo  = 16     // columns the Info column keeps however narrow Width is
-	indent   = "    " // -V tree and -x dump
+	wNo       = 6
+	wTimeRel  = 10 // "123.456789"
+	wTimeAbs  = 27 // "2024-05-01T10:00:00.000123Z"
+	wConn     = 4
+	wDir      = 3
+	wWhat     = 10
+	wFlags    = 5
+	wLen      = 7
+	minInfo   = 16     // columns the Info column keeps however narrow Width is
+	pipedInfo = 1024   // columns of the Info column when stdout is not a terminal
+	indent    = "    " // -V tree and -x dump
 )
 
 // tsCache formats UTC RFC 3339 times, reusing the formatted date and
@@ -343,7 +344,9 @@ func (t *textRenderer) row(ev *decode.Event, c *connStats) {
 	l = append(l, ' ')
 
 	start := len(l)
-	budget := 0
+	// Previews are cut to the terminal width; when piped, to pipedInfo
+	// columns (JSON Lines and -x carry whole payloads).
+	budget := pipedInfo
 	if t.opt.Width > 0 {
 		budget = max(t.opt.Width-start, minInfo)
 	}
@@ -503,6 +506,7 @@ func (t *textRenderer) frameInfo(l []byte, ev *decode.Event, c *connStats, start
 			}
 		} else {
 			c.deflating[d] = f.Compressed && !f.Fin
+			c.binary[d] = f.Opcode == decode.OpBinary
 		}
 	}
 
@@ -523,13 +527,13 @@ func (t *textRenderer) frameInfo(l []byte, ev *decode.Event, c *connStats, start
 			l = append(l, ')')
 			if len(f.Close.Reason) > 0 {
 				l = append(l, ' ')
-				l = appendPreview(l, f.Close.Reason, more, budgetLeft(budget, len(l)-start))
+				l = appendPreview(l, f.Close.Reason, more, false, budgetLeft(budget, len(l)-start))
 			}
 		case f.PayloadLen == 0:
 			l = append(l, "(no status code)"...)
 		default:
 			l = append(l, "(malformed body) "...)
-			l = appendPreview(l, f.Payload, more, budgetLeft(budget, len(l)-start))
+			l = appendPreview(l, f.Payload, more, true, budgetLeft(budget, len(l)-start))
 		}
 	case compressed && !f.Opcode.IsControl():
 		l = appendBytesNote(l, "compressed", f.PayloadLen)
@@ -538,7 +542,8 @@ func (t *textRenderer) frameInfo(l []byte, ev *decode.Event, c *connStats, start
 		if more && f.Opcode == decode.OpText {
 			p = trimPartialRune(p)
 		}
-		l = appendPreview(l, p, more, budgetLeft(budget, len(l)-start))
+		binary := f.Opcode == decode.OpBinary || (f.Opcode == decode.OpContinuation && c.binary[max(d, 0)])
+		l = appendPreview(l, p, more, binary, budgetLeft(budget, len(l)-start))
 	}
 	return l
 }
@@ -578,7 +583,8 @@ func messageInfo(l []byte, m *decode.Message, start, budget int) []byte {
 	if more && m.Opcode == decode.OpText && m.UTF8Valid && m.DecodeError == "" {
 		p = trimPartialRune(p)
 	}
-	return appendPreview(l, p, more, budgetLeft(budget, len(l)-start))
+	binary := m.Opcode == decode.OpBinary || m.DecodeError != ""
+	return appendPreview(l, p, more, binary, budgetLeft(budget, len(l)-start))
 }
 
 // appendDump is the -x dump of a payload and a note for bytes not kept.
