@@ -17,7 +17,7 @@ var goldenVariants = []struct {
 	suffix string
 	args   []string
 }{
-	{".golden", nil},                 // timeline + summary
+	{".golden", nil}, // timeline + summary
 	{".V.golden", []string{"-V", "--no-summary"}},
 	{".json.golden", []string{"--json"}},
 }
