@@ -17,50 +17,74 @@ func decodeRune[T string | []byte](s T) (rune, int) {
 	return utf8.DecodeRuneInString(string(s))
 }
 
+// jsonPlain marks the ASCII bytes a JSON string carries as they are.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // appendJSONString appends s as a JSON string literal. Quotes, backslashes
 // and control characters are escaped (\n, \r, \t, otherwise \u00XX), as are
 // U+2028 and U+2029; each byte of invalid UTF-8 becomes \ufffd, so the
 // result is always valid JSON.
 func appendJSONString[T string | []byte](dst []byte, s T) []byte {
+	return appendJSON(dst, s, false)
+}
+
+// appendJSONText is appendJSONString for s already known to be valid
+// UTF-8 (a text message the decoder validated): multi-byte characters are
+// copied without decoding them, which is most of the cost on large texts.
+func appendJSONText(dst []byte, s []byte) []byte {
+	return appendJSON(dst, s, true)
+}
+
+func appendJSON[T string | []byte](dst []byte, s T, valid bool) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
+		if jsonPlain[c] {
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			// Only U+2028 and U+2029 (E2 80 A8/A9) need escaping in valid text.
+			if valid && c != 0xE2 {
 				i++
 				continue
 			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
+			r, size := decodeRune(s[i:])
+			switch {
+			case r == utf8.RuneError && size == 1:
+				dst = append(dst, s[start:i]...)
+				dst = append(dst, `\ufffd`...)
+			case r == '\u2028' || r == '\u2029':
+				dst = append(dst, s[start:i]...)
+				dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
 			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+				i += size
+				continue
 			}
-			i++
+			i += size
 			start = i
 			continue
 		}
-		r, size := decodeRune(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+		dst = append(dst, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
 		default:
-			i += size
-			continue
+			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
 		}
-		i += size
+		i++
 		start = i
 	}
 	dst = append(dst, s[start:]...)

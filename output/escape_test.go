@@ -217,3 +217,13 @@ func TestPreviewBinary(t *testing.T) {
 		t.Errorf("text preview %s", got)
 	}
 }
+
+// appendJSONText must write exactly what appendJSONString writes for valid
+// UTF-8: it only skips the decoding.
+func TestJSONTextMatchesString(t *testing.T) {
+	for _, s := range []string{"", "plain", `{"a":"b\\c"}`, "héllo wörld ✓ 𝄞", "line\u2028sep\u2029", "\x00\x1f\x7f", "€\u2027\u202a"} {
+		if a, b := string(appendJSONText(nil, []byte(s))), string(appendJSONString(nil, s)); a != b {
+			t.Errorf("%q: text %s, string %s", s, a, b)
+		}
+	}
+}

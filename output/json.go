@@ -208,7 +208,7 @@ func appendEventJSON(b []byte, ev *decode.Event, c *connStats, tc *tsCache) []by
 			b = jStr(b, "decode_error", m.DecodeError)
 		}
 		if m.Opcode == decode.OpText && m.UTF8Valid && m.DecodeError == "" {
-			b = jStr(b, "text", trimPartialRune(m.Payload))
+			b = appendJSONText(key(b, "text"), trimPartialRune(m.Payload))
 		} else {
 			b = jB64(b, "data", m.Payload)
 		}
