@@ -2,6 +2,8 @@ package decode
 
 import (
 	"bytes"
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -75,4 +77,42 @@ func TestFeedAllocs(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("%v allocations per run", allocs)
 	}
+}
+
+// benchInflate measures ns per compressed message through the whole
+// decoder (frame parse, unmask, inflate, UTF-8 check, payload copy).
+func benchInflate(b *testing.B, msg string, takeover bool) {
+	ext := "permessage-deflate"
+	if !takeover {
+		ext += "; client_no_context_takeover"
+	}
+	c := NewConn(testMeta, Options{})
+	var dst []Event
+	dst = c.Feed(dst, Side0, []byte(testReqDeflate), Seg{})
+	dst = c.Feed(dst, Side1, []byte(respWithExt(ext)), Seg{})
+	// 64 different messages, compressed as the client would send them.
+	d := newDeflater(takeover)
+	var stream []byte
+	const n = 64
+	for i := range n {
+		m := fmt.Sprintf("%s %d", msg, i)
+		stream = append(stream, fb{fin: true, rsv: 4, op: OpText, mask: true, key: testKey, payload: d.compress(m)}.bytes()...)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(n * len(msg)))
+	for b.Loop() {
+		dst = c.Feed(dst[:0], Side0, stream, Seg{})
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/msg")
+}
+
+var smallJSON = `{"type":"tick","symbol":"EURUSD","bid":1.08412,"ask":1.08415,"ts":1709294400}`
+
+func BenchmarkInflateSmallTakeover(b *testing.B)   { benchInflate(b, smallJSON, true) }
+func BenchmarkInflateSmallNoTakeover(b *testing.B) { benchInflate(b, smallJSON, false) }
+func BenchmarkInflateLargeTakeover(b *testing.B) {
+	benchInflate(b, strings.Repeat(smallJSON+`,"note":"héllo wörld"`, 400), true)
+}
+func BenchmarkInflateLargeNoTakeover(b *testing.B) {
+	benchInflate(b, strings.Repeat(smallJSON+`,"note":"héllo wörld"`, 400), false)
 }
