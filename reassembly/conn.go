@@ -69,6 +69,10 @@ type conn struct {
 	lastSeen time.Time
 	lastSeg  decode.Seg
 
+	mode tlsMode   // whether the connection is TLS, decided by its first bytes
+	pre  preBytes  // first bytes held while mode is undecided
+	tls  *tlsLayer // the TLS layer of a TLS connection
+
 	outEpoch, outStart, outEnd int // events of the last decoder call (see Engine.before)
 }
 
@@ -223,13 +227,17 @@ func (c *conn) deliver(side decode.Side, seq uint32, data []byte, seg decode.Seg
 }
 
 // idle reports whether the decoder wants no more bytes (see
-// decode.Conn.Idle): the engine then stops feeding and reassembling it.
-func (c *conn) idle() bool { return !testNoIdle && c.dec.Idle() }
+// decode.Conn.Idle), or the connection is TLS that cannot be decrypted:
+// the engine then stops feeding and reassembling it.
+func (c *conn) idle() bool {
+	return !testNoIdle && (c.dec.Idle() || c.tls != nil && c.tls.hopeless)
+}
 
 // The decoder calls. Each is bracketed by Engine.before/after and reported
-// to testHook.
+// to testHook. feed, gap, end and close (tls.go) route through the TLS
+// layer first.
 
-func (c *conn) feed(side decode.Side, p []byte, seg decode.Seg) {
+func (c *conn) decFeed(side decode.Side, p []byte, seg decode.Seg) {
 	e := c.e
 	if testHook != nil {
 		testHook(hookCall{Op: opFeed, Conn: c.id, Side: side, Data: p, N: int64(len(p)), Seg: seg})
@@ -239,10 +247,8 @@ func (c *conn) feed(side decode.Side, p []byte, seg decode.Seg) {
 	e.after(c)
 }
 
-func (c *conn) gap(side decode.Side, n int64, seg decode.Seg) {
+func (c *conn) decGap(side decode.Side, n int64, seg decode.Seg) {
 	e := c.e
-	e.stats.Gaps++
-	e.stats.LostBytes += n
 	if testHook != nil {
 		testHook(hookCall{Op: opGap, Conn: c.id, Side: side, N: n, Seg: seg})
 	}
@@ -251,7 +257,7 @@ func (c *conn) gap(side decode.Side, n int64, seg decode.Seg) {
 	e.after(c)
 }
 
-func (c *conn) end(side decode.Side, seg decode.Seg) {
+func (c *conn) decEnd(side decode.Side, seg decode.Seg) {
 	e := c.e
 	if testHook != nil {
 		testHook(hookCall{Op: opEnd, Conn: c.id, Side: side, Seg: seg})
@@ -261,7 +267,7 @@ func (c *conn) end(side decode.Side, seg decode.Seg) {
 	e.after(c)
 }
 
-func (c *conn) close(seg decode.Seg) {
+func (c *conn) decClose(seg decode.Seg) {
 	e := c.e
 	if testHook != nil {
 		testHook(hookCall{Op: opClose, Conn: c.id, Seg: seg})

@@ -26,6 +26,17 @@
 // the end of the capture; events produced by such flushes are sorted by
 // (connection id, event sequence number) before they are emitted.
 //
+// # TLS
+//
+// A connection whose first bytes are a TLS ClientHello (on any port) goes
+// through a [tlsdec.Conn]: with the secrets of [Config.KeyLog] its
+// application data is decrypted and fed to the decoder with the [decode.Seg]
+// of the packets that carried the records, so wss:// connections decode like
+// ws:// ones. The decoder gets one KindTLS event per such connection (see
+// [decode.Conn.TLS]) and the TLS layer's problems as anomalies (see
+// [decode.Conn.Report]). A TLS connection that cannot be decrypted is not
+// reassembled further once that is known.
+//
 // # Capture loss
 //
 // Bytes the capture lost (a sequence jump, or a packet cut by the snap
@@ -45,6 +56,7 @@ import (
 
 	"github.com/wscap/wscap/decode"
 	"github.com/wscap/wscap/source"
+	"github.com/wscap/wscap/tlsdec"
 )
 
 // Config configures an [Engine].
@@ -61,6 +73,13 @@ type Config struct {
 	// minutes). A silent WebSocket connection keeps its decoder and
 	// resumes if it speaks again.
 	IdleTimeout time.Duration
+	// KeyLog holds the TLS secrets (NSS key log) used to decrypt wss://
+	// connections. A connection whose client starts with a TLS
+	// ClientHello is TLS on any port: it gets a KindTLS event, and its
+	// decrypted application data goes to the decoder as if it were
+	// plaintext TCP. With a nil or empty KeyLog nothing is decrypted and
+	// the tls events say so, without a tls_no_key anomaly per connection.
+	KeyLog *tlsdec.KeyLog
 }
 
 // Sink receives the events of a run, in output order. The slice and the
@@ -81,6 +100,8 @@ type Stats struct {
 	WebSocket       int   // connections recognised as WebSocket
 	Gaps            int64 // holes in byte streams reported to decoders
 	LostBytes       int64 // bytes in those holes
+	TLS             int   // connections that started with a TLS ClientHello
+	TLSDecrypted    int   // TLS connections whose application data was decrypted
 }
 
 const (
