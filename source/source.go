@@ -6,6 +6,9 @@
 // A damaged file is reported as an error from [Source.Next] that names the
 // packet number and the byte offset where reading went wrong; every packet
 // before the damage is delivered first.
+//
+// The TLS key logs that pcapng files carry in Decryption Secrets Blocks
+// (editcap --inject-secrets) are available through [TLSSecrets].
 package source
 
 import (
@@ -104,15 +107,19 @@ func SupportedLinkTypes() []layers.LinkType {
 }
 
 // countingReader counts the bytes read from r, so that the offset of a
-// damaged record can be reported.
+// damaged record can be reported, and shows them to scan (pcapng).
 type countingReader struct {
-	r io.Reader
-	n int64
+	r    io.Reader
+	n    int64
+	scan *ngScanner
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if c.scan != nil && n > 0 {
+		c.scan.Write(p[:n])
+	}
 	return n, err
 }
 
@@ -130,6 +137,7 @@ type file struct {
 	n      int              // packets delivered
 	err    error            // sticky error
 	zipped bool
+	scan   *ngScanner // pcapng only: collects Decryption Secrets Blocks
 }
 
 // Open opens a capture file; path "-" reads standard input. The format is
@@ -212,6 +220,12 @@ func newFile(name string, r io.Reader) (*file, error) {
 		return nil, fmt.Errorf("read %s: %w (starts with %s)", name, ErrNotCapture, hex.EncodeToString(head[:4]))
 	}
 	if magic == magicPcapng {
+		// pcapgo skips Decryption Secrets Blocks: look at every byte of
+		// the file as it is read, starting with those already buffered.
+		s.scan = newNgScanner()
+		buffered, _ := s.br.Peek(s.br.Buffered())
+		s.scan.Write(buffered)
+		s.cr.scan = s.scan
 		ng, err := pcapgo.NewNgReader(s.br, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
 		if err != nil {
 			return nil, fmt.Errorf("read %s: pcapng section header: %w", name, noEOF(err))
