@@ -22,6 +22,8 @@ func appendTree(l []byte, ev *decode.Event) []byte {
 		if ev.Handshake != nil {
 			return appendHandshakeTree(l, ev.Handshake)
 		}
+	case decode.KindTLS:
+		return appendTLSTree(l, ev.TLS)
 	case decode.KindAnomaly:
 		if ev.Anomaly.Ref != "" {
 			l = field(l, "wscap.anomaly.ref")

@@ -227,6 +227,9 @@ func appendEventJSON(b []byte, ev *decode.Event, c *connStats, tc *tsCache) []by
 		b = jRaw(b, "from", roleJSON(ev.From))
 		b = jInt(b, "bytes", ev.Gap)
 
+	case decode.KindTLS:
+		b = appendTLSJSON(b, ev.TLS)
+
 	case decode.KindEnd:
 		e := &ev.End
 		b = jRaw(b, "from", roleJSON(ev.From))

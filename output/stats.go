@@ -40,6 +40,10 @@ type connStats struct {
 	first, last time.Time
 	lastPkt     int
 
+	ws       bool            // a KindConn event was seen: the connection is WebSocket
+	tls      *decode.TLSInfo // the TLS session (wss://), nil for ws://
+	tlsCodes []decode.Code   // TLS problems seen (tls_*), for the summary
+
 	legend    bool    // text: the legend line was printed
 	deflating [2]bool // text: a compressed fragmented message is open
 	binary    [2]bool // text: the open fragmented message is binary
@@ -91,10 +95,13 @@ func (c *connStats) update(ev *decode.Event) {
 	d := roleIndex(ev.From)
 	switch ev.Kind {
 	case decode.KindConn:
+		c.ws = true
 		if ev.Info != nil {
 			c.info = *ev.Info
 			c.hasInfo = true
 		}
+	case decode.KindTLS:
+		c.setTLS(ev.TLS)
 	case decode.KindHandshake:
 		if h := ev.Handshake; h != nil {
 			c.hasHandshake = true
@@ -126,6 +133,7 @@ func (c *connStats) update(ev *decode.Event) {
 		if s := ev.Anomaly.Severity; int(s) < len(c.anomalies) {
 			c.anomalies[s]++
 		}
+		c.noteTLSAnomaly(ev.Anomaly.Code)
 	}
 }
 

@@ -40,18 +40,37 @@ func writeSummaryTable(w io.Writer, conns []*connStats) error {
 		_, err := io.WriteString(w, "(no WebSocket connections)\n")
 		return err
 	}
-	t := newTable(w)
-	t.Header(summaryHeader...)
+	// The TLS column is there when a connection ran in TLS (wss://).
+	withTLS := false
 	for _, c := range conns {
-		if err := t.Append(summaryRow(c)); err != nil {
+		withTLS = withTLS || c.tls != nil
+	}
+	t := newTable(w)
+	header := summaryHeader
+	if withTLS {
+		header = append(append(header[:tlsColumn:tlsColumn], "TLS"), summaryHeader[tlsColumn:]...)
+	}
+	t.Header(header...)
+	for _, c := range conns {
+		row := summaryRow(c)
+		if withTLS {
+			row = append(append(row[:tlsColumn:tlsColumn], tlsCell(c)), row[tlsColumn:]...)
+		}
+		if err := t.Append(row); err != nil {
 			return fmt.Errorf("render summary: %w", err)
 		}
 	}
 	if err := t.Render(); err != nil {
 		return fmt.Errorf("render summary: %w", err)
 	}
+	if withTLS {
+		return writeTLSFooter(w, conns)
+	}
 	return nil
 }
+
+// tlsColumn is where the TLS column goes: after Accept.
+const tlsColumn = 7
 
 // summaryRow is the table row of one connection; every cell is ASCII.
 func summaryRow(c *connStats) []string {
@@ -60,10 +79,13 @@ func summaryRow(c *connStats) []string {
 		client, server = string(appendAddr(nil, c.info.Client)), string(appendAddr(nil, c.info.Server))
 	}
 	path := "-"
-	if c.hasHandshake {
+	switch {
+	case c.hasHandshake:
 		path = asciiText(c.path)
-	} else if c.info.Midstream {
+	case c.info.Midstream:
 		path = "(midstream)"
+	case c.tls != nil && !c.ws:
+		path = tlsPathCell(c)
 	}
 	accept := c.accept
 	if accept == "" {

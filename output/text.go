@@ -130,6 +130,16 @@ func (t *textRenderer) render(ev *decode.Event, c *connStats) {
 		if ev.Handshake != nil {
 			t.legend(c, ev.Handshake)
 		}
+	case decode.KindTLS:
+		if !c.legend && ev.TLS != nil {
+			// The legend names the endpoints; the row below it shows
+			// the session.
+			if !c.hasInfo {
+				c.info.Client, c.info.Server, c.hasInfo = ev.TLS.Client, ev.TLS.Server, true
+			}
+			t.legend(c, nil)
+		}
+		c.setTLS(ev.TLS)
 	default:
 		if !c.legend {
 			t.legend(c, nil)
@@ -185,6 +195,14 @@ func (t *textRenderer) legend(c *connStats, h *decode.Handshake) {
 		}
 	case c.hasInfo && c.info.Midstream:
 		l = append(l, " midstream (no handshake)"...)
+	}
+	tls := c.tls
+	if h != nil && h.TLS != nil {
+		tls = h.TLS
+	}
+	if tls != nil {
+		l = append(l, " tls: "...)
+		l = appendTLS(l, tls)
 	}
 	l = append(l, '\n')
 	t.line = l
@@ -324,6 +342,8 @@ func (t *textRenderer) row(ev *decode.Event, c *connStats) {
 	case decode.KindEnd:
 		what = "END"
 		hasLen, length = true, uint64(max(ev.End.Bytes, 0))
+	case decode.KindTLS:
+		what = "TLS"
 	default:
 		what = "EVENT"
 	}
@@ -383,6 +403,9 @@ func (t *textRenderer) row(ev *decode.Event, c *connStats) {
 			l = append(l, " undecoded="...)
 			l = strconv.AppendInt(l, e.Undecoded, 10)
 		}
+	case decode.KindTLS:
+		l = tlsRowInfo(l, ev.TLS)
+		l = cutLine(l, start, budget)
 	default:
 		l = append(l, ev.Kind.String()...)
 	}
