@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/wscap/wscap/decode"
+	"github.com/wscap/wscap/tlsdec"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files and generated README sections")
@@ -17,6 +18,11 @@ func anomalyTable() string {
 	var b strings.Builder
 	b.WriteString("| code | severity | rule | meaning |\n|---|---|---|---|\n")
 	for _, c := range decode.Codes() {
+		sev, ref, meaning, _ := c.Info()
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", c, sev, ref, meaning)
+	}
+	// The TLS layer's problems reach the output as anomalies too.
+	for _, c := range tlsdec.Codes() {
 		sev, ref, meaning, _ := c.Info()
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", c, sev, ref, meaning)
 	}

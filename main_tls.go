@@ -1,0 +1,62 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/wscap/wscap/source"
+	"github.com/wscap/wscap/tlsdec"
+)
+
+// openKeyLog opens the NSS key log (SSLKEYLOGFILE format) that decrypts
+// wss:// connections: path (--keylog FILE), or else the file that the
+// SSLKEYLOGFILE environment variable names (looked up with getenv). It
+// returns nil, nil when neither names one.
+//
+// The file is followed: a connection whose secrets are not in it yet makes
+// the key log read the lines appended since, so a browser that writes its
+// key log while wscap reads a live capture is decrypted as it goes. A file
+// named by SSLKEYLOGFILE that does not exist yet is not an error (it is
+// followed from when it appears); one named by --keylog is.
+func openKeyLog(path string, getenv func(string) string) (*tlsdec.KeyLog, error) {
+	explicit := path != ""
+	if !explicit {
+		path = getenv("SSLKEYLOGFILE")
+	}
+	if path == "" {
+		return nil, nil
+	}
+	k := tlsdec.NewKeyLog()
+	if err := k.Follow(path); err != nil {
+		if !explicit && errors.Is(err, fs.ErrNotExist) {
+			return k, nil
+		}
+		what := "--keylog"
+		if !explicit {
+			what = "SSLKEYLOGFILE"
+		}
+		return nil, fmt.Errorf("%s %s: %w", what, path, err)
+	}
+	return k, nil
+}
+
+// withCaptureSecrets adds the TLS key log that the capture itself carries
+// (pcapng Decryption Secrets Blocks, as written by editcap
+// --inject-secrets) to keys, now and as more blocks are read. It returns
+// the key log to decrypt with: keys, or a new one when keys is nil and
+// src can carry secrets.
+func withCaptureSecrets(keys *tlsdec.KeyLog, src source.Source) *tlsdec.KeyLog {
+	ts, ok := src.(source.TLSSecrets)
+	if !ok {
+		return keys
+	}
+	if keys == nil {
+		keys = tlsdec.NewKeyLog()
+	}
+	ts.OnTLSSecrets(func(keylog []byte) {
+		keys.ReadFrom(bytes.NewReader(keylog)) // never fails on a bytes.Reader
+	})
+	return keys
+}
