@@ -509,3 +509,52 @@ func TestTShark(t *testing.T) {
 		t.Errorf("frames (opcode/length):\n ours   %v\n tshark %v", ours, theirs)
 	}
 }
+
+// BenchmarkPipelineTLS measures the pipeline over a decrypted wss session
+// (TLS 1.3, AES-128-GCM): 200 binary messages of 16 KiB from the server.
+// Compare with BenchmarkPipelinePlain, the same session unencrypted.
+func BenchmarkPipelineTLS(b *testing.B)   { benchWSS(b, true) }
+func BenchmarkPipelinePlain(b *testing.B) { benchWSS(b, false) }
+
+func benchWSS(b *testing.B, encrypted bool) {
+	key := flowgen.Key(1)
+	steps := []tlstest.Step{{Data: flowgen.UpgradeRequest("/", "example.test", key)}, {FromServer: true, Data: flowgen.Response101(key)}}
+	payload := bytes.Repeat([]byte("0123456789abcdef"), 1024)
+	for range 200 {
+		steps = append(steps, tlstest.Step{FromServer: true, Data: flowgen.Frame{Fin: true, Op: flowgen.OpBinary, Payload: payload}.Bytes()})
+	}
+	cfg := Config{}
+	writes := stepWrites(steps)
+	if encrypted {
+		res, err := tlstest.Session(tlstest.Config{Steps: steps})
+		if err != nil {
+			b.Fatal(err)
+		}
+		writes, cfg.KeyLog = res.Conns[0].Writes, keyLog(b, res.KeyLog)
+	}
+	pkts := packetsOf(b, writesCapture(b, writes, 443))
+	var size int64
+	for _, p := range pkts {
+		size += int64(len(p.Data))
+	}
+	b.SetBytes(size)
+	b.ReportAllocs()
+	for b.Loop() {
+		msgs := 0
+		e := New(cfg, func(evs []decode.Event) error {
+			for i := range evs {
+				if evs[i].Kind == decode.KindMessage {
+					msgs++
+				}
+			}
+			return nil
+		})
+		for i, p := range pkts {
+			e.Packet(i+1, p)
+		}
+		e.Flush()
+		if msgs != 200 {
+			b.Fatalf("%d messages", msgs)
+		}
+	}
+}
