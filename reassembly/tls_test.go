@@ -558,3 +558,46 @@ func benchWSS(b *testing.B, encrypted bool) {
 		}
 	}
 }
+
+// TestTLSResumption: the second connection of a capture resumes the
+// first one's session (TLS 1.2: Go logs no key for it; the key log
+// remembers the first session's master secret; TLS 1.3: PSK).
+func TestTLSResumption(t *testing.T) {
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		t.Run(tls.VersionName(v), func(t *testing.T) {
+			res, err := tlstest.Session(tlstest.Config{Client: &tls.Config{MaxVersion: v}, Steps: wsSteps(), Conns: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.Conns[1].State.DidResume {
+				t.Fatal("Go did not resume")
+			}
+			c := flowgen.NewCapture()
+			for i, conn := range res.Conns {
+				k := c.NewConn(netip.AddrPortFrom(tlsClient.Addr(), uint16(50000+i)), tlsServer)
+				k.Open()
+				for _, w := range conn.Writes {
+					if w.FromServer {
+						k.Server(w.Data)
+					} else {
+						k.Client(w.Data)
+					}
+				}
+				k.Close()
+			}
+			evs, e := run(t, Config{KeyLog: keyLog(t, res.KeyLog)}, packetsOf(t, c))
+			msgs := map[int]int{}
+			for _, ev := range evs {
+				switch ev.Kind {
+				case decode.KindMessage:
+					msgs[ev.Conn]++
+				case decode.KindAnomaly:
+					t.Errorf("conn %d: anomaly %s: %s", ev.Conn, ev.Anomaly.Code, ev.Anomaly.Detail)
+				}
+			}
+			if s := e.Stats(); s.TLS != 2 || s.TLSDecrypted != 2 || s.WebSocket != 2 || msgs[1] != 6 || msgs[2] != 6 {
+				t.Errorf("stats %+v, messages %v", s, msgs)
+			}
+		})
+	}
+}
