@@ -1,14 +1,16 @@
 // Wscap prints a dissector-style timeline of the WebSocket traffic in a
-// packet capture.
+// packet capture, or on a network interface as it happens.
 //
 // It reads pcap and pcapng files (also gzip-compressed, or from standard
-// input), reassembles TCP, finds HTTP/1.1 Upgrade handshakes on any port,
-// checks Sec-WebSocket-Accept, decodes RFC 6455 frames and permessage-deflate
-// messages, and reports every protocol violation it sees as an anomaly.
+// input) or captures live, reassembles TCP, finds HTTP/1.1 Upgrade
+// handshakes on any port, checks Sec-WebSocket-Accept, decodes RFC 6455
+// frames and permessage-deflate messages, and reports every protocol
+// violation it sees as an anomaly.
 //
 // Usage:
 //
 //	wscap -r FILE [flags]
+//	wscap -i INTERFACE [flags]
 //
 // Examples:
 //
@@ -17,10 +19,20 @@
 //	wscap -r capture.pcap --json | jq .  # JSON Lines, one event per line
 //	wscap -r capture.pcap -d 8080        # port 8080 is WebSocket, handshake or not
 //	wscap -r capture.pcap --fail-on error  # exit 3 on protocol errors (CI)
+//	wscap -r capture.pcap -f 'port 8080' # only the packets a capture filter accepts
+//	sudo wscap -i lo -f 'tcp port 8080'  # live, until Ctrl-C
+//	sudo wscap -i any --json -w ws.pcapng  # live JSON Lines, packets kept as pcapng
+//
+// Live capture needs root or the CAP_NET_RAW capability (and CAP_NET_ADMIN
+// for promiscuous mode). Ctrl-C (SIGINT) or SIGTERM stops it: every open
+// connection is flushed, the summary printed, the -w file closed, capture
+// statistics written to stderr, and wscap exits 0. A second Ctrl-C exits at
+// once with status 130, flushing nothing.
 //
 // Exit status: 0 on success (anomalies in the traffic are not failures), 1
-// when the capture cannot be read or is damaged, 2 for usage errors, 3 when
-// --fail-on found an anomaly at or above its level.
+// when the capture cannot be read or is damaged, 2 for usage errors (a bad
+// filter included), 3 when --fail-on found an anomaly at or above its
+// level, 130 after a second interrupt.
 package main
 
 import (
@@ -38,8 +50,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gopacket/gopacket/layers"
 	"github.com/spf13/pflag"
+	"golang.org/x/net/bpf"
 
+	"github.com/wscap/wscap/capture"
 	"github.com/wscap/wscap/decode"
 	"github.com/wscap/wscap/output"
 	"github.com/wscap/wscap/reassembly"
@@ -51,15 +66,25 @@ import (
 var version = ""
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		cancel() // stop reading; flush, summary and statistics follow
+		<-sigs
+		fmt.Fprintln(os.Stderr, "wscap: interrupted again: exiting at once (output and -w file may be incomplete)")
+		os.Exit(130)
+	}()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
+	signal.Stop(sigs)
 	os.Exit(exitCode(err, os.Stderr))
 }
 
-const usageHead = `wscap: a WebSocket wire-format analyzer for pcap and pcapng captures.
+const usageHead = `wscap: a WebSocket wire-format analyzer for pcap and pcapng captures and live interfaces.
 
 Usage: wscap -r FILE [flags]
+       wscap -i INTERFACE [flags]
 
 Examples:
   wscap -r capture.pcapng                 timeline of every WebSocket connection, then a summary
@@ -69,11 +94,21 @@ Examples:
   wscap -r capture.pcap -d 8080           decode port 8080 as WebSocket even without a handshake
   wscap -r capture.pcap.gz -t absolute    gzip is read as is; times in UTC
   wscap -r capture.pcap --fail-on error   exit 3 if the traffic breaks the protocol (for CI)
-  tcpdump -i lo -w - port 8080 | wscap -r -
+  wscap -r capture.pcap -f 'port 8080'    only the packets the capture filter accepts
+  tcpdump -i lo -U -w - port 8080 | wscap -r -
                                           read the capture from standard input
+  sudo wscap -i lo -f 'tcp port 8080'     decode a local server's traffic live, until Ctrl-C
+  sudo wscap -i any --json -w ws.pcapng   live JSON Lines; the packets are kept as pcapng
+  wscap -D                                list the interfaces
+
+Live capture needs root or: setcap cap_net_raw,cap_net_admin+ep $(which wscap).
+Filters (-f) are compiled by libpcap in -tags pcap builds, else by tcpdump -ddd.
+Ctrl-C stops a capture: connections are flushed, the summary and capture
+statistics printed, -w closed; a second Ctrl-C exits at once (status 130).
 
 Exit status: 0 ok (anomalies in the traffic are not failures), 1 unreadable or
-damaged capture, 2 usage error, 3 --fail-on found an anomaly at or above its level.
+damaged capture or capture failure, 2 usage error or bad filter, 3 --fail-on
+found an anomaly at or above its level.
 
 Flags:
 `
@@ -81,6 +116,15 @@ Flags:
 // config is the parsed command line.
 type config struct {
 	read       string
+	iface      string
+	listIfaces bool
+	filter     string
+	duration   time.Duration
+	snaplen    int
+	noPromisc  bool
+	write      string
+	bufferSize int
+	backend    string
 	count      int
 	verbose    bool
 	hex        bool
@@ -135,6 +179,10 @@ func exitCode(err error, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wscap: %s\n", fe)
 		return 3
 	}
+	if fe, ok := errors.AsType[*capture.FilterError](err); ok && !fe.NoCompiler {
+		fmt.Fprintf(stderr, "wscap: %s\n", fe)
+		return 2
+	}
 	fmt.Fprintf(stderr, "wscap: %v\n", err)
 	return 1
 }
@@ -153,9 +201,20 @@ func parseArgs(args []string) (*config, error) {
 		failOn     string
 		summary    bool
 		noSummary  bool
+		bufferSize string
 	)
 	fs.StringVarP(&cfg.read, "read", "r", "", "read packets from `FILE` (pcap or pcapng, maybe gzipped; \"-\" = standard input)")
-	fs.IntVarP(&cfg.count, "count", "c", 0, "stop after `N` packets")
+	fs.StringVarP(&cfg.iface, "interface", "i", "", "capture live on interface `NAME` (\"any\": all interfaces, Linux) until Ctrl-C")
+	fs.BoolVarP(&cfg.listIfaces, "list-interfaces", "D", false, "list the interfaces -i can capture on and exit")
+	fs.StringVarP(&cfg.filter, "filter", "f", "", "capture filter `EXPR` in tcpdump syntax, e.g. 'tcp port 8080' (with -r: applied to the file)")
+	fs.IntVarP(&cfg.count, "count", "c", 0, "stop after `N` packets (that the filter accepted)")
+	fs.DurationVar(&cfg.duration, "duration", 0, "stop a live capture after `TIME` (e.g. 30s, 10m)")
+	fs.IntVarP(&cfg.snaplen, "snaplen", "s", capture.DefaultSnaplen, "live: keep at most `BYTES` of each packet (0: the default)")
+	fs.BoolVarP(&cfg.noPromisc, "no-promiscuous", "p", false, "live: do not put the interface into promiscuous mode")
+	fs.StringVarP(&cfg.write, "write", "w", "", "also write the packets (those the filter accepted) to `FILE` as pcapng")
+	fs.StringVar(&bufferSize, "buffer-size", "8MiB", "live: kernel capture buffer of `BYTES`")
+	fs.StringVar(&cfg.backend, "capture-backend", "", "live capture method: afpacket, socket or pcap")
+	fs.MarkHidden("capture-backend")
 	fs.BoolVarP(&cfg.verbose, "verbose", "V", false, "show a field tree under each row")
 	fs.BoolVarP(&cfg.hex, "hex", "x", false, "show a hex dump of each payload")
 	fs.BoolVar(&cfg.json, "json", false, "write JSON Lines (one event per line) instead of the timeline")
@@ -176,20 +235,57 @@ func parseArgs(args []string) (*config, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, usagef("%v", err)
 	}
-	if cfg.help || cfg.version {
+	if cfg.help || cfg.version || cfg.listIfaces {
 		return cfg, nil
 	}
 	if fs.NArg() > 0 {
-		if cfg.read == "" {
+		if cfg.read == "" && cfg.iface == "" {
 			return nil, usagef("unexpected argument %q (to read a capture, use -r %s)", fs.Arg(0), fs.Arg(0))
 		}
-		return nil, usagef("unexpected argument %q", fs.Arg(0))
+		return nil, usagef("unexpected argument %q (a capture filter goes in -f: -f '%s')", fs.Arg(0), strings.Join(fs.Args(), " "))
 	}
-	if cfg.read == "" {
-		return nil, usagef("no capture to read: use -r FILE (or -r - for standard input)")
+	switch {
+	case cfg.read != "" && cfg.iface != "":
+		return nil, usagef("-r and -i exclude each other: read a capture file or capture live")
+	case cfg.read == "" && cfg.iface == "":
+		return nil, usagef("no capture to read: use -r FILE (or -r - for standard input), or -i INTERFACE to capture live")
+	}
+	if cfg.read != "" {
+		for _, name := range []string{"duration", "snaplen", "no-promiscuous", "buffer-size", "capture-backend"} {
+			if fs.Changed(name) {
+				return nil, usagef("--%s applies to live capture (-i) only", name)
+			}
+		}
 	}
 	if fs.Changed("count") && cfg.count < 1 {
 		return nil, usagef("invalid --count %d: must be at least 1", cfg.count)
+	}
+	if fs.Changed("duration") && cfg.duration <= 0 {
+		return nil, usagef("invalid --duration %s: must be more than 0", cfg.duration)
+	}
+	if cfg.snaplen < 0 || cfg.snaplen > capture.DefaultSnaplen {
+		return nil, usagef("invalid --snaplen %d: must be 0-%d", cfg.snaplen, capture.DefaultSnaplen)
+	}
+	if cfg.snaplen == 0 {
+		cfg.snaplen = capture.DefaultSnaplen
+	}
+	bs, err := parseSize(bufferSize)
+	if err != nil {
+		return nil, usagef("invalid --buffer-size %q: %v", bufferSize, err)
+	}
+	if bs < 64<<10 || bs > 1<<30 {
+		return nil, usagef("invalid --buffer-size %q: must be 64KiB-1GiB", bufferSize)
+	}
+	cfg.bufferSize = int(bs)
+	if cfg.write == "-" {
+		return nil, usagef("-w - is not supported: standard output carries the decoded output")
+	}
+	if cfg.write != "" && cfg.read != "" && cfg.read != "-" {
+		a, err1 := os.Stat(cfg.read)
+		b, err2 := os.Stat(cfg.write)
+		if err1 == nil && err2 == nil && os.SameFile(a, b) {
+			return nil, usagef("-w %s would overwrite the capture being read", cfg.write)
+		}
 	}
 	for _, d := range decodeAs {
 		p, err := strconv.ParseUint(strings.TrimSpace(d), 10, 16)
@@ -293,6 +389,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case cfg.version:
 		_, err := fmt.Fprintln(stdout, versionString())
 		return err
+	case cfg.listIfaces:
+		ifs, err := capture.Interfaces()
+		if err != nil {
+			return err
+		}
+		_, err = io.WriteString(stdout, capture.FormatInterfaces(ifs))
+		return err
 	}
 	if cfg.cpuprofile != "" {
 		f, err := os.Create(cfg.cpuprofile)
@@ -311,11 +414,63 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // analyze runs source -> reassembly -> decode -> output.
 func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	start := time.Now()
-	src, err := source.Open(cfg.read)
-	if err != nil {
-		return err
+	var (
+		src  source.Source
+		live capture.Handle
+		filt *source.Filter
+	)
+	if cfg.iface != "" {
+		h, err := capture.Open(capture.Options{
+			Interface:     cfg.iface,
+			Filter:        cfg.filter,
+			Snaplen:       cfg.snaplen,
+			NoPromiscuous: cfg.noPromisc,
+			BufferSize:    cfg.bufferSize,
+			Backend:       cfg.backend,
+		})
+		if err != nil {
+			return err
+		}
+		live, src = h, h
+		lt := capture.DLTName(h.LinkType())
+		if lt == "" {
+			lt = h.LinkType().String()
+		}
+		fmt.Fprintf(stderr, "wscap: listening on %s (%s), link-type %s, snapshot length %d bytes\n",
+			h.Interface(), h.Backend(), lt, h.Snaplen())
+		if cfg.duration > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, cfg.duration)
+			defer cancel()
+		}
+	} else {
+		s, err := source.Open(cfg.read)
+		if err != nil {
+			return err
+		}
+		src = s
+		if cfg.filter != "" {
+			expr := cfg.filter
+			filt = source.NewFilter(s, func(lt layers.LinkType) ([]bpf.RawInstruction, error) {
+				return capture.CompileFilter(expr, lt, capture.DefaultSnaplen)
+			})
+			src = filt
+		}
 	}
 	defer src.Close()
+
+	var w *capture.Writer
+	if cfg.write != "" {
+		info := capture.WriterInfo{Filter: cfg.filter, LinkType: layers.LinkTypeEthernet, Version: versionString()}
+		if live != nil {
+			info.Interface, info.Snaplen, info.LinkType = live.Interface(), live.Snaplen(), live.LinkType()
+		}
+		var err error
+		if w, err = capture.CreateWriter(cfg.write, info); err != nil {
+			return err
+		}
+		defer w.Close(nil) // on error paths; closed with statistics below
+	}
 
 	opt := output.Options{
 		Verbose:  cfg.verbose,
@@ -331,6 +486,9 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	} else {
 		r = output.NewText(stdout, opt)
 	}
+	// Live, events reach a terminal or a JSON consumer (| jq) as they
+	// happen; otherwise output is flushed at least once a second.
+	flushEach := live != nil && (cfg.json || isTerminal(stdout))
 
 	failures := 0
 	sink := func(evs []decode.Event) error {
@@ -344,6 +502,11 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		if err := r.Write(evs); err != nil {
 			return fmt.Errorf("write output: %w", err)
 		}
+		if flushEach {
+			if err := r.Flush(); err != nil {
+				return fmt.Errorf("write output: %w", err)
+			}
+		}
 		return nil
 	}
 	eng := reassembly.New(reassembly.Config{
@@ -351,13 +514,26 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		DecodeAsPorts: cfg.decodeAs,
 	}, sink)
 
+	// flush pushes output and the -w file out during a live capture.
+	lastFlush := start
+	flush := func(now time.Time) error {
+		lastFlush = now
+		if err := r.Flush(); err != nil {
+			return fmt.Errorf("write output: %w", err)
+		}
+		if w != nil {
+			return w.Flush()
+		}
+		return nil
+	}
+
 	// On a damaged capture, everything decoded before the damage is still
 	// flushed and printed; the read error is returned afterwards.
 	var readErr error
 	n := 0
 	done := ctx.Done()
 	for cfg.count == 0 || n < cfg.count {
-		if n&255 == 0 {
+		if live != nil || n&255 == 0 {
 			select {
 			case <-done: // interrupted: finish like at the end of the file
 				readErr = io.EOF
@@ -369,6 +545,23 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		}
 		p, err := src.Next()
 		if err != nil {
+			if err == capture.ErrTimeout {
+				// A quiet interface: time still passes for idle
+				// connections.
+				now := time.Now()
+				if err := eng.Tick(now); err != nil {
+					r.Close()
+					return err
+				}
+				if err := flush(now); err != nil {
+					r.Close()
+					return err
+				}
+				continue
+			}
+			if _, ok := errors.AsType[*capture.FilterError](err); ok && n == 0 {
+				return err // nothing decoded yet: a usage error
+			}
 			readErr = err
 			break
 		}
@@ -376,9 +569,23 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		if n == 1 {
 			r.SetEpoch(p.Time)
 		}
+		if w != nil {
+			if err := w.WritePacket(p); err != nil {
+				r.Close()
+				return err
+			}
+		}
 		if err := eng.Packet(n, p); err != nil {
 			r.Close()
 			return err
+		}
+		if live != nil && n&63 == 0 {
+			if now := time.Now(); now.Sub(lastFlush) >= time.Second {
+				if err := flush(now); err != nil {
+					r.Close()
+					return err
+				}
+			}
 		}
 	}
 	if err := eng.Flush(); err != nil {
@@ -389,9 +596,29 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		return fmt.Errorf("write output: %w", err)
 	}
 
+	var capErr error
+	if live != nil {
+		cs, err := live.Stats()
+		if err != nil {
+			fmt.Fprintf(stderr, "wscap: warning: %v\n", err)
+		} else {
+			fmt.Fprintf(stderr, "wscap: %d packets captured, %d received by filter, %d dropped by kernel, %d dropped by interface\n",
+				n, cs.Received, cs.KernelDropped, cs.IfDropped)
+		}
+		if w != nil {
+			capErr = w.Close(&cs)
+		}
+	} else if w != nil {
+		capErr = w.Close(nil)
+	}
+
 	st := eng.Stats()
-	if st.UnsupportedLink > 0 {
-		fmt.Fprintf(stderr, "wscap: warning: skipped %d packets of link types wscap does not decode\n", st.UnsupportedLink)
+	unsupported := st.UnsupportedLink
+	if filt != nil {
+		unsupported += filt.Stats().Unsupported
+	}
+	if unsupported > 0 {
+		fmt.Fprintf(stderr, "wscap: warning: skipped %d packets of link types wscap does not decode\n", unsupported)
 	}
 	if cfg.stats {
 		el := time.Since(start)
@@ -402,10 +629,23 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if readErr != nil && readErr != io.EOF {
 		return readErr
 	}
+	if capErr != nil {
+		return capErr
+	}
 	if failures > 0 {
 		return &failOnError{n: failures, level: cfg.failOn}
 	}
 	return nil
+}
+
+// isTerminal reports whether w is a terminal (a character device).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 func byteCount(n int64) string {

@@ -16,6 +16,8 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/wscap/wscap/capture"
 )
 
 // seg is one TCP segment of the test session: from the client or not.
@@ -136,7 +138,7 @@ func TestCLI(t *testing.T) {
 		{"version", []string{"--version"}, 0, "wscap ", ""},
 		{"unknown flag", []string{"--bogus"}, 2, "", "wscap: unknown flag: --bogus\nTry 'wscap --help'"},
 		{"unknown shorthand", []string{"-Q"}, 2, "", "wscap: unknown shorthand flag: 'Q'"},
-		{"no -r", nil, 2, "", "wscap: no capture to read: use -r FILE"},
+		{"no -r", nil, 2, "", "wscap: no capture to read: use -r FILE (or -r - for standard input), or -i INTERFACE to capture live"},
 		{"positional", []string{"capture.pcap"}, 2, "", `unexpected argument "capture.pcap" (to read a capture, use -r capture.pcap)`},
 		{"missing file", []string{"-r", filepath.Join(dir, "nope.pcap")}, 1, "", "wscap: open " + filepath.Join(dir, "nope.pcap") + ": no such file or directory"},
 		{"not a capture", []string{"-r", html}, 1, "", "wscap: read " + html + ": not a pcap or pcapng file (starts with 3c21444f)"},
@@ -156,6 +158,20 @@ func TestCLI(t *testing.T) {
 		{"stats", []string{"-r", good, "--stats", "--no-summary"}, 0, "HANDSHAKE", "wscap: 9 packets, "},
 		{"count", []string{"-r", good, "--stats", "-c", "5"}, 0, "HANDSHAKE", "wscap: 5 packets, "},
 		{"damaged", []string{"-r", cut, "--json"}, 1, `"type":"handshake"`, "wscap: read " + cut + ": packet 9: record at byte"},
+		{"-r and -i", []string{"-r", good, "-i", "lo"}, 2, "", "wscap: -r and -i exclude each other"},
+		{"snaplen with -r", []string{"-r", good, "-s", "100"}, 2, "", "wscap: --snaplen applies to live capture (-i) only"},
+		{"duration with -r", []string{"-r", good, "--duration", "1s"}, 2, "", "wscap: --duration applies to live capture (-i) only"},
+		{"no-promiscuous with -r", []string{"-r", good, "-p"}, 2, "", "wscap: --no-promiscuous applies to live capture (-i) only"},
+		{"buffer-size with -r", []string{"-r", good, "--buffer-size", "4M"}, 2, "", "wscap: --buffer-size applies to live capture (-i) only"},
+		{"duration negative", []string{"-i", "lo", "--duration", "-1s"}, 2, "", "invalid --duration -1s"},
+		{"duration bogus", []string{"-i", "lo", "--duration", "soon"}, 2, "", `invalid argument "soon" for "--duration"`},
+		{"snaplen too big", []string{"-i", "lo", "-s", "300000"}, 2, "", "invalid --snaplen 300000: must be 0-262144"},
+		{"buffer-size bogus", []string{"-i", "lo", "--buffer-size", "1Q"}, 2, "", `invalid --buffer-size "1Q"`},
+		{"buffer-size tiny", []string{"-i", "lo", "--buffer-size", "1K"}, 2, "", "must be 64KiB-1GiB"},
+		{"write stdout", []string{"-r", good, "-w", "-"}, 2, "", "-w - is not supported"},
+		{"write over read", []string{"-r", good, "-w", good}, 2, "", "would overwrite the capture being read"},
+		{"positional filter", []string{"-i", "lo", "tcp", "port", "80"}, 2, "", `unexpected argument "tcp" (a capture filter goes in -f: -f 'tcp port 80')`},
+		{"list interfaces", []string{"-D"}, 0, "1.", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -192,6 +208,61 @@ func TestParseSize(t *testing.T) {
 		if (err == nil) != tt.ok || got != tt.want {
 			t.Errorf("parseSize(%q) = %d, %v; want %d, ok=%v", tt.in, got, err, tt.want, tt.ok)
 		}
+	}
+}
+
+// TestReadFilter applies capture filters to a file (-r -f), also with -c
+// and -w.
+func TestReadFilter(t *testing.T) {
+	if capture.Compiler() == "" {
+		t.Skip("no filter compiler: neither tcpdump on PATH nor a -tags pcap build")
+	}
+	good := writeCapture(t, session(false))
+	_, all, _ := runCLI("-r", good, "--json")
+	out := filepath.Join(t.TempDir(), "out.pcapng")
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string // "=" for the unfiltered output
+		stderr string
+	}{
+		{"port matches", []string{"-f", "tcp port 8080", "--json"}, 0, "=", ""},
+		{"host matches", []string{"-f", "host 10.0.0.1 and host 10.0.0.2", "--json"}, 0, "=", ""},
+		{"nothing matches", []string{"-f", "tcp port 9999", "--json"}, 0, "", ""},
+		{"server side only", []string{"-f", "src host 10.0.0.2", "--json"}, 0, `"response_pkt":2`, ""},
+		{"count after filter", []string{"-f", "src host 10.0.0.1", "-c", "2", "--stats", "--json"}, 0, "", "wscap: 2 packets, "},
+		{"syntax error", []string{"-f", "tcp prot 80"}, 2, "", `wscap: invalid filter "tcp prot 80": `},
+		{"write filtered", []string{"-f", "tcp port 8080", "-w", out, "--json"}, 0, "=", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(append([]string{"-r", good}, tt.args...)...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d; stderr %q", code, tt.code, stderr)
+			}
+			switch tt.stdout {
+			case "=":
+				if stdout != all {
+					t.Errorf("stdout differs from the unfiltered run:\n%s", stdout)
+				}
+			case "":
+				if stdout != "" {
+					t.Errorf("stdout not empty:\n%s", stdout)
+				}
+			default:
+				if !strings.Contains(stdout, tt.stdout) {
+					t.Errorf("stdout lacks %q:\n%s", tt.stdout, stdout)
+				}
+			}
+			if tt.stderr == "" && stderr != "" || !strings.Contains(stderr, tt.stderr) {
+				t.Errorf("stderr %q, want %q", stderr, tt.stderr)
+			}
+		})
+	}
+	// The -w file holds the packets that passed: it decodes the same.
+	if code, stdout, stderr := runCLI("-r", out, "--json"); code != 0 || stdout != all {
+		t.Errorf("-r of the -w file: exit %d, %s\n%s", code, stderr, stdout)
 	}
 }
 
