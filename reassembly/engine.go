@@ -150,8 +150,8 @@ type Engine struct {
 	ld   *linkDecoder
 	asm  *tcpasm.Assembler
 
+	tr      *Tracker // decides ids and flush points for Packet and Tick
 	flows   map[flowKey]*conn
-	nextID  int
 	nextGen uint64
 
 	out   []decode.Event
@@ -167,11 +167,6 @@ type Engine struct {
 	curSide  decode.Side
 	curSeg   decode.Seg
 
-	started    bool
-	now        time.Time // latest capture time seen
-	lastFlush  time.Time
-	flushEvery time.Duration
-
 	scratch []byte
 	err     error // the sink's error, sticky
 	stats   Stats
@@ -183,14 +178,14 @@ func New(cfg Config, sink Sink) *Engine {
 		cfg.IdleTimeout = defaultIdle
 	}
 	e := &Engine{
-		cfg:        cfg,
-		sink:       sink,
-		ld:         newLinkDecoder(),
-		flows:      make(map[flowKey]*conn),
-		ctx:        newPktCtx(),
-		epoch:      1,
-		flushEvery: max(cfg.IdleTimeout/4, time.Millisecond),
+		cfg:   cfg,
+		sink:  sink,
+		ld:    newLinkDecoder(),
+		flows: make(map[flowKey]*conn),
+		ctx:   newPktCtx(),
+		epoch: 1,
 	}
+	e.tr = newTracker(cfg, e.ld)
 	e.asm = tcpasm.NewAssembler(tcpasm.NewStreamPool(factory{e}))
 	e.asm.MaxBufferedPagesPerConnection = maxPagesPerConn
 	e.asm.MaxBufferedPagesTotal = maxPagesTotal
@@ -201,41 +196,93 @@ func New(cfg Config, sink Sink) *Engine {
 // capture. Packets must be given in capture order. The only error it
 // returns is the sink's; once the sink has failed, Packet and Flush return
 // that error.
+//
+// Packet decides connection ids and idle flushes with the engine's own
+// [Tracker]. An engine that is given only some of a capture's
+// connections (a pipeline worker) gets them from the caller's Tracker
+// instead, through Handle and IdleFlush; the same engine must not be fed
+// both ways.
 func (e *Engine) Packet(n int, p source.Packet) error {
 	if e.err != nil {
 		return e.err
 	}
-	e.stats.Packets++
-	e.stats.Bytes += int64(len(p.Data))
-	if !e.started {
-		e.started, e.now, e.lastFlush = true, p.Time, p.Time
-	} else if p.Time.After(e.now) {
-		e.now = p.Time
-	}
-	if p.CapLen < p.Len {
-		e.stats.Truncated++
-	}
-	res, _ := e.ld.decode(&p)
-	switch res {
-	case resTCP:
-		e.stats.TCP++
-		e.tcpPacket(n, &p)
-	case resNonTCP:
-		e.stats.NonTCP++
-	case resFragment:
-		e.stats.Fragments++
-	case resUndecodable:
-		e.stats.Undecodable++
-	case resUnsupported:
-		e.stats.UnsupportedLink++
+	d := e.tr.Packet(n, &p) // decodes p into e.ld
+	e.stats.Count(&p, d.Class)
+	if d.Class == ClassTCP {
+		e.tcpPacket(n, &p, d.ID)
 	}
 	if err := e.emit(); err != nil {
 		return err
 	}
-	if e.now.Sub(e.lastFlush) >= e.flushEvery {
-		return e.idleFlush()
+	if d.Flush {
+		return e.idleFlush(d.Now, e.tr.Retired())
 	}
 	return nil
+}
+
+// Handle processes packet number n, a TCP packet of connection id as the
+// caller's [Tracker] decided (Decision.ID). Like Packet, it returns only
+// the sink's error.
+func (e *Engine) Handle(n int, p source.Packet, id int) error {
+	if e.err != nil {
+		return e.err
+	}
+	res, _ := e.ld.decode(&p)
+	e.stats.Count(&p, Class(res))
+	if res == resTCP {
+		e.tcpPacket(n, &p, id)
+	}
+	return e.emit()
+}
+
+// IdleFlush runs the idle flush the caller's [Tracker] decided
+// (Decision.Flush, or Tracker.Tick) at capture time now: data stuck
+// behind a hole for the idle timeout is released, and the retired
+// connections (those of this engine; others are ignored) are finished.
+func (e *Engine) IdleFlush(now time.Time, retired []Retired) error {
+	if e.err != nil || e.flushed {
+		return e.err
+	}
+	return e.idleFlush(now, retired)
+}
+
+// Count adds packet p, classified as c, to the counters.
+func (s *Stats) Count(p *source.Packet, c Class) {
+	s.Packets++
+	s.Bytes += int64(len(p.Data))
+	if p.CapLen < p.Len {
+		s.Truncated++
+	}
+	switch c {
+	case ClassTCP:
+		s.TCP++
+	case ClassNonTCP:
+		s.NonTCP++
+	case ClassFragment:
+		s.Fragments++
+	case ClassUndecodable:
+		s.Undecodable++
+	case ClassUnsupported:
+		s.UnsupportedLink++
+	}
+}
+
+// Add adds the counters of o to s (the engines of a pipeline).
+func (s *Stats) Add(o Stats) {
+	s.Packets += o.Packets
+	s.Bytes += o.Bytes
+	s.TCP += o.TCP
+	s.NonTCP += o.NonTCP
+	s.Fragments += o.Fragments
+	s.Undecodable += o.Undecodable
+	s.UnsupportedLink += o.UnsupportedLink
+	s.Truncated += o.Truncated
+	s.Conns += o.Conns
+	s.WebSocket += o.WebSocket
+	s.Gaps += o.Gaps
+	s.LostBytes += o.LostBytes
+	s.TLS += o.TLS
+	s.TLSDecrypted += o.TLSDecrypted
 }
 
 // Flush ends the run: data still held behind holes is delivered, then every
@@ -271,23 +318,17 @@ func (e *Engine) Flush() error {
 // Stats returns the counters so far.
 func (e *Engine) Stats() Stats { return e.stats }
 
-// idleFlush releases data that waited too long behind a hole, flushes
-// connections that were silent for the idle timeout and forgets 4-tuples
-// nothing more can come of.
-func (e *Engine) idleFlush() error {
-	e.lastFlush = e.now
-	cutoff := e.now.Add(-e.cfg.IdleTimeout)
+// idleFlush releases data that waited too long behind a hole and
+// finishes the retired connections.
+func (e *Engine) idleFlush(now time.Time, retired []Retired) error {
+	cutoff := now.Add(-e.cfg.IdleTimeout)
 	e.flushing = true
 	e.asm.FlushCloseOlderThan(cutoff)
-	for k, c := range e.flows {
-		if c.attached || !c.lastSeen.Before(cutoff) {
-			continue
+	for _, r := range retired {
+		if c := e.flows[r.key]; c != nil && c.id == r.ID {
+			e.finish(c)
+			delete(e.flows, r.key)
 		}
-		if !c.done && c.dec != nil && !c.idle() {
-			continue // a silent WebSocket (or HTTP) connection: keep it
-		}
-		e.finish(c)
-		delete(e.flows, k)
 	}
 	e.flushing = false
 	e.sortOut()
@@ -325,9 +366,9 @@ func (e *Engine) emit() error {
 	return err
 }
 
-// tcpPacket routes the TCP segment in e.ld.tcp to its connection and the
-// assembler.
-func (e *Engine) tcpPacket(n int, p *source.Packet) {
+// tcpPacket routes the TCP segment in e.ld.tcp, of connection id, to its
+// connection and the assembler.
+func (e *Engine) tcpPacket(n int, p *source.Packet, id int) {
 	t := &e.ld.tcp
 	src := netip.AddrPortFrom(e.ld.src, uint16(t.SrcPort))
 	dst := netip.AddrPortFrom(e.ld.dst, uint16(t.DstPort))
@@ -335,18 +376,15 @@ func (e *Engine) tcpPacket(n int, p *source.Packet) {
 	c := e.flows[key]
 	switch {
 	case c == nil:
-		c = e.newConn(key, srcIsA, src, dst, t)
+		c = e.newConn(key, srcIsA, src, dst, t, id)
+	case c.id != id:
+		// A new connection on a used 4-tuple (see Tracker).
+		e.finish(c)
+		c = e.newConn(key, srcIsA, src, dst, t, id)
 	case !c.started && t.SYN && (!t.ACK || !c.synOK):
 		// Only pure ACKs (or a SYN-ACK) were seen so far: the SYN tells
 		// who the originator is.
 		c.setSide0(srcIsA, src, dst, t)
-	case t.SYN && !t.ACK && c.started:
-		if c.synSeen && t.Seq == c.synSeq && c.sideOf(srcIsA) == decode.Side0 {
-			break // a retransmitted SYN
-		}
-		// A new connection on a used 4-tuple.
-		e.finish(c)
-		c = e.newConn(key, srcIsA, src, dst, t)
 	}
 	side := c.sideOf(srcIsA)
 	seg := decode.Seg{Time: p.Time, Packet: n}
@@ -383,10 +421,9 @@ func (e *Engine) tcpPacket(n int, p *source.Packet) {
 	}
 }
 
-func (e *Engine) newConn(key flowKey, srcIsA bool, src, dst netip.AddrPort, t *layers.TCP) *conn {
-	e.nextID++
+func (e *Engine) newConn(key flowKey, srcIsA bool, src, dst netip.AddrPort, t *layers.TCP, id int) *conn {
 	e.nextGen++
-	c := &conn{e: e, id: e.nextID, gen: e.nextGen, key: key}
+	c := &conn{e: e, id: id, gen: e.nextGen, key: key}
 	c.setSide0(srcIsA, src, dst, t)
 	for s := range 2 {
 		var a, b [9]byte

@@ -9,14 +9,11 @@ import "time"
 // clock for a live capture); times before the latest packet's are ignored.
 // Like Packet, it returns only the sink's error.
 func (e *Engine) Tick(now time.Time) error {
-	if e.err != nil || e.flushed || !e.started {
+	if e.err != nil || e.flushed {
 		return e.err
 	}
-	if now.After(e.now) {
-		e.now = now
-	}
-	if e.now.Sub(e.lastFlush) >= e.flushEvery {
-		return e.idleFlush()
+	if due, at := e.tr.Tick(now); due {
+		return e.idleFlush(at, e.tr.Retired())
 	}
 	return nil
 }

@@ -1,0 +1,239 @@
+package reassembly
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/wscap/wscap/source"
+)
+
+// Tracker makes the decisions about a capture that need to see every
+// packet in order: which connection a TCP packet belongs to (connection
+// ids), and when idle connections are flushed. An [Engine] fed by
+// [Engine.Packet] has one inside; a parallel pipeline runs one in its
+// dispatcher and hands each worker's Engine the ids and flush points
+// through [Engine.Handle] and [Engine.IdleFlush], so that every way of
+// running numbers connections and flushes them at the same packets.
+//
+// # Connection ids
+//
+// Ids are 1-based, in order of the connection's first packet (as
+// tshark's tcp.stream, plus one). A packet of a 4-tuple with no
+// connection starts one, whatever it is (a "ghost" ACK too). A SYN
+// without ACK on a 4-tuple whose connection already sent a SYN or data
+// starts a new connection, unless it retransmits the SYN that started
+// it. A connection that never sent a SYN or data, or that sent a FIN or
+// RST, and was then silent for [Config.IdleTimeout] of capture time is
+// retired at the next idle flush: a later packet of its 4-tuple starts a
+// new connection. Other connections keep their id however long they are
+// silent.
+//
+// A Tracker is not safe for concurrent use.
+type Tracker struct {
+	ld      *linkDecoder
+	idle    time.Duration
+	every   time.Duration
+	flows   map[flowKey]*track
+	nextID  int
+	started bool
+	now     time.Time
+	last    time.Time // time of the last idle flush
+	retired []Retired
+}
+
+// track is what a Tracker knows about one connection.
+type track struct {
+	id       int
+	lastSeen time.Time
+	side0IsA bool
+	synOK    bool
+	synSeen  bool
+	synSeq   uint32
+	started  bool // sent a SYN or data: the engine made a decoder
+	closed   bool // a FIN or RST was seen
+}
+
+// Retired names a connection retired by an idle flush.
+type Retired struct {
+	ID   int
+	Hash uint32 // the connection's flow hash (see Decision.Hash)
+	key  flowKey
+}
+
+// Decision is what a Tracker decided about one packet.
+type Decision struct {
+	// Class says what the packet is; only ClassTCP packets go on to an
+	// Engine.
+	Class Class
+	// ID is the connection id of a TCP packet.
+	ID int
+	// Hash is a hash of the TCP packet's 4-tuple, the same for both
+	// directions and for every connection on the 4-tuple: a pipeline
+	// shards connections by it.
+	Hash uint32
+	// Flush says that an idle flush is due after this packet, at capture
+	// time Now; Tracker.Retired lists the connections it retires.
+	Flush bool
+	Now   time.Time
+}
+
+// Class is what layer decoding made of a packet.
+type Class uint8
+
+// The classes of packets, as counted in [Stats].
+const (
+	ClassTCP         Class = Class(resTCP)
+	ClassNonTCP      Class = Class(resNonTCP)
+	ClassFragment    Class = Class(resFragment)
+	ClassUndecodable Class = Class(resUndecodable)
+	ClassUnsupported Class = Class(resUnsupported)
+)
+
+// NewTracker returns a Tracker for an engine configured with cfg (only
+// IdleTimeout matters).
+func NewTracker(cfg Config) *Tracker {
+	return newTracker(cfg, newLinkDecoder())
+}
+
+func newTracker(cfg Config, ld *linkDecoder) *Tracker {
+	idle := cfg.IdleTimeout
+	if idle <= 0 {
+		idle = defaultIdle
+	}
+	return &Tracker{
+		ld:    ld,
+		idle:  idle,
+		every: max(idle/4, time.Millisecond),
+		flows: make(map[flowKey]*track),
+	}
+}
+
+// Packet decides about packet number n, the next packet of the capture.
+func (tr *Tracker) Packet(n int, p *source.Packet) Decision {
+	if !tr.started {
+		tr.started, tr.now, tr.last = true, p.Time, p.Time
+	} else if p.Time.After(tr.now) {
+		tr.now = p.Time
+	}
+	res, _ := tr.ld.decode(p)
+	d := Decision{Class: Class(res)}
+	if res == resTCP {
+		d.ID, d.Hash = tr.tcp(p)
+	}
+	if tr.now.Sub(tr.last) >= tr.every {
+		d.Flush, d.Now = true, tr.now
+		tr.flush()
+	}
+	return d
+}
+
+// Tick tells the tracker that capture time has reached now without a
+// packet (a quiet live capture). It reports whether an idle flush is due,
+// and at what time; Retired then lists the connections it retires.
+func (tr *Tracker) Tick(now time.Time) (bool, time.Time) {
+	if !tr.started {
+		return false, time.Time{}
+	}
+	if now.After(tr.now) {
+		tr.now = now
+	}
+	if tr.now.Sub(tr.last) < tr.every {
+		return false, time.Time{}
+	}
+	tr.flush()
+	return true, tr.now
+}
+
+// Retired returns the connections retired by the last idle flush, in id
+// order. The slice is reused by the next flush.
+func (tr *Tracker) Retired() []Retired { return tr.retired }
+
+// flush retires the connections silent for the idle timeout that nothing
+// more can come of.
+func (tr *Tracker) flush() {
+	tr.last = tr.now
+	cutoff := tr.now.Add(-tr.idle)
+	tr.retired = tr.retired[:0]
+	for k, t := range tr.flows {
+		if !t.lastSeen.Before(cutoff) || t.started && !t.closed {
+			continue
+		}
+		tr.retired = append(tr.retired, Retired{ID: t.id, Hash: hashKey(&k), key: k})
+		delete(tr.flows, k)
+	}
+	sortRetired(tr.retired)
+}
+
+func sortRetired(r []Retired) {
+	// Insertion sort: a flush retires few connections.
+	for i := 1; i < len(r); i++ {
+		for j := i; j > 0 && r[j].ID < r[j-1].ID; j-- {
+			r[j], r[j-1] = r[j-1], r[j]
+		}
+	}
+}
+
+// tcp assigns the TCP segment in tr.ld.tcp its connection id.
+func (tr *Tracker) tcp(p *source.Packet) (int, uint32) {
+	t := &tr.ld.tcp
+	src := netip.AddrPortFrom(tr.ld.src, uint16(t.SrcPort))
+	dst := netip.AddrPortFrom(tr.ld.dst, uint16(t.DstPort))
+	key, srcIsA := makeKey(src, dst)
+	c := tr.flows[key]
+	switch {
+	case c == nil:
+		c = tr.newTrack(key, srcIsA, t.SYN, t.ACK, t.Seq)
+	case !c.started && t.SYN && (!t.ACK || !c.synOK):
+		c.setSide0(srcIsA, t.SYN, t.ACK, t.Seq)
+	case t.SYN && !t.ACK && c.started:
+		if c.synSeen && t.Seq == c.synSeq && srcIsA == c.side0IsA {
+			break // a retransmitted SYN
+		}
+		c = tr.newTrack(key, srcIsA, t.SYN, t.ACK, t.Seq)
+	}
+	c.lastSeen = p.Time
+	// The engine makes a decoder for the first SYN or data (bytes the
+	// capture cut off count: they reach the decoder as a gap).
+	if !c.started && (t.SYN || len(t.Payload) > 0 || tr.ld.missing(p) > 0) {
+		c.started = true
+	}
+	if t.FIN || t.RST {
+		c.closed = true
+	}
+	return c.id, hashKey(&key)
+}
+
+func (tr *Tracker) newTrack(key flowKey, srcIsA, syn, ack bool, seq uint32) *track {
+	tr.nextID++
+	c := &track{id: tr.nextID}
+	c.setSide0(srcIsA, syn, ack, seq)
+	tr.flows[key] = c
+	return c
+}
+
+// setSide0 mirrors conn.setSide0 for what the id rules need.
+func (c *track) setSide0(srcIsA, syn, ack bool, seq uint32) {
+	c.synSeen = false
+	if syn && ack {
+		c.side0IsA, c.synOK = !srcIsA, true
+		return
+	}
+	c.side0IsA, c.synOK = srcIsA, syn
+	if syn {
+		c.synSeen, c.synSeq = true, seq
+	}
+}
+
+// hashKey hashes a 4-tuple (FNV-1a over the addresses and ports).
+func hashKey(k *flowKey) uint32 {
+	h := uint32(2166136261)
+	for _, b := range k.a {
+		h = (h ^ uint32(b)) * 16777619
+	}
+	for _, b := range k.b {
+		h = (h ^ uint32(b)) * 16777619
+	}
+	h = (h ^ uint32(k.pa)) * 16777619
+	h = (h ^ uint32(k.pb)) * 16777619
+	return h ^ h>>16
+}
