@@ -551,7 +551,10 @@ func TestLiveBinary(t *testing.T) {
 		cmd.Stderr = &stderr
 		err := cmd.Run()
 		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		if err != nil && !errors.As(err, &ee) {
+			t.Skipf("cannot run wscap as nobody: %v", err)
+		}
+		if ee == nil || ee.ExitCode() != 1 {
 			t.Fatalf("wscap as nobody: %v, want exit status 1; stderr: %s", err, stderr.String())
 		}
 		const want = "wscap: capture on lo: permission denied: run as root or: setcap cap_net_raw,cap_net_admin+ep $(which wscap)\n"
