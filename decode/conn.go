@@ -69,15 +69,16 @@ type half struct {
 	maskPos   int
 	payload   []byte    // control payload / data preview of the current frame
 	anoms     []Anomaly // anomalies of the current frame, emitted after it
-	scratch   []byte    // unmasking buffer
 
 	// Message.
 	inMsg     bool
 	msg       Message
 	msgComp   bool // permessage-deflate: the message is compressed
 	utf8      utf8Check
-	buf       []byte // decoded payload, up to MaxPayload
-	comp      []byte // compressed bytes awaiting inflation
+	buf       []byte // decoded payload, up to MaxPayload (bufp.b)
+	bufp      *pbuf  // pooled buffer of buf; nil when buf is empty
+	comp      []byte // compressed bytes awaiting inflation (compp.b)
+	compp     *pbuf  // pooled buffer of comp
 	compOver  bool   // comp passed MaxCompressed
 	msgN      int
 	closeSent bool
@@ -109,7 +110,8 @@ type Conn struct {
 	pmd          bool // permessage-deflate in force
 	deflateFrame bool // deflate-frame in force
 
-	arena []byte // payload copies referenced by the events of one call
+	arena []byte  // payload copies referenced by the events of one call
+	lent  []*pbuf // buffers lent to the events of one call
 
 	tls *TLSInfo // set by TLS: the session this connection runs in
 }
@@ -219,6 +221,40 @@ func (c *Conn) begin() {
 		c.arena = nil
 	}
 	c.arena = c.arena[:0]
+	for i, p := range c.lent {
+		putBuf(p)
+		c.lent[i] = nil
+	}
+	c.lent = c.lent[:0]
+}
+
+// appendBuf appends b to h.buf, in a pooled buffer.
+func (h *half) appendBuf(b []byte) {
+	if h.bufp != nil {
+		h.bufp.b = h.buf // buf may have been cut back
+	}
+	h.buf = append(growBuf(&h.bufp, len(b)), b...)
+	h.bufp.b = h.buf
+}
+
+// lendBuf hands h.buf to an event: the buffer returns to the pool at the
+// next method call.
+func (c *Conn) lendBuf(h *half) []byte {
+	b := h.buf
+	if h.bufp != nil {
+		c.lent = append(c.lent, h.bufp)
+	}
+	h.buf, h.bufp = nil, nil
+	if len(b) == 0 {
+		return nil
+	}
+	return b[:len(b):len(b)]
+}
+
+// dropComp returns h.comp to the pool.
+func (h *half) dropComp() {
+	putBuf(h.compp)
+	h.comp, h.compp = nil, nil
 }
 
 // keep copies b into the arena; the copy lives until the next method call.
@@ -776,19 +812,7 @@ func (c *Conn) feedPayload(dst []Event, h *half, p []byte, s Seg) (int, []Event)
 	}
 	chunk := p[:n]
 	if h.frData {
-		if h.fr.Masked {
-			if h.scratch == nil {
-				h.scratch = make([]byte, 16<<10)
-			}
-			for off := 0; off < n; {
-				m := copy(h.scratch, chunk[off:])
-				h.maskPos = unmask(h.scratch[:m], h.fr.MaskKey, h.maskPos)
-				c.dataBytes(h, h.scratch[:m])
-				off += m
-			}
-		} else {
-			c.dataBytes(h, chunk)
-		}
+		c.dataBytes(h, chunk)
 	} else {
 		limit := c.opt.PreviewLen
 		if h.fr.Opcode.IsControl() {
@@ -812,21 +836,75 @@ func (c *Conn) feedPayload(dst []Event, h *half, p []byte, s Seg) (int, []Event)
 	return n, dst
 }
 
-// dataBytes takes unmasked payload bytes of a data frame.
+// dataBytes takes payload bytes of a data frame, masked if the frame is:
+// they are unmasked where they are kept (the compressed or the decoded
+// message), never in p, and only copied once.
 func (c *Conn) dataBytes(h *half, b []byte) {
-	if room := c.opt.PreviewLen - len(h.payload); room > 0 {
-		h.payload = append(h.payload, b[:min(room, len(b))]...)
-	}
 	h.msg.WireLen += uint64(len(b))
 	if h.msgComp || h.frComp {
 		if len(h.comp)+len(b) > c.opt.MaxCompressed {
 			h.compOver = true
+			c.dataScratch(h, b, false)
 			return
 		}
-		h.comp = append(h.comp, b...)
+		start := len(h.comp)
+		if h.compp != nil {
+			h.compp.b = h.comp
+		}
+		h.comp = append(growBuf(&h.compp, len(b)), b...)
+		h.compp.b = h.comp
+		c.unmaskKept(h, h.comp[start:])
 		return
 	}
-	c.msgData(h, b)
+	k := 0
+	if room := c.opt.MaxPayload - len(h.buf); room > 0 {
+		k = min(room, len(b))
+		start := len(h.buf)
+		h.appendBuf(b[:k])
+		kept := h.buf[start:]
+		c.unmaskKept(h, kept)
+		c.msgDecoded(h, kept)
+	}
+	if k < len(b) {
+		// Past MaxPayload: counted and checked, not kept.
+		h.msg.Truncated = true
+		c.dataScratch(h, b[k:], true)
+	}
+}
+
+// unmaskKept unmasks payload bytes copied into a buffer of h and takes
+// the frame's preview from them.
+func (c *Conn) unmaskKept(h *half, b []byte) {
+	if h.fr.Masked {
+		h.maskPos = unmask(b, h.fr.MaskKey, h.maskPos)
+	}
+	if room := c.opt.PreviewLen - len(h.payload); room > 0 {
+		h.payload = append(h.payload, b[:min(room, len(b))]...)
+	}
+}
+
+// dataScratch takes payload bytes that are not kept: unmasked through a
+// stack buffer for the preview and (msg) the message's length and UTF-8
+// check.
+func (c *Conn) dataScratch(h *half, b []byte, msg bool) {
+	var scratch [4096]byte
+	for len(b) > 0 {
+		m := copy(scratch[:], b)
+		c.unmaskKept(h, scratch[:m])
+		if msg {
+			c.msgDecoded(h, scratch[:m])
+		}
+		b = b[m:]
+	}
+}
+
+// msgDecoded counts and checks decoded message bytes already kept (or
+// deliberately not kept) in h.buf.
+func (c *Conn) msgDecoded(h *half, b []byte) {
+	h.msg.Len += uint64(len(b))
+	if h.msg.Opcode == OpText {
+		h.utf8.feed(b)
+	}
 }
 
 // msgData takes decoded (unmasked, inflated) message bytes.
@@ -836,7 +914,7 @@ func (c *Conn) msgData(h *half, b []byte) {
 		h.utf8.feed(b)
 	}
 	if room := c.opt.MaxPayload - len(h.buf); room > 0 {
-		h.buf = append(h.buf, b[:min(room, len(b))]...)
+		h.appendBuf(b[:min(room, len(b))])
 		if room < len(b) {
 			h.msg.Truncated = true
 		}
@@ -912,7 +990,7 @@ func (c *Conn) checkClose(h *half, fr *Frame) {
 // compressed message, or of a deflate-frame frame).
 func (c *Conn) inflateUnit(dst []Event, h *half, s Seg, cut bool) []Event {
 	defer func() {
-		h.comp = shrink(h.comp[:0], 1<<20)
+		h.dropComp()
 		h.compOver = false
 	}()
 	if h.inf == nil {
@@ -977,7 +1055,7 @@ func (c *Conn) rawPayload(h *half, why string) {
 	m.Len += uint64(len(h.comp))
 	keep := min(len(h.comp), c.opt.MaxPayload-len(h.buf))
 	if keep > 0 {
-		h.buf = append(h.buf, h.comp[:keep]...)
+		h.appendBuf(h.comp[:keep])
 	}
 	if keep < len(h.comp) {
 		m.Truncated = true
@@ -1010,13 +1088,12 @@ func (c *Conn) finishMessage(dst []Event, h *half, s Seg, cut bool) []Event {
 			m.UTF8Valid = !h.utf8.bad && m.Lost == 0 && !cut
 		}
 	}
-	m.Payload = c.keep(h.buf)
+	m.Payload = c.lendBuf(h)
 	h.messages++
 	dst = c.event(dst, KindMessage, h.role, s)
 	dst[len(dst)-1].Message = *m
 	dst = c.anomalies(dst, h.role, s, anoms[:na])
 	h.inMsg, h.msgComp = false, false
-	h.buf = shrink(h.buf[:0], 256<<10)
 	h.utf8.reset()
 	return dst
 }

@@ -1,0 +1,79 @@
+package decode
+
+import (
+	"math/bits"
+	"sync"
+)
+
+// Message payloads and compressed messages are built in buffers from a
+// pool shared by every Conn (and goroutine): a connection holds a buffer
+// only while a message is open, so memory follows the messages in flight,
+// not the number of connections, and steady-state decoding allocates
+// nothing. A finished message's buffer is lent to its event and comes back
+// to the pool at the Conn's next method call (events are only valid until
+// then).
+
+// Buffer size classes: 4 KiB << i.
+const (
+	minBufShift = 12
+	bufClasses  = 12 // up to 8 MiB; larger buffers are not pooled
+)
+
+// pbuf is a pooled buffer (a pointer, so that pooling it does not
+// allocate).
+type pbuf struct{ b []byte }
+
+var bufPools [bufClasses]sync.Pool
+
+// bufClass returns the class whose buffers hold n bytes.
+func bufClass(n int) int {
+	if n <= 1<<minBufShift {
+		return 0
+	}
+	return bits.Len(uint(n-1)) - minBufShift
+}
+
+// getBuf returns an empty buffer of capacity at least n.
+func getBuf(n int) *pbuf {
+	k := bufClass(n)
+	if k >= bufClasses {
+		return &pbuf{b: make([]byte, 0, n)}
+	}
+	if p, _ := bufPools[k].Get().(*pbuf); p != nil {
+		return p
+	}
+	return &pbuf{b: make([]byte, 0, 1<<(minBufShift+k))}
+}
+
+// putBuf returns p to the pool.
+func putBuf(p *pbuf) {
+	if p == nil {
+		return
+	}
+	c := cap(p.b)
+	k := bufClass(c)
+	if k >= bufClasses || c != 1<<(minBufShift+k) {
+		return
+	}
+	p.b = p.b[:0]
+	bufPools[k].Put(p)
+}
+
+// growBuf makes room for n more bytes in *pp (getting a buffer if it is
+// nil) and returns its bytes.
+func growBuf(pp **pbuf, n int) []byte {
+	p := *pp
+	if p == nil {
+		p = getBuf(n)
+		*pp = p
+		return p.b
+	}
+	if cap(p.b)-len(p.b) >= n {
+		return p.b
+	}
+	q := getBuf(max(len(p.b)+n, 2*cap(p.b)))
+	q.b = append(q.b, p.b...)
+	putBuf(p)
+	*pp = q
+	return q.b
+}
