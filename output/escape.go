@@ -1,6 +1,8 @@
 package output
 
 import (
+	"encoding/binary"
+	"slices"
 	"strconv"
 	"unicode"
 	"unicode/utf8"
@@ -40,10 +42,53 @@ func appendJSONText(dst []byte, s []byte) []byte {
 	return appendJSON(dst, s, true)
 }
 
+// SWAR constants: a byte repeated eight times.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// load8 reads 8 bytes of s at i, little-endian (one load once compiled).
+func load8[T string | []byte](s T, i int) uint64 {
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
+
+// jsonSpecial8 reports whether any of the 8 bytes in v may need escaping:
+// a control character, '"', '\\', and either 0xE2 (valid UTF-8: the first
+// byte of U+2028 and U+2029) or any non-ASCII byte (unvalidated).
+func jsonSpecial8(v uint64, valid bool) bool {
+	t := (v - ones*0x20) &^ v // a byte below 0x20
+	x := v ^ ones*'"'
+	t |= (x - ones) &^ x
+	x = v ^ ones*'\\'
+	t |= (x - ones) &^ x
+	if valid {
+		x = v ^ ones*0xE2
+		t |= (x - ones) &^ x
+	} else {
+		t |= v
+	}
+	return t&highs != 0
+}
+
 func appendJSON[T string | []byte](dst []byte, s T, valid bool) []byte {
+	if valid {
+		if b, ok := any(s).([]byte); ok {
+			return appendJSONValid(dst, b)
+		}
+	}
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Skip 8 bytes at a time while none needs a look.
+		for i+8 <= len(s) && !jsonSpecial8(load8(s, i), valid) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if jsonPlain[c] {
 			i++
@@ -310,4 +355,80 @@ func appendHexDump(dst []byte, p []byte, indent string) []byte {
 		dst = append(dst, '\n')
 	}
 	return dst
+}
+
+// appendJSONValid is appendJSON for valid UTF-8 (text the decoder
+// validated): bytes are copied into room reserved once, eight at a time
+// where none needs escaping, instead of appended run by run (JSON text is
+// dense in quotes).
+func appendJSONValid(dst []byte, s []byte) []byte {
+	// Room for s, the quotes, and some escapes; more is made when needed.
+	dst = slices.Grow(dst, len(s)+len(s)/8+16)
+	j := len(dst)
+	buf := dst[:cap(dst)]
+	buf[j] = '"'
+	j++
+	for i := 0; i < len(s); {
+		if len(buf)-j < len(s)-i+8 {
+			// Keep room for the rest plus one escape (at most 6 bytes).
+			buf = slices.Grow(buf[:j], len(s)-i+len(s)/8+16)
+			buf = buf[:cap(buf)]
+		}
+		if i+8 <= len(s) {
+			v := binary.LittleEndian.Uint64(s[i:])
+			if !jsonSpecial8(v, true) {
+				binary.LittleEndian.PutUint64(buf[j:], v)
+				i += 8
+				j += 8
+				continue
+			}
+		}
+		c := s[i]
+		if jsonPlain[c] || c >= utf8.RuneSelf && c != 0xE2 {
+			buf[j] = c
+			i++
+			j++
+			continue
+		}
+		switch c {
+		case '"', '\\':
+			buf[j], buf[j+1] = '\\', c
+			j += 2
+		case '\n':
+			buf[j], buf[j+1] = '\\', 'n'
+			j += 2
+		case '\r':
+			buf[j], buf[j+1] = '\\', 'r'
+			j += 2
+		case '\t':
+			buf[j], buf[j+1] = '\\', 't'
+			j += 2
+		case 0xE2:
+			// U+2028 and U+2029 (E2 80 A8/A9) are escaped; other
+			// characters starting with E2 are copied.
+			if i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0xA8 || s[i+2] == 0xA9) {
+				j += copy(buf[j:], `\u202`)
+				if s[i+2] == 0xA8 {
+					buf[j] = '8'
+				} else {
+					buf[j] = '9'
+				}
+				j++
+				i += 3
+				continue
+			}
+			buf[j] = c
+			j++
+		default:
+			buf[j], buf[j+1], buf[j+2], buf[j+3], buf[j+4], buf[j+5] = '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF]
+			j += 6
+		}
+		i++
+	}
+	if j == len(buf) {
+		buf = slices.Grow(buf[:j], 1)
+		buf = buf[:cap(buf)]
+	}
+	buf[j] = '"'
+	return buf[:j+1]
 }

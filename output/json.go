@@ -27,7 +27,7 @@ func (j *jsonRenderer) write(b []byte) {
 	if j.err != nil {
 		return
 	}
-	if _, err := j.w.Write(b); err != nil {
+	if err := j.put(b); err != nil {
 		j.err = err
 	}
 }
@@ -38,6 +38,10 @@ func (j *jsonRenderer) Write(evs []decode.Event) error {
 		ev := &evs[i]
 		c := j.conns.get(ev.Conn)
 		c.update(ev)
+		if j.w == nil { // a Shard: straight into its memory
+			j.mem = append(appendEventJSON(j.mem, ev, c, &j.ts), '\n')
+			continue
+		}
 		b := appendEventJSON(j.buf[:0], ev, c, &j.ts)
 		b = append(b, '\n')
 		j.buf = b

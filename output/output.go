@@ -103,7 +103,8 @@ func roleIndex(r decode.Role) int {
 // base holds what both renderers share: the buffered writer, the epoch and
 // the per-connection bookkeeping for legends and the summary.
 type base struct {
-	w      *bufio.Writer
+	w      *bufio.Writer // nil for a Shard: output is appended to mem
+	mem    []byte
 	opt    Options
 	epoch  time.Time
 	epochV bool
@@ -122,4 +123,19 @@ func (b *base) SetEpoch(t time.Time) {
 	b.epochV = true
 }
 
-func (b *base) Flush() error { return b.w.Flush() }
+func (b *base) Flush() error {
+	if b.w == nil {
+		return nil
+	}
+	return b.w.Flush()
+}
+
+// put writes p to the output: the bufio.Writer, or a Shard's memory.
+func (b *base) put(p []byte) error {
+	if b.w == nil {
+		b.mem = append(b.mem, p...)
+		return nil
+	}
+	_, err := b.w.Write(p)
+	return err
+}

@@ -76,7 +76,7 @@ func (t *textRenderer) write(b []byte) {
 	if t.err != nil {
 		return
 	}
-	if _, err := t.w.Write(b); err != nil {
+	if err := t.put(b); err != nil {
 		t.err = err
 	}
 }
