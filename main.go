@@ -57,6 +57,7 @@ import (
 	"github.com/wscap/wscap/capture"
 	"github.com/wscap/wscap/decode"
 	"github.com/wscap/wscap/output"
+	"github.com/wscap/wscap/pipeline"
 	"github.com/wscap/wscap/reassembly"
 	"github.com/wscap/wscap/source"
 )
@@ -137,7 +138,9 @@ type config struct {
 	failOn     decode.Severity
 	failOnSet  bool
 	stats      bool
+	jobs       int
 	cpuprofile string
+	memprofile string
 	help       bool
 	version    bool
 	usage      string // the help text
@@ -226,10 +229,13 @@ func parseArgs(args []string) (*config, error) {
 	fs.StringVarP(&timeFmt, "time", "t", "relative", "show times as `FORMAT`: relative (to the first packet), absolute (UTC) or delta (to the previous row)")
 	fs.StringVar(&failOn, "fail-on", "", "exit with status 3 if an anomaly of `LEVEL` (warning or error) or above was seen")
 	fs.BoolVar(&cfg.stats, "stats", false, "print packet, connection and throughput counts to stderr at the end")
+	fs.IntVarP(&cfg.jobs, "jobs", "j", runtime.NumCPU(), "decode on `N` workers (connections are spread by address; output is the same for every N)")
 	fs.BoolVar(&cfg.version, "version", false, "print the version and exit")
 	fs.BoolVarP(&cfg.help, "help", "h", false, "show this help and exit")
 	fs.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write a CPU profile to `FILE`")
 	fs.MarkHidden("cpuprofile")
+	fs.StringVar(&cfg.memprofile, "memprofile", "", "write an allocation profile to `FILE` at the end")
+	fs.MarkHidden("memprofile")
 	cfg.usage = usageHead + fs.FlagUsages()
 
 	if err := fs.Parse(args); err != nil {
@@ -256,6 +262,9 @@ func parseArgs(args []string) (*config, error) {
 				return nil, usagef("--%s applies to live capture (-i) only", name)
 			}
 		}
+	}
+	if cfg.jobs < 1 || cfg.jobs > 256 {
+		return nil, usagef("invalid --jobs %d: must be 1-256", cfg.jobs)
 	}
 	if fs.Changed("count") && cfg.count < 1 {
 		return nil, usagef("invalid --count %d: must be at least 1", cfg.count)
@@ -408,6 +417,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if cfg.memprofile != "" {
+		runtime.MemProfileRate = 64 << 10
+		defer func() {
+			if f, err := os.Create(cfg.memprofile); err == nil {
+				pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
+	}
 	return analyze(ctx, cfg, stdout, stderr)
 }
 
@@ -480,46 +498,29 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		Summary:  cfg.summary,
 		Timeline: true,
 	}
-	var r output.Renderer
-	if cfg.json {
-		r = output.NewJSON(stdout, opt)
-	} else {
-		r = output.NewText(stdout, opt)
-	}
+	pipe := pipeline.New(pipeline.Config{
+		Workers: cfg.jobs,
+		Engine: reassembly.Config{
+			Decode:        decode.Options{MaxPayload: cfg.maxPayload, MaxInflate: cfg.maxInflate},
+			DecodeAsPorts: cfg.decodeAs,
+		},
+		JSON:          cfg.json,
+		Output:        opt,
+		FailOn:        cfg.failOn,
+		CountFailures: cfg.failOnSet,
+	}, stdout)
 	// Live, events reach a terminal or a JSON consumer (| jq) as they
-	// happen; otherwise output is flushed at least once a second.
+	// happen (with workers: within flushWorkers); otherwise output is
+	// flushed at least once a second.
 	flushEach := live != nil && (cfg.json || isTerminal(stdout))
-
-	failures := 0
-	sink := func(evs []decode.Event) error {
-		if cfg.failOnSet {
-			for i := range evs {
-				if evs[i].Kind == decode.KindAnomaly && evs[i].Anomaly.Severity >= cfg.failOn {
-					failures++
-				}
-			}
-		}
-		if err := r.Write(evs); err != nil {
-			return fmt.Errorf("write output: %w", err)
-		}
-		if flushEach {
-			if err := r.Flush(); err != nil {
-				return fmt.Errorf("write output: %w", err)
-			}
-		}
-		return nil
-	}
-	eng := reassembly.New(reassembly.Config{
-		Decode:        decode.Options{MaxPayload: cfg.maxPayload, MaxInflate: cfg.maxInflate},
-		DecodeAsPorts: cfg.decodeAs,
-	}, sink)
+	const flushWorkers = 50 * time.Millisecond
 
 	// flush pushes output and the -w file out during a live capture.
 	lastFlush := start
 	flush := func(now time.Time) error {
 		lastFlush = now
-		if err := r.Flush(); err != nil {
-			return fmt.Errorf("write output: %w", err)
+		if err := pipe.Flush(); err != nil {
+			return err
 		}
 		if w != nil {
 			return w.Flush()
@@ -549,12 +550,12 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 				// A quiet interface: time still passes for idle
 				// connections.
 				now := time.Now()
-				if err := eng.Tick(now); err != nil {
-					r.Close()
+				if err := pipe.Tick(now); err != nil {
+					pipe.Close()
 					return err
 				}
 				if err := flush(now); err != nil {
-					r.Close()
+					pipe.Close()
 					return err
 				}
 				continue
@@ -566,34 +567,37 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 			break
 		}
 		n++
-		if n == 1 {
-			r.SetEpoch(p.Time)
-		}
 		if w != nil {
 			if err := w.WritePacket(p); err != nil {
-				r.Close()
+				pipe.Close()
 				return err
 			}
 		}
-		if err := eng.Packet(n, p); err != nil {
-			r.Close()
+		if err := pipe.Packet(n, p); err != nil {
+			pipe.Close()
 			return err
 		}
-		if live != nil && n&63 == 0 {
-			if now := time.Now(); now.Sub(lastFlush) >= time.Second {
+		if flushEach && pipe.Workers() == 1 {
+			if err := pipe.Flush(); err != nil {
+				pipe.Close()
+				return err
+			}
+		}
+		if live != nil && (n&63 == 0 || flushEach) {
+			every := time.Second
+			if flushEach {
+				every = flushWorkers
+			}
+			if now := time.Now(); now.Sub(lastFlush) >= every {
 				if err := flush(now); err != nil {
-					r.Close()
+					pipe.Close()
 					return err
 				}
 			}
 		}
 	}
-	if err := eng.Flush(); err != nil {
-		r.Close()
+	if err := pipe.Close(); err != nil {
 		return err
-	}
-	if err := r.Close(); err != nil {
-		return fmt.Errorf("write output: %w", err)
 	}
 
 	var capErr error
@@ -612,7 +616,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		capErr = w.Close(nil)
 	}
 
-	st := eng.Stats()
+	st := pipe.Stats()
 	unsupported := st.UnsupportedLink
 	if filt != nil {
 		unsupported += filt.Stats().Unsupported
@@ -632,7 +636,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if capErr != nil {
 		return capErr
 	}
-	if failures > 0 {
+	if failures := pipe.Failures(); failures > 0 {
 		return &failOnError{n: failures, level: cfg.failOn}
 	}
 	return nil

@@ -1,0 +1,672 @@
+// Package pipeline runs packets through reassembly, decoding and
+// rendering, on one goroutine or on several workers with the same output.
+//
+// # Parallel runs
+//
+// With Workers > 1 the caller's goroutine is the dispatcher: a
+// [reassembly.Tracker] decides, for every packet in capture order, its
+// connection id and where idle flushes happen; the packet is copied into
+// the batch of the worker its connection hashes to (by 4-tuple, so every
+// connection of a 4-tuple stays on one worker). Each worker runs its own
+// [reassembly.Engine] and renders its connections' events with an
+// [output.Shard] into memory, in chunks tagged with what produced them:
+// a packet, an idle flush (one chunk per connection), or the end of the
+// capture. A merger goroutine merges the chunks of every round of
+// batches by (packet number, kind, connection id), which is the order
+// a single engine emits events in, and writes them out. The output is
+// byte for byte that of one worker.
+//
+// Memory is bounded: a few batches of at most batchBytes per worker are
+// in flight at once, and the output of a round is written before more
+// rounds than the channels hold are decoded.
+//
+// # What runs on one worker
+//
+// The text timeline with delta times (each row's time is relative to the
+// previous row of any connection) and TLS decryption (TLS 1.2 sessions
+// resume across connections, in capture order) run with one worker,
+// whatever Workers says: see [Config.Serial].
+package pipeline
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"math"
+	"time"
+
+	"github.com/wscap/wscap/decode"
+	"github.com/wscap/wscap/output"
+	"github.com/wscap/wscap/reassembly"
+	"github.com/wscap/wscap/source"
+)
+
+// Config configures a [Pipeline].
+type Config struct {
+	// Workers is the number of engines decoding in parallel; 0 or 1 runs
+	// everything on the caller's goroutine.
+	Workers int
+	// Engine configures every worker's reassembly engine.
+	Engine reassembly.Config
+	// JSON selects JSON Lines output; otherwise the text timeline.
+	JSON bool
+	// Output configures the renderers.
+	Output output.Options
+	// FailOn, with CountFailures, counts the anomalies of at least that
+	// severity (see Pipeline.Failures).
+	FailOn        decode.Severity
+	CountFailures bool
+}
+
+// Serial reports whether cfg must run on one worker: delta times in the
+// text timeline, or a TLS key log (decryption depends on sessions of
+// earlier connections and on secrets read along the capture).
+func (cfg *Config) Serial() bool {
+	return !cfg.JSON && cfg.Output.Time == output.TimeDelta || cfg.Engine.KeyLog != nil
+}
+
+// A Pipeline takes the packets of a capture in order and writes the
+// rendered output. It is used from one goroutine.
+type Pipeline struct {
+	cfg     Config
+	w       io.Writer
+	workers int
+
+	// One worker: everything inline.
+	eng      *reassembly.Engine
+	r        output.Renderer
+	failures int
+
+	// Several workers.
+	tr       *reassembly.Tracker
+	ws       []*worker
+	cur      []*batch // the round being filled, one batch per worker
+	curBytes int
+	curRecs  int
+	mg       *merger
+	dstats   reassembly.Stats // packets the dispatcher did not forward
+	lastSent int              // number of the last packet sent to a worker
+
+	started bool
+	closed  bool
+	err     error
+}
+
+// Limits of one round of batches.
+const (
+	batchBytes   = 512 << 10 // packet bytes per worker batch
+	batchPackets = 1024      // records per worker batch
+	inflight     = 4         // rounds queued per worker
+)
+
+// New returns a Pipeline writing to w.
+func New(cfg Config, w io.Writer) *Pipeline {
+	p := &Pipeline{cfg: cfg, w: w, workers: max(cfg.Workers, 1)}
+	if cfg.Serial() {
+		p.workers = 1
+	}
+	if p.workers == 1 {
+		if cfg.JSON {
+			p.r = output.NewJSON(w, cfg.Output)
+		} else {
+			p.r = output.NewText(w, cfg.Output)
+		}
+		p.eng = reassembly.New(cfg.Engine, func(evs []decode.Event) error {
+			p.failures += countFailures(&cfg, evs)
+			return p.r.Write(evs)
+		})
+		return p
+	}
+	p.tr = reassembly.NewTracker(cfg.Engine)
+	p.mg = newMerger(cfg, w, p.workers)
+	p.ws = make([]*worker, p.workers)
+	p.cur = make([]*batch, p.workers)
+	for i := range p.ws {
+		p.ws[i] = newWorker(cfg, p.mg.in[i])
+		p.cur[i] = p.ws[i].getBatch()
+		go p.ws[i].run()
+	}
+	go p.mg.run()
+	return p
+}
+
+// Workers reports how many workers decode: 1 when the run is serial.
+func (p *Pipeline) Workers() int { return p.workers }
+
+func countFailures(cfg *Config, evs []decode.Event) int {
+	if !cfg.CountFailures {
+		return 0
+	}
+	n := 0
+	for i := range evs {
+		if evs[i].Kind == decode.KindAnomaly && evs[i].Anomaly.Severity >= cfg.FailOn {
+			n++
+		}
+	}
+	return n
+}
+
+// Packet processes packet number n (1-based) of the capture. Packets
+// come in capture order. Its data is only read during the call. The
+// error is the output's.
+func (p *Pipeline) Packet(n int, pkt source.Packet) error {
+	if p.err != nil {
+		return p.err
+	}
+	if !p.started {
+		p.started = true
+		p.setEpoch(pkt.Time)
+	}
+	if p.eng != nil {
+		if err := p.eng.Packet(n, pkt); err != nil {
+			p.err = writeErr(err)
+		}
+		return p.err
+	}
+	d := p.tr.Packet(n, &pkt)
+	if d.Class == reassembly.ClassTCP {
+		i := int(d.Hash % uint32(p.workers))
+		b := p.cur[i]
+		off := len(b.data)
+		b.data = append(b.data, pkt.Data...)
+		pkt.Data = nil
+		b.recs = append(b.recs, rec{kind: recPacket, n: n, id: d.ID, off: off, end: len(b.data), pkt: pkt})
+		p.curBytes = max(p.curBytes, len(b.data))
+		p.curRecs = max(p.curRecs, len(b.recs))
+	} else {
+		p.dstats.Count(&pkt, d.Class)
+	}
+	if d.Flush {
+		p.tick(n, d.Now)
+	}
+	if p.curBytes >= batchBytes || p.curRecs >= batchPackets {
+		p.send(false)
+	}
+	return p.err
+}
+
+func (p *Pipeline) setEpoch(t time.Time) {
+	if p.r != nil {
+		p.r.SetEpoch(t)
+		return
+	}
+	for _, b := range p.cur {
+		b.epoch, b.hasEpoch = t, true
+	}
+}
+
+// tick puts an idle flush after packet n into every worker's batch, with
+// the retired connections of that worker.
+func (p *Pipeline) tick(n int, now time.Time) {
+	for _, r := range p.tr.Retired() {
+		i := int(r.Hash % uint32(p.workers))
+		b := p.cur[i]
+		b.retired = append(b.retired, r)
+	}
+	for _, b := range p.cur {
+		b.recs = append(b.recs, rec{kind: recTick, n: n, off: b.retStart, end: len(b.retired), pkt: source.Packet{Time: now}})
+		b.retStart = len(b.retired)
+	}
+	p.curRecs++
+}
+
+// Tick tells the pipeline that capture time reached now without a packet
+// (a quiet live capture); see reassembly.Engine.Tick.
+func (p *Pipeline) Tick(now time.Time) error {
+	if p.err != nil {
+		return p.err
+	}
+	if p.eng != nil {
+		if err := p.eng.Tick(now); err != nil {
+			p.err = writeErr(err)
+		}
+		return p.err
+	}
+	if due, at := p.tr.Tick(now); due {
+		// The flush belongs after the last packet handed in so far:
+		// number it like that packet, as a single engine would run it.
+		p.tick(p.lastN(), at)
+	}
+	return p.err
+}
+
+// lastN is the number of the last packet in the current round, or of any
+// packet sent before: ticks sort after the packet events of that number.
+func (p *Pipeline) lastN() int {
+	n := p.lastSent
+	for _, b := range p.cur {
+		if k := len(b.recs); k > 0 {
+			n = max(n, b.recs[k-1].n)
+		}
+	}
+	return n
+}
+
+// Flush writes out everything decoded so far (live capture). With
+// workers it does not wait for them: the merger flushes the output once
+// it has written this round.
+func (p *Pipeline) Flush() error {
+	if p.err != nil {
+		return p.err
+	}
+	if p.r != nil {
+		if err := p.r.Flush(); err != nil {
+			p.err = writeErr(err)
+		}
+		return p.err
+	}
+	p.send(true)
+	return p.err
+}
+
+// send hands the current round to the workers.
+func (p *Pipeline) send(flush bool) {
+	if err := p.mg.failed(); err != nil {
+		p.err = err
+	}
+	for i, b := range p.cur {
+		b.flush = flush
+		if k := len(b.recs); k > 0 {
+			p.lastSent = max(p.lastSent, b.recs[k-1].n)
+		}
+		p.ws[i].in <- b
+		p.cur[i] = p.ws[i].getBatch()
+	}
+	p.curBytes, p.curRecs = 0, 0
+}
+
+// Close ends the capture: every connection is flushed and closed, the
+// summary written (when enabled) and the output flushed. The error is the
+// output's.
+func (p *Pipeline) Close() error {
+	if p.closed {
+		return p.err
+	}
+	p.closed = true
+	if p.r != nil {
+		if err := p.eng.Flush(); err != nil && p.err == nil {
+			p.err = writeErr(err)
+		}
+		if err := p.r.Close(); err != nil && p.err == nil {
+			p.err = writeErr(err)
+		}
+		return p.err
+	}
+	for _, b := range p.cur {
+		b.final = true
+	}
+	p.send(true)
+	for _, w := range p.ws {
+		close(w.in)
+	}
+	err := <-p.mg.done
+	if p.err == nil {
+		p.err = err
+	}
+	return p.err
+}
+
+// Stats returns the engines' counters; with workers, only after Close.
+func (p *Pipeline) Stats() reassembly.Stats {
+	if p.eng != nil {
+		return p.eng.Stats()
+	}
+	s := p.dstats
+	s.Add(p.mg.stats)
+	return s
+}
+
+// Failures returns the number of anomalies at or above Config.FailOn;
+// with workers, only after Close.
+func (p *Pipeline) Failures() int {
+	if p.eng != nil {
+		return p.failures
+	}
+	return p.mg.failures
+}
+
+// writeErr wraps an error of the output writer.
+func writeErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var we *writeError
+	if errors.As(err, &we) {
+		return err
+	}
+	return &writeError{err}
+}
+
+// writeError is an error writing the output.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return "write output: " + e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
+
+// ---- batches and workers ----
+
+type recKind uint8
+
+const (
+	recPacket recKind = iota
+	recTick
+)
+
+// rec is one record of a batch: a packet (data in batch.data[off:end]) or
+// an idle flush after packet n (retired connections in
+// batch.retired[off:end]).
+type rec struct {
+	kind     recKind
+	n, id    int
+	off, end int
+	pkt      source.Packet // without Data; Time is the flush time of a tick
+}
+
+// batch is what one worker gets of one round.
+type batch struct {
+	recs     []rec
+	data     []byte
+	retired  []reassembly.Retired
+	retStart int
+	epoch    time.Time
+	hasEpoch bool
+	flush    bool // the merger flushes the output after this round
+	final    bool // end of capture: flush and close every connection
+}
+
+func (b *batch) reset() {
+	b.recs, b.data, b.retired = b.recs[:0], b.data[:0], b.retired[:0]
+	b.retStart, b.hasEpoch, b.flush, b.final = 0, false, false, false
+}
+
+// Chunk phases, in the order a single engine emits them for one packet
+// number.
+const (
+	phasePacket uint8 = iota // events of the packet itself
+	phaseTick                // an idle flush after it, by connection
+	phaseEOF                 // data behind holes at the end, by connection
+	phaseClose               // connections closed at the end, by connection
+)
+
+// chunk is a run of rendered bytes (result.out[start:end]) and its merge
+// key.
+type chunk struct {
+	n     int
+	phase uint8
+	conn  int
+	end   int
+}
+
+func (c *chunk) less(d *chunk) bool {
+	if c.n != d.n {
+		return c.n < d.n
+	}
+	if c.phase != d.phase {
+		return c.phase < d.phase
+	}
+	return c.conn < d.conn
+}
+
+// result is what a worker rendered of one round.
+type result struct {
+	out    []byte
+	chunks []chunk
+	flush  bool
+	final  bool
+	// Set on the final result.
+	summary  *output.Summary
+	stats    reassembly.Stats
+	failures int
+	w        *worker
+}
+
+type worker struct {
+	cfg   Config
+	in    chan *batch
+	free  chan *batch
+	out   chan<- *result
+	rfree chan *result
+	eng   *reassembly.Engine
+	sh    *output.Shard
+
+	res      *result
+	n        int
+	phase    uint8
+	failures int
+}
+
+func newWorker(cfg Config, out chan<- *result) *worker {
+	w := &worker{
+		cfg:   cfg,
+		in:    make(chan *batch, inflight),
+		free:  make(chan *batch, inflight+2),
+		out:   out,
+		rfree: make(chan *result, inflight+2),
+		sh:    output.NewShard(cfg.JSON, cfg.Output),
+	}
+	w.eng = reassembly.New(cfg.Engine, w.sink)
+	return w
+}
+
+// getBatch returns an empty batch, reusing one the worker is done with.
+func (w *worker) getBatch() *batch {
+	select {
+	case b := <-w.free:
+		b.reset()
+		return b
+	default:
+		return &batch{}
+	}
+}
+
+func (w *worker) getResult() *result {
+	select {
+	case r := <-w.rfree:
+		r.out, r.chunks = r.out[:0], r.chunks[:0]
+		r.flush, r.final = false, false
+		return r
+	default:
+		return &result{w: w}
+	}
+}
+
+// sink renders events into the current result, in chunks.
+func (w *worker) sink(evs []decode.Event) error {
+	w.failures += countFailures(&w.cfg, evs)
+	r := w.res
+	if w.phase == phasePacket {
+		r.out = w.sh.Append(r.out, evs)
+		r.chunks = append(r.chunks, chunk{n: w.n, phase: w.phase, end: len(r.out)})
+		return nil
+	}
+	// Flush events come sorted by connection: one chunk per connection.
+	for len(evs) > 0 {
+		k := 1
+		for k < len(evs) && evs[k].Conn == evs[0].Conn {
+			k++
+		}
+		r.out = w.sh.Append(r.out, evs[:k])
+		r.chunks = append(r.chunks, chunk{n: w.n, phase: w.phase, conn: evs[0].Conn, end: len(r.out)})
+		evs = evs[k:]
+	}
+	return nil
+}
+
+func (w *worker) run() {
+	for b := range w.in {
+		w.res = w.getResult()
+		if b.hasEpoch {
+			w.sh.SetEpoch(b.epoch)
+		}
+		for i := range b.recs {
+			rc := &b.recs[i]
+			w.n = rc.n
+			switch rc.kind {
+			case recPacket:
+				w.phase = phasePacket
+				pkt := rc.pkt
+				pkt.Data = b.data[rc.off:rc.end:rc.end]
+				w.eng.Handle(rc.n, pkt, rc.id)
+			case recTick:
+				w.phase = phaseTick
+				w.eng.IdleFlush(rc.pkt.Time, b.retired[rc.off:rc.end])
+			}
+		}
+		r := w.res
+		r.flush, r.final = b.flush, b.final
+		if b.final {
+			w.n = math.MaxInt
+			w.phase = phaseEOF
+			w.eng.FlushStreams()
+			w.phase = phaseClose
+			w.eng.CloseAll()
+			r.summary = w.sh.Summary()
+			r.stats = w.eng.Stats()
+			r.failures = w.failures
+		}
+		select {
+		case w.free <- b:
+		default:
+		}
+		w.out <- r
+	}
+	close(w.out)
+}
+
+// ---- merger ----
+
+type merger struct {
+	cfg  Config
+	bw   *bufio.Writer
+	in   []chan *result
+	done chan error
+	errc chan error
+
+	header   bool // text: the column header was written
+	err      error
+	stats    reassembly.Stats
+	failures int
+}
+
+func newMerger(cfg Config, w io.Writer, n int) *merger {
+	m := &merger{
+		cfg:  cfg,
+		bw:   bufio.NewWriterSize(w, 256<<10),
+		in:   make([]chan *result, n),
+		done: make(chan error, 1),
+		errc: make(chan error, 1),
+	}
+	for i := range m.in {
+		m.in[i] = make(chan *result, inflight)
+	}
+	return m
+}
+
+// failed returns the merger's write error, if any, without waiting.
+func (m *merger) failed() error {
+	select {
+	case err := <-m.errc:
+		m.errc <- err
+		return err
+	default:
+		return nil
+	}
+}
+
+func (m *merger) write(b []byte) {
+	if m.err != nil || len(b) == 0 {
+		return
+	}
+	if !m.header && !m.cfg.JSON && m.cfg.Output.Timeline {
+		m.header = true
+		m.write(output.Header(m.cfg.Output))
+	}
+	if _, err := m.bw.Write(b); err != nil {
+		m.setErr(err)
+	}
+}
+
+func (m *merger) setErr(err error) {
+	if m.err == nil {
+		m.err = &writeError{err}
+		m.errc <- m.err
+	}
+}
+
+func (m *merger) run() {
+	rs := make([]*result, len(m.in))
+	pos := make([]int, len(m.in))   // next chunk of each result
+	start := make([]int, len(m.in)) // its first byte
+	var summaries []*output.Summary
+	for {
+		for i, c := range m.in {
+			r, ok := <-c
+			if !ok {
+				m.finish(summaries)
+				return
+			}
+			rs[i], pos[i], start[i] = r, 0, 0
+		}
+		// k-way merge of the rounds' chunks.
+		for {
+			best := -1
+			for i, r := range rs {
+				if pos[i] < len(r.chunks) && (best < 0 || r.chunks[pos[i]].less(&rs[best].chunks[pos[best]])) {
+					best = i
+				}
+			}
+			if best < 0 {
+				break
+			}
+			r := rs[best]
+			c := &r.chunks[pos[best]]
+			m.write(r.out[start[best]:c.end])
+			start[best] = c.end
+			pos[best]++
+		}
+		flush := false
+		for i, r := range rs {
+			flush = flush || r.flush
+			if r.final {
+				summaries = append(summaries, r.summary)
+				m.stats.Add(r.stats)
+				m.failures += r.failures
+			}
+			rs[i] = nil
+			select {
+			case r.w.rfree <- r:
+			default:
+			}
+		}
+		if flush && m.err == nil {
+			if err := m.bw.Flush(); err != nil {
+				m.setErr(err)
+			}
+		}
+	}
+}
+
+// finish writes the summary once every worker has stopped.
+func (m *merger) finish(summaries []*output.Summary) {
+	// Drain the other workers' channels (closed after their last round).
+	for _, c := range m.in {
+		for range c {
+		}
+	}
+	if m.cfg.Output.Summary && m.err == nil {
+		if !m.cfg.JSON && m.header {
+			m.write([]byte("\n"))
+		}
+		if m.err == nil {
+			if err := output.WriteSummary(m.bw, m.cfg.JSON, summaries...); err != nil {
+				m.setErr(err)
+			}
+		}
+	}
+	if m.err == nil {
+		if err := m.bw.Flush(); err != nil {
+			m.setErr(err)
+		}
+	}
+	m.done <- m.err
+}
