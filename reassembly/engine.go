@@ -157,9 +157,10 @@ type Engine struct {
 	out   []decode.Event
 	epoch int // bumped whenever out is handed to the sink
 
-	flushing bool // inside an assembler flush: contexts are not the current packet's
-	atEOF    bool // inside the final flush
-	flushed  bool
+	flushing  bool // inside an assembler flush: contexts are not the current packet's
+	atEOF     bool // inside the final flush
+	flushed   bool
+	closedAll bool
 
 	ctx      *pktCtx // context for the current packet
 	retained bool    // the assembler queued the current packet
@@ -287,7 +288,18 @@ func (s *Stats) Add(o Stats) {
 
 // Flush ends the run: data still held behind holes is delivered, then every
 // connection is closed in id order. Call it once, at the end of the input.
+// It is FlushStreams followed by CloseAll.
 func (e *Engine) Flush() error {
+	if err := e.FlushStreams(); err != nil {
+		return err
+	}
+	return e.CloseAll()
+}
+
+// FlushStreams is the first half of Flush: data still held behind holes is
+// delivered, and the events that produces are emitted sorted by
+// (connection id, sequence number).
+func (e *Engine) FlushStreams() error {
 	if e.err != nil || e.flushed {
 		return e.err
 	}
@@ -296,9 +308,21 @@ func (e *Engine) Flush() error {
 	e.asm.FlushAll()
 	e.flushing = false
 	e.sortOut()
-	if err := e.emit(); err != nil {
-		return err
+	return e.emit()
+}
+
+// CloseAll is the second half of Flush: every connection still open is
+// closed, in id order. It calls FlushStreams first if that was not done.
+func (e *Engine) CloseAll() error {
+	if !e.flushed {
+		if err := e.FlushStreams(); err != nil {
+			return err
+		}
 	}
+	if e.err != nil || e.closedAll {
+		return e.err
+	}
+	e.closedAll = true
 	var open []*conn
 	for _, c := range e.flows {
 		if !c.done && c.dec != nil {
