@@ -421,7 +421,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		runtime.MemProfileRate = 64 << 10
 		defer func() {
 			if f, err := os.Create(cfg.memprofile); err == nil {
-				pprof.Lookup("allocs").WriteTo(f, 0)
+				kind := "allocs"
+				if os.Getenv("WSCAP_HEAPPROFILE") != "" {
+					kind = "heap"
+				}
+				pprof.Lookup(kind).WriteTo(f, 0)
 				f.Close()
 			}
 		}()

@@ -7,8 +7,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net"
+	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +21,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/wscap/wscap/capture"
+	"github.com/wscap/wscap/internal/flowgen"
 )
 
 // seg is one TCP segment of the test session: from the client or not.
@@ -348,4 +352,170 @@ func TestCorpusSmoke(t *testing.T) {
 			}
 		})
 	}
+}
+
+// jobsVariants are the output modes TestJobsIdentical compares.
+var jobsVariants = [][]string{
+	nil, // timeline + summary
+	{"-V", "-x"},
+	{"--json"},
+	{"--json", "--summary"},
+	{"--no-summary"},
+	{"-t", "delta"},
+	{"-t", "absolute", "-V"},
+}
+
+// runJobs runs wscap with -j 1 and -j 4 and fails unless both give the
+// same output, stderr (less timings) and error.
+func runJobs(t *testing.T, args []string) {
+	t.Helper()
+	var outs [2]bytes.Buffer
+	var errs [2]error
+	for i, j := range []string{"1", "4"} {
+		var errb bytes.Buffer
+		errs[i] = run(context.Background(), append(append([]string{}, args...), "-j", j), &outs[i], &errb)
+	}
+	if (errs[0] == nil) != (errs[1] == nil) || errs[0] != nil && errs[0].Error() != errs[1].Error() {
+		t.Errorf("wscap %v: -j 1 error %v, -j 4 error %v", args, errs[0], errs[1])
+	}
+	a, b := outs[0].Bytes(), outs[1].Bytes()
+	if bytes.Equal(a, b) {
+		return
+	}
+	al, bl := strings.Split(string(a), "\n"), strings.Split(string(b), "\n")
+	for i := 0; i < len(al) || i < len(bl); i++ {
+		var x, y string
+		if i < len(al) {
+			x = al[i]
+		}
+		if i < len(bl) {
+			y = bl[i]
+		}
+		if x != y {
+			t.Errorf("wscap %v: -j 1 and -j 4 differ at line %d:\n-j 1: %s\n-j 4: %s", args, i+1, x, y)
+			return
+		}
+	}
+}
+
+// TestJobsIdentical checks that the parallel pipeline writes exactly what
+// one worker writes: on every fixture in every output mode, on a capture
+// with idle flushes, reused 4-tuples and data stuck behind holes, and on
+// a wsgen workload spread over an hour of capture time.
+func TestJobsIdentical(t *testing.T) {
+	t.Setenv("RUNEWIDTH_EASTASIAN", "0")
+	caps, _ := filepath.Glob("testdata/*.pcap*")
+	real, _ := filepath.Glob("testdata/real/*.pcapng")
+	for _, in := range append(caps, real...) {
+		if strings.HasSuffix(in, ".golden") {
+			continue
+		}
+		base := strings.TrimSuffix(strings.TrimSuffix(in, ".pcapng"), ".pcap")
+		var extra []string
+		if sc, ok := flowgen.Lookup(filepath.Base(base)); ok && sc.DecodeAs != 0 {
+			extra = []string{"-d", strconv.Itoa(int(sc.DecodeAs))}
+		}
+		t.Run(filepath.Base(in), func(t *testing.T) {
+			for _, v := range jobsVariants {
+				runJobs(t, append(append([]string{"-r", in}, extra...), v...))
+			}
+		})
+	}
+
+	t.Run("idle-reuse-holes", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "idle.pcapng")
+		b, err := idleCapture().PcapNG()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range jobsVariants {
+			runJobs(t, append([]string{"-r", path}, v...))
+		}
+	})
+
+	t.Run("wsgen", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("builds and runs the generator")
+		}
+		bin := buildWsgen(t)
+		path := filepath.Join(t.TempDir(), "slow.pcap")
+		gen := exec.Command(bin, "-conns", "120", "-concurrent", "40", "-size", "3MB", "-seed", "21", "-rate", "2", "-deflate", "0.5", "-o", path, "-q")
+		if out, err := gen.CombinedOutput(); err != nil {
+			t.Fatalf("wsgen: %v\n%s", err, out)
+		}
+		for _, v := range [][]string{nil, {"--json"}, {"-V", "-x", "--no-summary"}} {
+			runJobs(t, append([]string{"-r", path}, v...))
+		}
+	})
+}
+
+// buildWsgen builds the wsgen generator (../shared/bench/wsgen, or
+// $WSCAP_WSGEN), or skips the test.
+func buildWsgen(t *testing.T) string {
+	t.Helper()
+	src := os.Getenv("WSCAP_WSGEN")
+	if src == "" {
+		src = filepath.Join("..", "shared", "bench", "wsgen")
+	}
+	if _, err := os.Stat(filepath.Join(src, "main.go")); err != nil {
+		t.Skipf("wsgen not found at %s", src)
+	}
+	bin := filepath.Join(t.TempDir(), "wsgen")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir = src
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Skipf("cannot build wsgen: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// idleCapture interleaves WebSocket connections with pauses longer than
+// the idle timeout: data waits behind a hole until an idle flush, closed
+// connections are retired and their 4-tuples reused (with and without a
+// new SYN), a ghost ACK, connections left open with holes at the end.
+func idleCapture() *flowgen.Capture {
+	c := flowgen.NewCapture()
+	var ws []*flowgen.Conn
+	open := func(i int, client, server string) *flowgen.Conn {
+		k := c.NewConn(netip.MustParseAddrPort(client), netip.MustParseAddrPort(server))
+		k.Open()
+		key := flowgen.Key(i)
+		k.Client(flowgen.UpgradeRequest("/idle", "example.com", key))
+		k.Server(flowgen.Response101(key))
+		ws = append(ws, k)
+		return k
+	}
+	text := func(k *flowgen.Conn, client bool, s string, opts ...flowgen.Opt) {
+		if client {
+			k.Client(flowgen.Frames(flowgen.Frame{Fin: true, Op: flowgen.OpText, Mask: flowgen.MaskKey(len(s)), Payload: []byte(s)}), opts...)
+		} else {
+			k.Server(flowgen.Frames(flowgen.Frame{Fin: true, Op: flowgen.OpText, Payload: []byte(s)}), opts...)
+		}
+	}
+	a := open(1, "10.0.0.1:40001", "10.0.9.9:80")
+	b := open(2, "10.0.0.2:40002", "10.0.9.9:80")
+	d := open(3, "10.0.0.3:40003", "10.0.9.9:8080")
+	text(a, true, "hello from a")
+	text(b, false, strings.Repeat("b", 3000), flowgen.Every(1000), flowgen.Drop(1)) // a hole: waits for a flush
+	text(d, true, "d speaks")
+	c.Pause(40 * time.Second)
+	text(a, false, "a again")
+	a.Close() // FIN both ways: retired after the idle timeout
+	c.Pause(3 * time.Minute)
+	text(d, false, "d after a long silence") // keeps its id
+	g := c.NewConn(netip.MustParseAddrPort("10.0.0.7:5555"), netip.MustParseAddrPort("10.0.9.9:80"))
+	g.Ack(flowgen.C2S)                             // ghost
+	a2 := open(4, "10.0.0.1:40001", "10.0.9.9:80") // the reused 4-tuple, new SYN
+	text(a2, true, "second life")
+	for i := range 5 {
+		c.Pause(45 * time.Second)
+		text(ws[i%len(ws)], i%2 == 0, "tick "+strconv.Itoa(i))
+	}
+	e := open(5, "10.0.0.5:40005", "10.0.9.9:80")
+	text(e, false, strings.Repeat("e", 4000), flowgen.Every(1200), flowgen.Drop(2)) // open at the end with a hole
+	text(b, true, "b at the end")
+	return c
 }
