@@ -4,6 +4,7 @@ import (
 	"compress/flate"
 	"errors"
 	"io"
+	"sync"
 )
 
 // histMax is the largest DEFLATE window (RFC 1951: 32 KiB).
@@ -24,9 +25,7 @@ var syncTail = []byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
 // far back") instead of producing wrong bytes. So after a failure, a limit
 // or a capture gap hist is cleared, never left stale.
 type inflater struct {
-	r        io.ReadCloser
 	src      inflateSrc
-	out      []byte
 	hist     []byte // decompressed history, len <= 2*histMax
 	window   int    // negotiated window: 1 << max_window_bits
 	takeover bool   // keep the window across messages
@@ -91,24 +90,35 @@ func (f *inflater) inflate(comp []byte, limit int64, emit func([]byte), reset fu
 	return res
 }
 
+// flateReader is a flate reader and its output buffer. Readers are pooled,
+// not kept per direction: nothing of one survives between messages (each
+// run starts with Reset and the history as dictionary), and one holds a
+// 32 KiB window and tables, too much for each of thousands of idle
+// connections.
+type flateReader struct {
+	r   io.ReadCloser
+	out []byte
+}
+
+var flatePool = sync.Pool{New: func() any {
+	return &flateReader{r: flate.NewReader(&inflateSrc{}), out: make([]byte, 16<<10)}
+}}
+
 // run inflates comp once with dict as the preceding window.
 func (f *inflater) run(comp, dict []byte, limit int64, emit func([]byte)) inflateResult {
 	f.src = inflateSrc{a: comp, b: syncTail}
-	if f.r == nil {
-		f.r = flate.NewReaderDict(&f.src, dict)
-	} else if err := f.r.(flate.Resetter).Reset(&f.src, dict); err != nil {
+	fr := flatePool.Get().(*flateReader)
+	defer flatePool.Put(fr)
+	if err := fr.r.(flate.Resetter).Reset(&f.src, dict); err != nil {
 		return inflateResult{err: err}
-	}
-	if f.out == nil {
-		f.out = make([]byte, 16<<10)
 	}
 	histStart := len(f.hist)
 	f.slid = false
 	var res inflateResult
 	for {
-		n, err := f.r.Read(f.out)
+		n, err := fr.r.Read(fr.out)
 		if n > 0 {
-			chunk := f.out[:n]
+			chunk := fr.out[:n]
 			if res.n+int64(n) > limit {
 				chunk = chunk[:limit-res.n]
 				res.limited = true
@@ -154,8 +164,10 @@ func (f *inflater) remember(p []byte) {
 		f.hist = append(f.hist[:0], p[len(p)-histMax:]...)
 		return
 	}
-	if cap(f.hist) < 2*histMax {
-		h := make([]byte, len(f.hist), 2*histMax)
+	if len(f.hist)+len(p) > cap(f.hist) && cap(f.hist) < 2*histMax {
+		// Grow with the stream (short connections never need a whole
+		// window), to the sliding buffer's size at most.
+		h := make([]byte, len(f.hist), min(max(2*cap(f.hist), len(f.hist)+len(p), 4<<10), 2*histMax))
 		copy(h, f.hist)
 		f.hist = h
 	}
