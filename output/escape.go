@@ -2,6 +2,7 @@ package output
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"slices"
 	"strconv"
 	"unicode"
@@ -55,10 +56,12 @@ func load8[T string | []byte](s T, i int) uint64 {
 		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
 }
 
-// jsonSpecial8 reports whether any of the 8 bytes in v may need escaping:
-// a control character, '"', '\\', and either 0xE2 (valid UTF-8: the first
-// byte of U+2028 and U+2029) or any non-ASCII byte (unvalidated).
-func jsonSpecial8(v uint64, valid bool) bool {
+// jsonSpecial8 returns the high bit of each of the 8 bytes in v that may
+// need escaping: a control character, '"', '\\', and either 0xE2 (valid
+// UTF-8: the first byte of U+2028 and U+2029) or any non-ASCII byte
+// (unvalidated). Borrows may set bits above a special byte, never below,
+// so the lowest bit set marks the first special byte exactly.
+func jsonSpecial8(v uint64, valid bool) uint64 {
 	t := (v - ones*0x20) &^ v // a byte below 0x20
 	x := v ^ ones*'"'
 	t |= (x - ones) &^ x
@@ -70,7 +73,7 @@ func jsonSpecial8(v uint64, valid bool) bool {
 	} else {
 		t |= v
 	}
-	return t&highs != 0
+	return t & highs
 }
 
 func appendJSON[T string | []byte](dst []byte, s T, valid bool) []byte {
@@ -83,7 +86,7 @@ func appendJSON[T string | []byte](dst []byte, s T, valid bool) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		// Skip 8 bytes at a time while none needs a look.
-		for i+8 <= len(s) && !jsonSpecial8(load8(s, i), valid) {
+		for i+8 <= len(s) && jsonSpecial8(load8(s, i), valid) == 0 {
 			i += 8
 		}
 		if i >= len(s) {
@@ -375,13 +378,18 @@ func appendJSONValid(dst []byte, s []byte) []byte {
 			buf = buf[:cap(buf)]
 		}
 		if i+8 <= len(s) {
+			// Copy 8 bytes, then keep those before the first special one.
 			v := binary.LittleEndian.Uint64(s[i:])
-			if !jsonSpecial8(v, true) {
-				binary.LittleEndian.PutUint64(buf[j:], v)
+			binary.LittleEndian.PutUint64(buf[j:], v)
+			t := jsonSpecial8(v, true)
+			if t == 0 {
 				i += 8
 				j += 8
 				continue
 			}
+			k := bits.TrailingZeros64(t) >> 3
+			i += k
+			j += k
 		}
 		c := s[i]
 		if jsonPlain[c] || c >= utf8.RuneSelf && c != 0xE2 {

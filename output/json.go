@@ -38,16 +38,42 @@ func (j *jsonRenderer) Write(evs []decode.Event) error {
 		ev := &evs[i]
 		c := j.conns.get(ev.Conn)
 		c.update(ev)
-		if j.w == nil { // a Shard: straight into its memory
-			j.mem = append(appendEventJSON(j.mem, ev, c, &j.ts), '\n')
-			continue
+		// Lines are built in memory (a Shard's, or a block written out
+		// when full: one copy less than through the bufio.Writer).
+		j.mem = append(appendEventJSON(j.mem, ev, c, &j.ts), '\n')
+		if j.w != nil && len(j.mem) >= bufSize {
+			j.pushMem()
 		}
-		b := appendEventJSON(j.buf[:0], ev, c, &j.ts)
-		b = append(b, '\n')
-		j.buf = b
-		j.write(b)
 	}
 	return j.err
+}
+
+// pushMem writes the lines built in memory to the bufio.Writer.
+func (j *jsonRenderer) pushMem() {
+	if len(j.mem) == 0 {
+		return
+	}
+	if j.err == nil {
+		if _, err := j.w.Write(j.mem); err != nil {
+			j.err = err
+		}
+	}
+	if cap(j.mem) > 4*bufSize {
+		j.mem = nil
+	}
+	j.mem = j.mem[:0]
+}
+
+// Flush writes the buffered output to the underlying writer.
+func (j *jsonRenderer) Flush() error {
+	if j.w == nil {
+		return nil
+	}
+	j.pushMem()
+	if j.err != nil {
+		return j.err
+	}
+	return j.w.Flush()
 }
 
 // Close writes one "summary" line per connection (when enabled) and flushes.
@@ -56,6 +82,7 @@ func (j *jsonRenderer) Close() error {
 		return j.err
 	}
 	j.closed = true
+	j.pushMem()
 	if j.opt.Summary {
 		for _, c := range j.conns.sorted() {
 			b := appendSummaryJSON(j.buf[:0], c, &j.ts)
