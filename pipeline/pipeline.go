@@ -94,9 +94,10 @@ type Pipeline struct {
 
 // Limits of one round of batches.
 const (
-	batchBytes   = 512 << 10 // packet bytes per worker batch
-	batchPackets = 1024      // records per worker batch
-	inflight     = 4         // rounds queued per worker
+	batchBytes   = 256 << 10 // packet bytes per worker batch
+	batchPackets = 512       // records per worker batch
+	inflight     = 2         // rounds queued per worker
+	maxKeep      = 4 << 20   // larger buffers are not reused
 )
 
 // New returns a Pipeline writing to w.
@@ -452,6 +453,9 @@ func newWorker(cfg Config, out chan<- *result) *worker {
 func (w *worker) getBatch() *batch {
 	select {
 	case b := <-w.free:
+		if cap(b.data) > maxKeep {
+			b.data = nil
+		}
 		b.reset()
 		return b
 	default:
@@ -462,6 +466,9 @@ func (w *worker) getBatch() *batch {
 func (w *worker) getResult() *result {
 	select {
 	case r := <-w.rfree:
+		if cap(r.out) > maxKeep {
+			r.out = nil
+		}
 		r.out, r.chunks = r.out[:0], r.chunks[:0]
 		r.flush, r.final = false, false
 		return r
