@@ -33,6 +33,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"sync/atomic"
 	"time"
 
 	"github.com/wscap/wscap/decode"
@@ -84,6 +85,7 @@ type Pipeline struct {
 	curBytes int
 	curRecs  int
 	mg       *merger
+	owner    map[int]int      // connection id -> worker
 	dstats   reassembly.Stats // packets the dispatcher did not forward
 	lastSent int              // number of the last packet sent to a worker
 
@@ -94,9 +96,9 @@ type Pipeline struct {
 
 // Limits of one round of batches.
 const (
-	batchBytes   = 256 << 10 // packet bytes per worker batch
-	batchPackets = 512       // records per worker batch
-	inflight     = 2         // rounds queued per worker
+	batchBytes   = 128 << 10 // packet bytes per worker batch
+	batchPackets = 256       // records per worker batch
+	inflight     = 8         // rounds queued per worker
 	maxKeep      = 4 << 20   // larger buffers are not reused
 )
 
@@ -119,6 +121,7 @@ func New(cfg Config, w io.Writer) *Pipeline {
 		return p
 	}
 	p.tr = reassembly.NewTracker(cfg.Engine)
+	p.owner = make(map[int]int)
 	p.mg = newMerger(cfg, w, p.workers)
 	p.ws = make([]*worker, p.workers)
 	p.cur = make([]*batch, p.workers)
@@ -166,7 +169,7 @@ func (p *Pipeline) Packet(n int, pkt source.Packet) error {
 	}
 	d := p.tr.Packet(n, &pkt)
 	if d.Class == reassembly.ClassTCP {
-		i := int(d.Hash % uint32(p.workers))
+		i := p.workerOf(&d)
 		b := p.cur[i]
 		off := len(b.data)
 		b.data = append(b.data, pkt.Data...)
@@ -186,6 +189,35 @@ func (p *Pipeline) Packet(n int, pkt source.Packet) error {
 	return p.err
 }
 
+// workerOf returns the worker of a TCP packet's connection. A new
+// connection goes to the worker with the least work queued (packet bytes
+// sent but not yet decoded), unless it replaces a connection on the same
+// 4-tuple: that one's engine must see it to finish the old one.
+func (p *Pipeline) workerOf(d *reassembly.Decision) int {
+	if !d.New {
+		if i, ok := p.owner[d.ID]; ok {
+			return i
+		}
+	}
+	i := -1
+	if d.Prev != 0 {
+		i, ok := p.owner[d.Prev]
+		if ok {
+			delete(p.owner, d.Prev)
+			p.owner[d.ID] = i
+			return i
+		}
+	}
+	var least int64
+	for k, w := range p.ws {
+		if q := w.sent - w.done.Load(); i < 0 || q < least {
+			i, least = k, q
+		}
+	}
+	p.owner[d.ID] = i
+	return i
+}
+
 func (p *Pipeline) setEpoch(t time.Time) {
 	if p.r != nil {
 		p.r.SetEpoch(t)
@@ -200,7 +232,11 @@ func (p *Pipeline) setEpoch(t time.Time) {
 // the retired connections of that worker.
 func (p *Pipeline) tick(n int, now time.Time) {
 	for _, r := range p.tr.Retired() {
-		i := int(r.Hash % uint32(p.workers))
+		i, ok := p.owner[r.ID]
+		if !ok {
+			continue
+		}
+		delete(p.owner, r.ID)
 		b := p.cur[i]
 		b.retired = append(b.retired, r)
 	}
@@ -270,6 +306,7 @@ func (p *Pipeline) send(flush bool) {
 		if k := len(b.recs); k > 0 {
 			p.lastSent = max(p.lastSent, b.recs[k-1].n)
 		}
+		p.ws[i].sent += int64(len(b.data))
 		p.ws[i].in <- b
 		p.cur[i] = p.ws[i].getBatch()
 	}
@@ -430,6 +467,9 @@ type worker struct {
 	eng   *reassembly.Engine
 	sh    *output.Shard
 
+	sent int64        // dispatcher: packet bytes sent to the worker
+	done atomic.Int64 // packet bytes the worker decoded
+
 	res      *result
 	n        int
 	phase    uint8
@@ -531,6 +571,7 @@ func (w *worker) run() {
 			r.stats = w.eng.Stats()
 			r.failures = w.failures
 		}
+		w.done.Add(int64(len(b.data)))
 		select {
 		case w.free <- b:
 		default:

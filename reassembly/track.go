@@ -67,6 +67,12 @@ type Decision struct {
 	Class Class
 	// ID is the connection id of a TCP packet.
 	ID int
+	// New says that the packet started connection ID; Prev is then the
+	// connection it replaces on the same 4-tuple (a SYN on a used one),
+	// or 0. A pipeline must give a replacing connection to the engine of
+	// the connection it replaces, which finishes the old one.
+	New  bool
+	Prev int
 	// Hash is a hash of the TCP packet's 4-tuple, the same for both
 	// directions and for every connection on the 4-tuple: a pipeline
 	// shards connections by it.
@@ -118,7 +124,7 @@ func (tr *Tracker) Packet(n int, p *source.Packet) Decision {
 	res, _ := tr.ld.decode(p)
 	d := Decision{Class: Class(res)}
 	if res == resTCP {
-		d.ID, d.Hash = tr.tcp(p)
+		tr.tcp(p, &d)
 	}
 	if tr.now.Sub(tr.last) >= tr.every {
 		d.Flush, d.Now = true, tr.now
@@ -174,7 +180,7 @@ func sortRetired(r []Retired) {
 }
 
 // tcp assigns the TCP segment in tr.ld.tcp its connection id.
-func (tr *Tracker) tcp(p *source.Packet) (int, uint32) {
+func (tr *Tracker) tcp(p *source.Packet, d *Decision) {
 	t := &tr.ld.tcp
 	src := netip.AddrPortFrom(tr.ld.src, uint16(t.SrcPort))
 	dst := netip.AddrPortFrom(tr.ld.dst, uint16(t.DstPort))
@@ -183,12 +189,14 @@ func (tr *Tracker) tcp(p *source.Packet) (int, uint32) {
 	switch {
 	case c == nil:
 		c = tr.newTrack(key, srcIsA, t.SYN, t.ACK, t.Seq)
+		d.New = true
 	case !c.started && t.SYN && (!t.ACK || !c.synOK):
 		c.setSide0(srcIsA, t.SYN, t.ACK, t.Seq)
 	case t.SYN && !t.ACK && c.started:
 		if c.synSeen && t.Seq == c.synSeq && srcIsA == c.side0IsA {
 			break // a retransmitted SYN
 		}
+		d.New, d.Prev = true, c.id
 		c = tr.newTrack(key, srcIsA, t.SYN, t.ACK, t.Seq)
 	}
 	c.lastSeen = p.Time
@@ -200,7 +208,7 @@ func (tr *Tracker) tcp(p *source.Packet) (int, uint32) {
 	if t.FIN || t.RST {
 		c.closed = true
 	}
-	return c.id, hashKey(&key)
+	d.ID, d.Hash = c.id, hashKey(&key)
 }
 
 func (tr *Tracker) newTrack(key flowKey, srcIsA, syn, ack bool, seq uint32) *track {
