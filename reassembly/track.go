@@ -1,8 +1,11 @@
 package reassembly
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"time"
+
+	"github.com/gopacket/gopacket/layers"
 
 	"github.com/wscap/wscap/source"
 )
@@ -31,6 +34,7 @@ import (
 // A Tracker is not safe for concurrent use.
 type Tracker struct {
 	ld      *linkDecoder
+	fast    bool // decode common packets with fastTCP (ld is then not filled)
 	idle    time.Duration
 	every   time.Duration
 	flows   map[flowKey]*track
@@ -98,7 +102,9 @@ const (
 // NewTracker returns a Tracker for an engine configured with cfg (only
 // IdleTimeout matters).
 func NewTracker(cfg Config) *Tracker {
-	return newTracker(cfg, newLinkDecoder())
+	tr := newTracker(cfg, newLinkDecoder())
+	tr.fast = true
+	return tr
 }
 
 func newTracker(cfg Config, ld *linkDecoder) *Tracker {
@@ -121,10 +127,19 @@ func (tr *Tracker) Packet(n int, p *source.Packet) Decision {
 	} else if p.Time.After(tr.now) {
 		tr.now = p.Time
 	}
-	res, _ := tr.ld.decode(p)
-	d := Decision{Class: Class(res)}
-	if res == resTCP {
-		tr.tcp(p, &d)
+	var d Decision
+	var s tcpSeg
+	if tr.fast && fastTCP(p, &s) {
+		d.Class = ClassTCP
+	} else {
+		res, _ := tr.ld.decode(p)
+		d.Class = Class(res)
+		if res == resTCP {
+			s = tr.ld.seg(p)
+		}
+	}
+	if d.Class == ClassTCP {
+		tr.tcp(p, &s, &d)
 	}
 	if tr.now.Sub(tr.last) >= tr.every {
 		d.Flush, d.Now = true, tr.now
@@ -179,33 +194,96 @@ func sortRetired(r []Retired) {
 	}
 }
 
-// tcp assigns the TCP segment in tr.ld.tcp its connection id.
-func (tr *Tracker) tcp(p *source.Packet, d *Decision) {
-	t := &tr.ld.tcp
-	src := netip.AddrPortFrom(tr.ld.src, uint16(t.SrcPort))
-	dst := netip.AddrPortFrom(tr.ld.dst, uint16(t.DstPort))
-	key, srcIsA := makeKey(src, dst)
+// tcpSeg is what the id rules need of a TCP segment.
+type tcpSeg struct {
+	src, dst           netip.AddrPort
+	seq                uint32
+	syn, ack, fin, rst bool
+	payload            int // payload bytes captured
+	missing            int // payload bytes the snap length cut off
+}
+
+// seg returns the tcpSeg of the TCP segment d decoded from p.
+func (d *linkDecoder) seg(p *source.Packet) tcpSeg {
+	t := &d.tcp
+	return tcpSeg{
+		src: netip.AddrPortFrom(d.src, uint16(t.SrcPort)),
+		dst: netip.AddrPortFrom(d.dst, uint16(t.DstPort)),
+		seq: t.Seq, syn: t.SYN, ack: t.ACK, fin: t.FIN, rst: t.RST,
+		payload: len(t.Payload), missing: d.missing(p),
+	}
+}
+
+// fastTCP decodes the common packet, an untruncated TCP segment in IPv4
+// (no options, not a fragment) or IPv6 (no extension headers) in
+// Ethernet, as gopacket would. Anything else, or anything gopacket might
+// see differently, returns false: the caller then decodes with gopacket.
+func fastTCP(p *source.Packet, s *tcpSeg) bool {
+	data := p.Data
+	if p.LinkType != layers.LinkTypeEthernet || p.CapLen < p.Len || len(data) < 14+20+20 {
+		return false
+	}
+	var t []byte
+	switch binary.BigEndian.Uint16(data[12:14]) {
+	case 0x0800:
+		ip := data[14:]
+		l := int(binary.BigEndian.Uint16(ip[2:4]))
+		if ip[0] != 0x45 || l < 40 || l > len(ip) || binary.BigEndian.Uint16(ip[6:8])&0x3fff != 0 || ip[9] != 6 {
+			return false
+		}
+		t = ip[20:l]
+		s.src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip[12:16])), binary.BigEndian.Uint16(t[0:2]))
+		s.dst = netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip[16:20])), binary.BigEndian.Uint16(t[2:4]))
+	case 0x86DD:
+		ip := data[14:]
+		if len(ip) < 40+20 || ip[0]>>4 != 6 || ip[6] != 6 {
+			return false
+		}
+		l := 40 + int(binary.BigEndian.Uint16(ip[4:6]))
+		if l < 40+20 || l > len(ip) {
+			return false
+		}
+		t = ip[40:l]
+		s.src = netip.AddrPortFrom(netip.AddrFrom16([16]byte(ip[8:24])), binary.BigEndian.Uint16(t[0:2]))
+		s.dst = netip.AddrPortFrom(netip.AddrFrom16([16]byte(ip[24:40])), binary.BigEndian.Uint16(t[2:4]))
+	default:
+		return false
+	}
+	off := int(t[12]>>4) * 4
+	if off < 20 || off > len(t) {
+		return false
+	}
+	f := t[13]
+	s.seq = binary.BigEndian.Uint32(t[4:8])
+	s.fin, s.syn, s.rst, s.ack = f&0x01 != 0, f&0x02 != 0, f&0x04 != 0, f&0x10 != 0
+	s.payload, s.missing = len(t)-off, 0
+	return true
+}
+
+// tcp assigns the TCP segment s its connection id.
+func (tr *Tracker) tcp(p *source.Packet, t *tcpSeg, d *Decision) {
+	key, srcIsA := makeKey(t.src, t.dst)
 	c := tr.flows[key]
 	switch {
 	case c == nil:
-		c = tr.newTrack(key, srcIsA, t.SYN, t.ACK, t.Seq)
+		c = tr.newTrack(key, srcIsA, t.syn, t.ack, t.seq)
 		d.New = true
-	case !c.started && t.SYN && (!t.ACK || !c.synOK):
-		c.setSide0(srcIsA, t.SYN, t.ACK, t.Seq)
-	case t.SYN && !t.ACK && c.started:
-		if c.synSeen && t.Seq == c.synSeq && srcIsA == c.side0IsA {
+	case !c.started && t.syn && (!t.ack || !c.synOK):
+		c.setSide0(srcIsA, t.syn, t.ack, t.seq)
+	case t.syn && !t.ack && c.started:
+		if c.synSeen && t.seq == c.synSeq && srcIsA == c.side0IsA {
 			break // a retransmitted SYN
 		}
 		d.New, d.Prev = true, c.id
-		c = tr.newTrack(key, srcIsA, t.SYN, t.ACK, t.Seq)
+		c = tr.newTrack(key, srcIsA, t.syn, t.ack, t.seq)
 	}
 	c.lastSeen = p.Time
 	// The engine makes a decoder for the first SYN or data (bytes the
 	// capture cut off count: they reach the decoder as a gap).
-	if !c.started && (t.SYN || len(t.Payload) > 0 || tr.ld.missing(p) > 0) {
+	if !c.started && (t.syn || t.payload > 0 || t.missing > 0) {
 		c.started = true
 	}
-	if t.FIN || t.RST {
+	if t.fin || t.rst {
 		c.closed = true
 	}
 	d.ID, d.Hash = c.id, hashKey(&key)
