@@ -105,6 +105,7 @@ type Conn struct {
 
 	hs        *Handshake
 	hsPending bool // the Upgrade request awaits its response
+	hsShown   bool // hs went out in a KindHandshake event (see Release)
 	orphanOK  bool // process responses with no request seen
 
 	pmd          bool // permessage-deflate in force
@@ -221,6 +222,23 @@ func (c *Conn) begin() {
 		c.arena = nil
 	}
 	c.arena = c.arena[:0]
+	c.Release()
+}
+
+// Release ends the validity of the byte slices in the events of the last
+// call now rather than at the next call: message payloads go back to a
+// pool shared by all Conns. A caller that is done with the events (has
+// written them out) calls it so that a connection that falls silent does
+// not keep its last message's buffer.
+func (c *Conn) Release() {
+	if c.hsShown {
+		// The handshake event is written: keep a copy without the
+		// header lists (the event's Handshake is left as it was).
+		c.hsShown = false
+		hs := *c.hs
+		hs.Request, hs.Response = nil, nil
+		c.hs = &hs
+	}
 	for i, p := range c.lent {
 		putBuf(p)
 		c.lent[i] = nil
@@ -250,6 +268,31 @@ func (c *Conn) lendBuf(h *half) []byte {
 	}
 	return b[:len(b):len(b)]
 }
+
+// reserve sizes the buffer the current data frame's payload goes to, so
+// that it is not grown (and copied) packet by packet.
+// At most maxReserve is reserved ahead of the bytes (a header may claim
+// any length).
+func (c *Conn) reserve(h *half) {
+	n := min(h.remaining, maxReserve)
+	if h.msgComp || h.frComp {
+		if room := c.opt.MaxCompressed - len(h.comp); room > 0 && uint64(cap(h.comp)-len(h.comp)) < n {
+			if h.compp != nil {
+				h.compp.b = h.comp
+			}
+			h.comp = growBuf(&h.compp, int(min(n, uint64(room))))
+		}
+		return
+	}
+	if room := c.opt.MaxPayload - len(h.buf); room > 0 && uint64(cap(h.buf)-len(h.buf)) < n {
+		if h.bufp != nil {
+			h.bufp.b = h.buf
+		}
+		h.buf = growBuf(&h.bufp, int(min(n, uint64(room))))
+	}
+}
+
+const maxReserve = 1 << 20
 
 // dropComp returns h.comp to the pool.
 func (h *half) dropComp() {
@@ -497,6 +540,7 @@ func (c *Conn) onResponse(dst []Event, h *half, m *httpHead, head []byte, s Seg)
 	as := fillResponse(c.hs, m)
 	dst = c.event(dst, KindHandshake, RoleNone, s)
 	dst[len(dst)-1].Handshake = c.hs
+	c.hsShown = true
 	dst = c.anomalies(dst, RoleServer, s, as)
 	if c.hs.Upgraded {
 		c.setupExtensions()
@@ -716,6 +760,9 @@ func (c *Conn) onHeader(dst []Event, h *half, hd Header, s Seg) []Event {
 	h.remaining = hd.PayloadLen
 	if h.remaining == 0 {
 		return c.finishFrame(dst, h, s, false)
+	}
+	if h.frData {
+		c.reserve(h)
 	}
 	h.state = stPayload
 	return dst

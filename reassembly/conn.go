@@ -74,6 +74,7 @@ type conn struct {
 	tls  *tlsLayer // the TLS layer of a TLS connection
 
 	outEpoch, outStart, outEnd int // events of the last decoder call (see Engine.before)
+	touchEpoch                 int // the decoder is in Engine.touched for this epoch
 }
 
 func (c *conn) setSide0(srcIsA bool, src, dst netip.AddrPort, t *layers.TCP) {

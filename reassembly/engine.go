@@ -169,7 +169,8 @@ type Engine struct {
 	curSeg   decode.Seg
 
 	scratch []byte
-	err     error // the sink's error, sticky
+	touched []*decode.Conn // decoders that produced the pending events
+	err     error          // the sink's error, sticky
 	stats   Stats
 }
 
@@ -384,6 +385,13 @@ func (e *Engine) emit() error {
 	clear(e.out)
 	e.out = e.out[:0]
 	e.epoch++
+	// The events are written: their payload buffers can go back to the
+	// pool now instead of at each decoder's next call.
+	for i, d := range e.touched {
+		d.Release()
+		e.touched[i] = nil
+	}
+	e.touched = e.touched[:0]
 	if err != nil {
 		e.err = err
 	}
@@ -522,6 +530,10 @@ func (e *Engine) before(c *conn) {
 }
 
 func (e *Engine) after(c *conn) {
+	if len(e.out) > c.outStart && c.touchEpoch != e.epoch {
+		e.touched = append(e.touched, c.dec) // once per emit
+		c.touchEpoch = e.epoch
+	}
 	c.outEnd = len(e.out)
 	c.outEpoch = e.epoch
 }
