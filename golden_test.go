@@ -42,6 +42,9 @@ func TestGolden(t *testing.T) {
 		if sc, ok := flowgen.Lookup(filepath.Base(base)); ok && sc.DecodeAs != 0 {
 			extra = []string{"-d", strconv.Itoa(int(sc.DecodeAs))}
 		}
+		if _, err := os.Stat(base + ".keys"); err == nil {
+			extra = append(extra, "--keylog", base+".keys") // a wss recording and its key log
+		}
 		for _, v := range goldenVariants {
 			golden := base + v.suffix
 			t.Run(filepath.Base(golden), func(t *testing.T) {

@@ -93,6 +93,7 @@ Examples:
   wscap -r capture.pcap -x                with hex dumps of the payloads
   wscap -r capture.pcap --json | jq .     JSON Lines, one event per line
   wscap -r capture.pcap -d 8080           decode port 8080 as WebSocket even without a handshake
+  wscap -r wss.pcapng --keylog keys.txt   decrypt wss:// (TLS 1.2/1.3) with an SSLKEYLOGFILE key log
   wscap -r capture.pcap.gz -t absolute    gzip is read as is; times in UTC
   wscap -r capture.pcap --fail-on error   exit 3 if the traffic breaks the protocol (for CI)
   wscap -r capture.pcap -f 'port 8080'    only the packets the capture filter accepts
@@ -132,6 +133,7 @@ type config struct {
 	json       bool
 	summary    bool
 	decodeAs   []uint16
+	keylog     string
 	maxPayload int
 	maxInflate int64
 	timeFmt    output.TimeFormat
@@ -224,6 +226,7 @@ func parseArgs(args []string) (*config, error) {
 	fs.BoolVar(&summary, "summary", false, "print the per-connection summary (default for the timeline)")
 	fs.BoolVar(&noSummary, "no-summary", false, "do not print the summary (default with --json)")
 	fs.StringSliceVarP(&decodeAs, "decode-as", "d", nil, "decode connections on `PORT` as WebSocket even without a handshake (repeatable, or a comma list)")
+	fs.StringVar(&cfg.keylog, "keylog", "", "decrypt TLS (wss://) with the NSS key log `FILE` (default $SSLKEYLOGFILE; re-read as it grows; keys embedded in a pcapng are used too)")
 	fs.StringVar(&maxPayload, "max-payload", "1MiB", "keep at most `BYTES` of each message's payload (K, M, G suffixes are powers of 1024; 0: none)")
 	fs.StringVar(&maxInflate, "max-inflate", "64MiB", "stop inflating a compressed message after `BYTES`")
 	fs.StringVarP(&timeFmt, "time", "t", "relative", "show times as `FORMAT`: relative (to the first packet), absolute (UTC) or delta (to the previous row)")
@@ -441,6 +444,10 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		live capture.Handle
 		filt *source.Filter
 	)
+	keys, err := openKeyLog(cfg.keylog, os.Getenv)
+	if err != nil {
+		return err
+	}
 	if cfg.iface != "" {
 		h, err := capture.Open(capture.Options{
 			Interface:     cfg.iface,
@@ -471,6 +478,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 			return err
 		}
 		src = s
+		keys = withCaptureSecrets(keys, s) // before the filter wraps s: it does not carry secrets
 		if cfg.filter != "" {
 			expr := cfg.filter
 			filt = source.NewFilter(s, func(lt layers.LinkType) ([]bpf.RawInstruction, error) {
@@ -507,6 +515,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		Engine: reassembly.Config{
 			Decode:        decode.Options{MaxPayload: cfg.maxPayload, MaxInflate: cfg.maxInflate},
 			DecodeAsPorts: cfg.decodeAs,
+			KeyLog:        keys,
 		},
 		JSON:          cfg.json,
 		Output:        opt,
@@ -633,6 +642,9 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "wscap: %d packets, %s, %d connections, %d WebSocket, %d undecodable, %.3f s, %.1f MB/s\n",
 			st.Packets, byteCount(st.Bytes), st.Conns, st.WebSocket, st.Undecodable, el.Seconds(),
 			float64(st.Bytes)/1e6/max(el.Seconds(), 1e-9))
+		if st.TLS > 0 {
+			fmt.Fprintf(stderr, "wscap: %d TLS connections, %d decrypted\n", st.TLS, st.TLSDecrypted)
+		}
 	}
 	if readErr != nil && readErr != io.EOF {
 		return readErr
