@@ -59,11 +59,29 @@ func (f *inflater) inflate(comp []byte, limit int64, emit func([]byte), reset fu
 	if !f.takeover {
 		f.hist = f.hist[:0]
 	}
+	how := fastFailed
+	var res inflateResult
+	if !testSlowInflate {
+		res, how = f.fastInflate(comp, limit, emit)
+	}
+	switch how {
+	case fastOK:
+		return res
+	case fastLimited:
+		f.hist = f.hist[:0]
+		f.histFull = false
+		return res
+	}
+	// compress/flate decides (and words) errors, and retries beyond the
+	// window.
+	if !testSlowInflate {
+		reset()
+	}
 	dict := f.hist
 	if len(dict) > f.window {
 		dict = dict[len(dict)-f.window:]
 	}
-	res := f.run(comp, dict, limit, emit)
+	res = f.run(comp, dict, limit, emit)
 	if res.err != nil && len(f.hist) > len(dict) {
 		reset()
 		full := f.hist
@@ -209,3 +227,6 @@ func (s *inflateSrc) ReadByte() (byte, error) {
 	s.a = s.a[1:]
 	return c, nil
 }
+
+// testSlowInflate, set by tests only, skips fastInflate.
+var testSlowInflate bool
