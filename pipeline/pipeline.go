@@ -60,10 +60,13 @@ type Config struct {
 }
 
 // Serial reports whether cfg must run on one worker: delta times in the
-// text timeline, or a TLS key log (decryption depends on sessions of
-// earlier connections and on secrets read along the capture).
+// text timeline, or TLS secrets to decrypt with (TLS 1.2 sessions resume
+// across connections, in capture order). The pipeline decides when the
+// first packet arrives, so that secrets a pcapng file carries before its
+// packets count; secrets that arrive later in the file (or in a followed
+// key log) may reach the workers ahead of the packets that precede them.
 func (cfg *Config) Serial() bool {
-	return !cfg.JSON && cfg.Output.Time == output.TimeDelta || cfg.Engine.KeyLog != nil
+	return !cfg.JSON && cfg.Output.Time == output.TimeDelta || cfg.Engine.KeyLog != nil && cfg.Engine.KeyLog.Len() > 0
 }
 
 // A Pipeline takes the packets of a capture in order and writes the
@@ -89,7 +92,8 @@ type Pipeline struct {
 	dstats   reassembly.Stats // packets the dispatcher did not forward
 	lastSent int              // number of the last packet sent to a worker
 
-	started bool
+	started bool // init ran
+	epoch   bool // the first packet was seen
 	closed  bool
 	err     error
 }
@@ -102,9 +106,19 @@ const (
 	maxKeep      = 4 << 20   // larger buffers are not reused
 )
 
-// New returns a Pipeline writing to w.
+// New returns a Pipeline writing to w. The workers start with the first
+// packet (see Config.Serial).
 func New(cfg Config, w io.Writer) *Pipeline {
-	p := &Pipeline{cfg: cfg, w: w, workers: max(cfg.Workers, 1)}
+	return &Pipeline{cfg: cfg, w: w, workers: max(cfg.Workers, 1)}
+}
+
+// init starts the engines: at the first packet, tick or Close.
+func (p *Pipeline) init() {
+	if p.started {
+		return
+	}
+	p.started = true
+	cfg, w := p.cfg, p.w
 	if cfg.Serial() {
 		p.workers = 1
 	}
@@ -118,7 +132,7 @@ func New(cfg Config, w io.Writer) *Pipeline {
 			p.failures += countFailures(&cfg, evs)
 			return p.r.Write(evs)
 		})
-		return p
+		return
 	}
 	p.tr = reassembly.NewTracker(cfg.Engine)
 	p.owner = make(map[int]int)
@@ -131,10 +145,10 @@ func New(cfg Config, w io.Writer) *Pipeline {
 		go p.ws[i].run()
 	}
 	go p.mg.run()
-	return p
 }
 
-// Workers reports how many workers decode: 1 when the run is serial.
+// Workers reports how many workers decode: 1 when the run is serial
+// (known from the first packet on).
 func (p *Pipeline) Workers() int { return p.workers }
 
 func countFailures(cfg *Config, evs []decode.Event) int {
@@ -157,8 +171,9 @@ func (p *Pipeline) Packet(n int, pkt source.Packet) error {
 	if p.err != nil {
 		return p.err
 	}
-	if !p.started {
-		p.started = true
+	if !p.epoch {
+		p.epoch = true
+		p.init()
 		p.setEpoch(pkt.Time)
 	}
 	if p.eng != nil {
@@ -253,6 +268,7 @@ func (p *Pipeline) Tick(now time.Time) error {
 	if p.err != nil {
 		return p.err
 	}
+	p.init()
 	if p.eng != nil {
 		if err := p.eng.Tick(now); err != nil {
 			p.err = writeErr(err)
@@ -286,6 +302,7 @@ func (p *Pipeline) Flush() error {
 	if p.err != nil {
 		return p.err
 	}
+	p.init()
 	if p.r != nil {
 		if err := p.r.Flush(); err != nil {
 			p.err = writeErr(err)
@@ -321,6 +338,7 @@ func (p *Pipeline) Close() error {
 		return p.err
 	}
 	p.closed = true
+	p.init()
 	if p.r != nil {
 		if err := p.eng.Flush(); err != nil && p.err == nil {
 			p.err = writeErr(err)
@@ -350,14 +368,16 @@ func (p *Pipeline) Stats() reassembly.Stats {
 		return p.eng.Stats()
 	}
 	s := p.dstats
-	s.Add(p.mg.stats)
+	if p.mg != nil {
+		s.Add(p.mg.stats)
+	}
 	return s
 }
 
 // Failures returns the number of anomalies at or above Config.FailOn;
 // with workers, only after Close.
 func (p *Pipeline) Failures() int {
-	if p.eng != nil {
+	if p.mg == nil {
 		return p.failures
 	}
 	return p.mg.failures
