@@ -1,0 +1,192 @@
+package pipeline
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wscap/wscap/decode"
+	"github.com/wscap/wscap/internal/flowgen"
+	"github.com/wscap/wscap/output"
+	"github.com/wscap/wscap/source"
+	"github.com/wscap/wscap/tlsdec"
+)
+
+// packets reads the packets of a flowgen scenario (copies).
+func packets(t *testing.T, name string) []source.Packet {
+	t.Helper()
+	sc, ok := flowgen.Lookup(name)
+	if !ok {
+		t.Fatalf("no scenario %s", name)
+	}
+	b, err := sc.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), sc.File())
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src, err := source.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var out []source.Packet
+	for {
+		p, err := src.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Data = append([]byte(nil), p.Data...)
+		out = append(out, p)
+	}
+}
+
+// syncBuffer is written by the merger goroutine and read by the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func runAll(t *testing.T, cfg Config, pkts []source.Packet) (string, *Pipeline) {
+	t.Helper()
+	var out syncBuffer
+	p := New(cfg, &out)
+	for i, pk := range pkts {
+		if err := p.Packet(i+1, pk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), p
+}
+
+// TestSameOutput compares one worker with three on scenarios with many
+// connections, in both output forms.
+func TestSameOutput(t *testing.T) {
+	for _, name := range []string{"two-conns-interleaved", "chat", "gap-in-payload", "out-of-order-retransmission", "permessage-deflate", "truncated-capture"} {
+		pkts := packets(t, name)
+		for _, json := range []bool{false, true} {
+			cfg := Config{JSON: json, Output: output.Options{Timeline: true, Summary: true, Verbose: true},
+				FailOn: decode.SeverityWarning, CountFailures: true}
+			one, p1 := runAll(t, cfg, pkts)
+			cfg.Workers = 3
+			three, p3 := runAll(t, cfg, pkts)
+			if one != three {
+				t.Errorf("%s json=%v: -j 1 and -j 3 differ:\n%s\n---\n%s", name, json, one, three)
+			}
+			if p3.Workers() != 3 {
+				t.Errorf("%s: %d workers, want 3", name, p3.Workers())
+			}
+			if s1, s3 := p1.Stats(), p3.Stats(); s1 != s3 {
+				t.Errorf("%s: stats %+v and %+v", name, s1, s3)
+			}
+			if p1.Failures() != p3.Failures() {
+				t.Errorf("%s: failures %d and %d", name, p1.Failures(), p3.Failures())
+			}
+		}
+	}
+}
+
+// TestFlushStreams checks that with workers, Flush gets what was decoded
+// so far out without waiting for Close (live capture).
+func TestFlushStreams(t *testing.T) {
+	pkts := packets(t, "chat")
+	var out syncBuffer
+	p := New(Config{Workers: 2, JSON: true}, &out)
+	for i, pk := range pkts {
+		if err := p.Packet(i+1, pk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(out.String(), `"type":"handshake"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no output 5 s after Flush: %q", out.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSerial checks the runs that keep one worker.
+func TestSerial(t *testing.T) {
+	pkts := packets(t, "chat")
+	keys := tlsdec.NewKeyLog()
+	keys.ReadFrom(strings.NewReader("CLIENT_RANDOM " + strings.Repeat("00", 32) + " " + strings.Repeat("11", 48) + "\n"))
+	for _, tt := range []struct {
+		name string
+		cfg  Config
+		want int
+	}{
+		{"delta", Config{Workers: 4, Output: output.Options{Timeline: true, Time: output.TimeDelta}}, 1},
+		{"delta json", Config{Workers: 4, JSON: true, Output: output.Options{Time: output.TimeDelta}}, 4},
+		{"key log", Config{Workers: 4, JSON: true}, 1},
+		{"empty key log", Config{Workers: 4, JSON: true}, 4},
+	} {
+		switch tt.name {
+		case "key log":
+			tt.cfg.Engine.KeyLog = keys
+		case "empty key log":
+			tt.cfg.Engine.KeyLog = tlsdec.NewKeyLog()
+		}
+		_, p := runAll(t, tt.cfg, pkts)
+		if p.Workers() != tt.want {
+			t.Errorf("%s: %d workers, want %d", tt.name, p.Workers(), tt.want)
+		}
+	}
+}
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+// TestWriteError checks that an output error stops the run and is
+// reported as one.
+func TestWriteError(t *testing.T) {
+	pkts := packets(t, "chat")
+	for _, workers := range []int{1, 2} {
+		p := New(Config{Workers: workers, JSON: true}, failWriter{})
+		var err error
+		for i, pk := range pkts {
+			if err = p.Packet(i+1, pk); err != nil {
+				break
+			}
+		}
+		if cerr := p.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil || !strings.Contains(err.Error(), "write output: disk full") {
+			t.Errorf("workers %d: error %v, want write output: disk full", workers, err)
+		}
+	}
+}
