@@ -1,8 +1,6 @@
 package output
 
 import (
-	"encoding/binary"
-	"math/bits"
 	"slices"
 	"strconv"
 	"unicode"
@@ -360,41 +358,31 @@ func appendHexDump(dst []byte, p []byte, indent string) []byte {
 	return dst
 }
 
+// textPlain marks the bytes a JSON string carries as they are when the
+// text is valid UTF-8: all but control characters, quote, backslash and
+// 0xE2 (which may start U+2028 or U+2029).
+var textPlain = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c >= 0x20 && c != '"' && c != '\\' && c != 0xE2
+	}
+	return t
+}()
+
 // appendJSONValid is appendJSON for valid UTF-8 (text the decoder
-// validated): bytes are copied into room reserved once, eight at a time
-// where none needs escaping, instead of appended run by run (JSON text is
-// dense in quotes).
+// validated). It writes into room reserved once for the worst common
+// case (every byte escaped in two), byte by byte through one table
+// lookup: JSON text is dense in quotes, so runs between escapes are
+// short and a plain loop beats copying run by run.
 func appendJSONValid(dst []byte, s []byte) []byte {
-	// Room for s, the quotes, and some escapes; more is made when needed.
-	dst = slices.Grow(dst, len(s)+len(s)/8+16)
+	dst = slices.Grow(dst, 2*len(s)+16)
 	j := len(dst)
 	buf := dst[:cap(dst)]
 	buf[j] = '"'
 	j++
-	for i := 0; i < len(s); {
-		if len(buf)-j < len(s)-i+8 {
-			// Keep room for the rest plus one escape (at most 6 bytes).
-			buf = slices.Grow(buf[:j], len(s)-i+len(s)/8+16)
-			buf = buf[:cap(buf)]
-		}
-		if i+8 <= len(s) {
-			// Copy 8 bytes, then keep those before the first special one.
-			v := binary.LittleEndian.Uint64(s[i:])
-			binary.LittleEndian.PutUint64(buf[j:], v)
-			t := jsonSpecial8(v, true)
-			if t == 0 {
-				i += 8
-				j += 8
-				continue
-			}
-			k := bits.TrailingZeros64(t) >> 3
-			i += k
-			j += k
-		}
+	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if jsonPlain[c] || c >= utf8.RuneSelf && c != 0xE2 {
+		if textPlain[c] {
 			buf[j] = c
-			i++
 			j++
 			continue
 		}
@@ -412,30 +400,27 @@ func appendJSONValid(dst []byte, s []byte) []byte {
 			buf[j], buf[j+1] = '\\', 't'
 			j += 2
 		case 0xE2:
-			// U+2028 and U+2029 (E2 80 A8/A9) are escaped; other
-			// characters starting with E2 are copied.
+			// U+2028 and U+2029 (E2 80 A8/A9) become \u2028 and \u2029
+			// (two output bytes per input byte, as reserved).
 			if i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0xA8 || s[i+2] == 0xA9) {
 				j += copy(buf[j:], `\u202`)
-				if s[i+2] == 0xA8 {
-					buf[j] = '8'
-				} else {
-					buf[j] = '9'
-				}
+				buf[j] = '8' + s[i+2] - 0xA8
 				j++
-				i += 3
+				i += 2
 				continue
 			}
 			buf[j] = c
 			j++
 		default:
+			// Other control characters take six bytes: keep the
+			// reservation for the rest.
+			if len(buf)-j < 6+2*(len(s)-i)+1 {
+				buf = slices.Grow(buf[:j], 6+2*(len(s)-i)+16)
+				buf = buf[:cap(buf)]
+			}
 			buf[j], buf[j+1], buf[j+2], buf[j+3], buf[j+4], buf[j+5] = '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF]
 			j += 6
 		}
-		i++
-	}
-	if j == len(buf) {
-		buf = slices.Grow(buf[:j], 1)
-		buf = buf[:cap(buf)]
 	}
 	buf[j] = '"'
 	return buf[:j+1]

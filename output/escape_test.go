@@ -1,7 +1,9 @@
 package output
 
 import (
+	"bytes"
 	"encoding/json"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -224,6 +226,30 @@ func TestJSONTextMatchesString(t *testing.T) {
 	for _, s := range []string{"", "plain", `{"a":"b\\c"}`, "héllo wörld ✓ 𝄞", "line\u2028sep\u2029", "\x00\x1f\x7f", "€\u2027\u202a"} {
 		if a, b := string(appendJSONText(nil, []byte(s))), string(appendJSONString(nil, s)); a != b {
 			t.Errorf("%q: text %s, string %s", s, a, b)
+		}
+	}
+}
+
+// TestAppendJSONValid checks the text fast path against the general
+// escaper on random valid UTF-8 (quotes, backslashes, control characters,
+// U+2028/U+2029 and other E2 characters) and that the result parses back.
+func TestAppendJSONValid(t *testing.T) {
+	parts := []string{"a", "bc", `"`, `\`, "\n", "\r", "\t", "\x00", "\x1f", "\x7f", "é", "\u2028", "\u2029", "\u2026", "\u20ac", "👋", "{\"k\":", "1234567"}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for range 3000 {
+		var s []byte
+		for range rng.IntN(40) {
+			s = append(s, parts[rng.IntN(len(parts))]...)
+		}
+		prefix := []byte("x")
+		got := appendJSONValid(prefix, s)
+		want := appendJSON([]byte("x"), s, false)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%q: got %s, want %s", s, got, want)
+		}
+		var back string
+		if err := json.Unmarshal(got[1:], &back); err != nil || back != string(s) {
+			t.Fatalf("%q: %s does not parse back (%v, %q)", s, got, err, back)
 		}
 	}
 }

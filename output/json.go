@@ -58,7 +58,7 @@ func (j *jsonRenderer) pushMem() {
 			j.err = err
 		}
 	}
-	if cap(j.mem) > 4*bufSize {
+	if cap(j.mem) > 32*bufSize {
 		j.mem = nil
 	}
 	j.mem = j.mem[:0]
