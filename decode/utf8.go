@@ -1,6 +1,9 @@
 package decode
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"unicode/utf8"
+)
 
 // utf8Check validates UTF-8 incrementally: a code point may be split
 // across calls (RFC 6455 §8.1: text is checked over the whole message, so
@@ -18,6 +21,42 @@ func (u *utf8Check) reset() { *u = utf8Check{} }
 func (u *utf8Check) ok() bool { return !u.bad && u.need == 0 }
 
 func (u *utf8Check) feed(p []byte) {
+	if u.bad {
+		return
+	}
+	// Finish a character split by the previous call, then check whole
+	// characters in bulk with utf8.Valid, leaving a character this call
+	// splits to the byte loop below.
+	for u.need != 0 && len(p) > 0 {
+		u.feedSlow(p[:1])
+		p = p[1:]
+		if u.bad {
+			return
+		}
+	}
+	if len(p) >= 16 {
+		k := len(p)
+		for i := len(p) - 1; i >= 0 && i >= len(p)-3; i-- {
+			if c := p[i]; c >= 0xC0 {
+				if !utf8.FullRune(p[i:]) {
+					k = i
+				}
+				break
+			} else if c < 0x80 {
+				break
+			}
+		}
+		if !utf8.Valid(p[:k]) {
+			u.bad = true
+			return
+		}
+		p = p[k:]
+	}
+	u.feedSlow(p)
+}
+
+// feedSlow is the byte-by-byte check (Unicode Table 3-7).
+func (u *utf8Check) feedSlow(p []byte) {
 	if u.bad {
 		return
 	}
