@@ -1,6 +1,7 @@
 package output
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"strconv"
@@ -45,28 +46,108 @@ func writeSummaryTable(w io.Writer, conns []*connStats) error {
 	for _, c := range conns {
 		withTLS = withTLS || c.tls != nil
 	}
-	t := newTable(w)
-	header := summaryHeader
-	if withTLS {
-		header = append(append(header[:tlsColumn:tlsColumn], "TLS"), summaryHeader[tlsColumn:]...)
+	header := make([]string, 0, len(summaryHeader)+1)
+	for _, h := range summaryHeader {
+		header = append(header, h.(string))
 	}
-	t.Header(header...)
+	if withTLS {
+		header = append(append(header[:tlsColumn:tlsColumn], "TLS"), header[tlsColumn:]...)
+	}
+	rows := make([][]string, 0, len(conns))
 	for _, c := range conns {
 		row := summaryRow(c)
 		if withTLS {
 			row = append(append(row[:tlsColumn:tlsColumn], tlsCell(c)), row[tlsColumn:]...)
 		}
-		if err := t.Append(row); err != nil {
-			return fmt.Errorf("render summary: %w", err)
-		}
+		rows = append(rows, row)
 	}
-	if err := t.Render(); err != nil {
-		return fmt.Errorf("render summary: %w", err)
+	if err := writeTable(w, header, rows); err != nil {
+		return err
 	}
 	if withTLS {
 		return writeTLSFooter(w, conns)
 	}
 	return nil
+}
+
+// writeTable renders a table as newTable's tablewriter configuration
+// does. Cells that are plain ASCII (printable, no space at either end,
+// not empty) are laid out here, which is much faster and lighter than
+// tablewriter for thousands of rows; anything else goes through
+// tablewriter, so that its rules apply.
+func writeTable(w io.Writer, header []string, rows [][]string) error {
+	widths := make([]int, len(header))
+	plain := true
+	for _, r := range append([][]string{header}, rows...) {
+		if len(r) != len(header) {
+			plain = false
+			break
+		}
+		for i, c := range r {
+			plain = plain && plainCell(c)
+			widths[i] = max(widths[i], len(c))
+		}
+	}
+	if !plain {
+		t := newTable(w)
+		hs := make([]any, len(header))
+		for i, h := range header {
+			hs[i] = h
+		}
+		t.Header(hs...)
+		for _, r := range rows {
+			if err := t.Append(r); err != nil {
+				return fmt.Errorf("render summary: %w", err)
+			}
+		}
+		if err := t.Render(); err != nil {
+			return fmt.Errorf("render summary: %w", err)
+		}
+		return nil
+	}
+	var border []byte
+	border = append(border, '+')
+	for _, wd := range widths {
+		border = append(border, strings.Repeat("-", wd+2)...)
+		border = append(border, '+')
+	}
+	border = append(border, '\n')
+	bw := bufio.NewWriterSize(w, 64<<10)
+	line := make([]byte, 0, len(border))
+	row := func(r []string) {
+		line = append(line[:0], '|')
+		for i, c := range r {
+			line = append(line, ' ')
+			line = append(line, c...)
+			for n := len(c); n < widths[i]; n++ {
+				line = append(line, ' ')
+			}
+			line = append(line, " |"...)
+		}
+		line = append(line, '\n')
+		bw.Write(line)
+	}
+	bw.Write(border)
+	row(header)
+	bw.Write(border)
+	for _, r := range rows {
+		row(r)
+	}
+	bw.Write(border)
+	return bw.Flush()
+}
+
+// plainCell reports whether c is laid out by writeTable itself.
+func plainCell(c string) bool {
+	if c == "" || c[0] == ' ' || c[len(c)-1] == ' ' {
+		return false
+	}
+	for i := 0; i < len(c); i++ {
+		if c[i] < 0x20 || c[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // tlsColumn is where the TLS column goes: after Accept.
