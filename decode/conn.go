@@ -111,8 +111,9 @@ type Conn struct {
 	pmd          bool // permessage-deflate in force
 	deflateFrame bool // deflate-frame in force
 
-	arena []byte  // payload copies referenced by the events of one call
-	lent  []*pbuf // buffers lent to the events of one call
+	arena  []byte  // payload copies referenced by the events of one call (arenap.b)
+	arenap *pbuf   // pooled buffer of arena; nil between calls
+	lent   []*pbuf // buffers lent to the events of one call
 
 	tls *TLSInfo // set by TLS: the session this connection runs in
 }
@@ -218,10 +219,6 @@ func (c *Conn) Idle() bool {
 }
 
 func (c *Conn) begin() {
-	if cap(c.arena) > 4<<20 {
-		c.arena = nil
-	}
-	c.arena = c.arena[:0]
 	c.Release()
 }
 
@@ -244,6 +241,10 @@ func (c *Conn) Release() {
 		c.lent[i] = nil
 	}
 	c.lent = c.lent[:0]
+	if c.arenap != nil {
+		putBuf(c.arenap)
+		c.arena, c.arenap = nil, nil
+	}
 }
 
 // appendBuf appends b to h.buf, in a pooled buffer.
@@ -304,6 +305,17 @@ func (h *half) dropComp() {
 func (c *Conn) keep(b []byte) []byte {
 	if len(b) == 0 {
 		return nil
+	}
+	if c.arenap == nil || cap(c.arena)-len(c.arena) < len(b) {
+		// A (bigger) pooled buffer; a full one stays lent to the events
+		// that point into it until Release.
+		n := len(b)
+		if c.arenap != nil {
+			c.lent = append(c.lent, c.arenap)
+			n = max(n, 2*cap(c.arena))
+		}
+		c.arenap = getBuf(max(n, 1024))
+		c.arena = c.arenap.b[:0]
 	}
 	start := len(c.arena)
 	c.arena = append(c.arena, b...)
