@@ -102,8 +102,8 @@ type Pipeline struct {
 const (
 	batchBytes   = 128 << 10 // packet bytes per worker batch
 	batchPackets = 256       // records per worker batch
-	inflight     = 8         // rounds queued per worker
-	maxKeep      = 4 << 20   // larger buffers are not reused
+	inflight     = 6         // rounds queued per worker
+	maxKeep      = 1 << 20   // larger buffers are not reused
 )
 
 // New returns a Pipeline writing to w. The workers start with the first
