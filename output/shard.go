@@ -67,11 +67,7 @@ func (s *Shard) Append(dst []byte, evs []decode.Event) []byte {
 // WriteSummary. The Shard must not be used afterwards.
 func (s *Shard) Summary() *Summary {
 	b := s.r.b()
-	out := make([]*connStats, 0, len(b.conns.byID))
-	for _, c := range b.conns.byID {
-		out = append(out, c)
-	}
-	return &Summary{conns: out}
+	return &Summary{conns: b.conns.all()}
 }
 
 // A Summary holds the per-connection counters of a Shard.

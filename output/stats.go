@@ -49,34 +49,68 @@ type connStats struct {
 	binary    [2]bool // text: the open fragmented message is binary
 }
 
-// tracker keeps connStats by connection id: O(connections) memory.
+// tracker keeps connStats by connection id: O(connections) memory. Ids
+// are small and dense (1, 2, 3... in capture order), so they index a
+// slice; ids no event named stay nil.
 type tracker struct {
-	byID map[int]*connStats
-	last *connStats // cache: consecutive events usually share a connection
+	byID  []*connStats // index id; ids < 1 go to other
+	other map[int]*connStats
+	n     int
+	last  *connStats // cache: consecutive events usually share a connection
 }
 
-func (t *tracker) init() { t.byID = make(map[int]*connStats) }
+func (t *tracker) init() {}
 
 // get returns the stats of connection id, creating them on first use.
 func (t *tracker) get(id int) *connStats {
 	if t.last != nil && t.last.id == id {
 		return t.last
 	}
-	c := t.byID[id]
+	var c *connStats
+	switch {
+	case id >= 1 && id < len(t.byID):
+		c = t.byID[id]
+	case id < 1 || id > 1<<30:
+		c = t.other[id]
+	}
 	if c == nil {
 		c = &connStats{id: id}
-		t.byID[id] = c
+		t.n++
+		switch {
+		case id >= 1 && id <= 1<<30:
+			for id >= len(t.byID) {
+				t.byID = append(t.byID, nil)
+			}
+			t.byID = t.byID[:cap(t.byID)]
+			t.byID[id] = c
+		default:
+			if t.other == nil {
+				t.other = make(map[int]*connStats)
+			}
+			t.other[id] = c
+		}
 	}
 	t.last = c
 	return c
 }
 
-// sorted returns every connection in id order.
-func (t *tracker) sorted() []*connStats {
-	out := make([]*connStats, 0, len(t.byID))
+// all returns every connection (in no particular order).
+func (t *tracker) all() []*connStats {
+	out := make([]*connStats, 0, t.n)
 	for _, c := range t.byID {
+		if c != nil {
+			out = append(out, c)
+		}
+	}
+	for _, c := range t.other {
 		out = append(out, c)
 	}
+	return out
+}
+
+// sorted returns every connection in id order.
+func (t *tracker) sorted() []*connStats {
+	out := t.all()
 	slices.SortFunc(out, func(a, b *connStats) int { return a.id - b.id })
 	return out
 }

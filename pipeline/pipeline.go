@@ -88,7 +88,7 @@ type Pipeline struct {
 	curBytes int
 	curRecs  int
 	mg       *merger
-	owner    map[int]int      // connection id -> worker
+	owner    []uint16         // connection id -> worker+1 (0: none)
 	dstats   reassembly.Stats // packets the dispatcher did not forward
 	lastSent int              // number of the last packet sent to a worker
 
@@ -135,7 +135,6 @@ func (p *Pipeline) init() {
 		return
 	}
 	p.tr = reassembly.NewTracker(cfg.Engine)
-	p.owner = make(map[int]int)
 	p.mg = newMerger(cfg, w, p.workers)
 	p.ws = make([]*worker, p.workers)
 	p.cur = make([]*batch, p.workers)
@@ -210,16 +209,16 @@ func (p *Pipeline) Packet(n int, pkt source.Packet) error {
 // 4-tuple: that one's engine must see it to finish the old one.
 func (p *Pipeline) workerOf(d *reassembly.Decision) int {
 	if !d.New {
-		if i, ok := p.owner[d.ID]; ok {
+		if i, ok := p.ownerOf(d.ID); ok {
 			return i
 		}
 	}
 	i := -1
 	if d.Prev != 0 {
-		i, ok := p.owner[d.Prev]
+		i, ok := p.ownerOf(d.Prev)
 		if ok {
-			delete(p.owner, d.Prev)
-			p.owner[d.ID] = i
+			p.owner[d.Prev] = 0
+			p.setOwner(d.ID, i)
 			return i
 		}
 	}
@@ -229,8 +228,24 @@ func (p *Pipeline) workerOf(d *reassembly.Decision) int {
 			i, least = k, q
 		}
 	}
-	p.owner[d.ID] = i
+	p.setOwner(d.ID, i)
 	return i
+}
+
+// ownerOf returns the worker of connection id.
+func (p *Pipeline) ownerOf(id int) (int, bool) {
+	if id < 0 || id >= len(p.owner) || p.owner[id] == 0 {
+		return 0, false
+	}
+	return int(p.owner[id]) - 1, true
+}
+
+func (p *Pipeline) setOwner(id, w int) {
+	for id >= len(p.owner) {
+		p.owner = append(p.owner, 0)
+	}
+	p.owner = p.owner[:cap(p.owner)]
+	p.owner[id] = uint16(w + 1)
 }
 
 func (p *Pipeline) setEpoch(t time.Time) {
@@ -247,11 +262,11 @@ func (p *Pipeline) setEpoch(t time.Time) {
 // the retired connections of that worker.
 func (p *Pipeline) tick(n int, now time.Time) {
 	for _, r := range p.tr.Retired() {
-		i, ok := p.owner[r.ID]
+		i, ok := p.ownerOf(r.ID)
 		if !ok {
 			continue
 		}
-		delete(p.owner, r.ID)
+		p.owner[r.ID] = 0
 		b := p.cur[i]
 		b.retired = append(b.retired, r)
 	}

@@ -152,6 +152,7 @@ type Engine struct {
 
 	tr      *Tracker // decides ids and flush points for Packet and Tick
 	flows   map[flowKey]*conn
+	byID    []*conn // the connections of flows by id (nil once finished)
 	nextGen uint64
 
 	out   []decode.Event
@@ -337,6 +338,7 @@ func (e *Engine) CloseAll() error {
 		c.dec = nil
 	}
 	clear(e.flows)
+	clear(e.byID)
 	return e.emit()
 }
 
@@ -353,6 +355,7 @@ func (e *Engine) idleFlush(now time.Time, retired []Retired) error {
 		if c := e.flows[r.key]; c != nil && c.id == r.ID {
 			e.finish(c)
 			delete(e.flows, r.key)
+			e.byID[c.id] = nil
 		}
 	}
 	e.flushing = false
@@ -405,13 +408,19 @@ func (e *Engine) tcpPacket(n int, p *source.Packet, id int) {
 	src := netip.AddrPortFrom(e.ld.src, uint16(t.SrcPort))
 	dst := netip.AddrPortFrom(e.ld.dst, uint16(t.DstPort))
 	key, srcIsA := makeKey(src, dst)
-	c := e.flows[key]
+	var c *conn
+	if id > 0 && id < len(e.byID) {
+		c = e.byID[id]
+	}
 	switch {
 	case c == nil:
-		c = e.newConn(key, srcIsA, src, dst, t, id)
-	case c.id != id:
-		// A new connection on a used 4-tuple (see Tracker).
-		e.finish(c)
+		if old := e.flows[key]; old != nil {
+			// A new connection on a used 4-tuple (see Tracker).
+			e.finish(old)
+			if old.id > 0 && old.id < len(e.byID) {
+				e.byID[old.id] = nil
+			}
+		}
 		c = e.newConn(key, srcIsA, src, dst, t, id)
 	case !c.started && t.SYN && (!t.ACK || !c.synOK):
 		// Only pure ACKs (or a SYN-ACK) were seen so far: the SYN tells
@@ -465,6 +474,13 @@ func (e *Engine) newConn(key flowKey, srcIsA bool, src, dst netip.AddrPort, t *l
 		c.nf[s] = gopacket.NewFlow(endpointConn, a[:], b[:])
 	}
 	e.flows[key] = c
+	if id > 0 {
+		for id >= len(e.byID) {
+			e.byID = append(e.byID, nil)
+		}
+		e.byID = e.byID[:cap(e.byID)]
+		e.byID[id] = c
+	}
 	return c
 }
 
