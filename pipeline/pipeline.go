@@ -222,12 +222,17 @@ func (p *Pipeline) workerOf(d *reassembly.Decision) int {
 			return i
 		}
 	}
+	// Work queued: sent and not decoded, plus what the round being
+	// filled holds; ties (at the start, nothing is queued) go to the
+	// worker given the fewest connections.
 	var least int64
 	for k, w := range p.ws {
-		if q := w.sent - w.done.Load(); i < 0 || q < least {
+		q := w.sent - w.done.Load() + int64(len(p.cur[k].data))
+		if i < 0 || q < least || q == least && w.conns < p.ws[i].conns {
 			i, least = k, q
 		}
 	}
+	p.ws[i].conns++
 	p.setOwner(d.ID, i)
 	return i
 }
@@ -502,8 +507,9 @@ type worker struct {
 	eng   *reassembly.Engine
 	sh    *output.Shard
 
-	sent int64        // dispatcher: packet bytes sent to the worker
-	done atomic.Int64 // packet bytes the worker decoded
+	sent  int64        // dispatcher: packet bytes sent to the worker
+	conns int          // dispatcher: connections given to the worker
+	done  atomic.Int64 // packet bytes the worker decoded
 
 	res      *result
 	n        int
