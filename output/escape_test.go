@@ -61,6 +61,11 @@ func FuzzJSONString(f *testing.F) {
 		if utf8.RuneCountInString(s) != countReplaced(in) {
 			t.Fatalf("rune count %d, want %d for %q", utf8.RuneCountInString(s), countReplaced(in), in)
 		}
+		if utf8.Valid(in) {
+			if text := appendJSONText([]byte("x"), in); string(text[1:]) != string(out) {
+				t.Fatalf("text path %q, general path %q for %q", text[1:], out, in)
+			}
+		}
 	})
 }
 
