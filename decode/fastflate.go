@@ -26,6 +26,10 @@ const (
 type huffTable struct {
 	primary uint
 	t       []uint32
+	// Scratch of build for codes longer than primary: per prefix, its
+	// subtable bits (zero again after each build), and the prefixes used.
+	subBits  [1 << litBits]uint8
+	prefixes [1 << litBits]uint16
 }
 
 // build makes the decoding table of the canonical code with the given
@@ -60,8 +64,7 @@ func (h *huffTable) build(lengths []uint8, primary uint) bool {
 	// consecutive, so a prefix's codes are found by walking the long
 	// codes in canonical order.
 	total := size
-	var subBits [1 << litBits]uint8
-	var prefixes [1 << litBits]uint16
+	subBits, prefixes := &h.subBits, &h.prefixes
 	np := 0
 	if maxLen > int(primary) {
 		c := next
@@ -93,6 +96,7 @@ func (h *huffTable) build(lengths []uint8, primary uint) bool {
 	for _, p := range prefixes[:np] {
 		h.t[p] = uint32(off)<<16 | hSub | uint32(subBits[p])
 		off += 1 << subBits[p]
+		subBits[p] = 0
 	}
 	codes := next
 	for sym, n := range lengths {
