@@ -91,6 +91,7 @@ type Pipeline struct {
 	owner    []uint16         // connection id -> worker+1 (0: none)
 	dstats   reassembly.Stats // packets the dispatcher did not forward
 	lastSent int              // number of the last packet sent to a worker
+	ticks    int              // idle flushes so far (they number tick records)
 
 	started bool // init ran
 	epoch   bool // the first packet was seen
@@ -266,6 +267,7 @@ func (p *Pipeline) setEpoch(t time.Time) {
 // tick puts an idle flush after packet n into every worker's batch, with
 // the retired connections of that worker.
 func (p *Pipeline) tick(n int, now time.Time) {
+	p.ticks++
 	for _, r := range p.tr.Retired() {
 		i, ok := p.ownerOf(r.ID)
 		if !ok {
@@ -276,7 +278,7 @@ func (p *Pipeline) tick(n int, now time.Time) {
 		b.retired = append(b.retired, r)
 	}
 	for _, b := range p.cur {
-		b.recs = append(b.recs, rec{kind: recTick, n: n, off: b.retStart, end: len(b.retired), pkt: source.Packet{Time: now}})
+		b.recs = append(b.recs, rec{kind: recTick, n: n, id: p.ticks, off: b.retStart, end: len(b.retired), pkt: source.Packet{Time: now}})
 		b.retStart = len(b.retired)
 	}
 	p.curRecs++
@@ -430,9 +432,9 @@ const (
 	recTick
 )
 
-// rec is one record of a batch: a packet (data in batch.data[off:end]) or
-// an idle flush after packet n (retired connections in
-// batch.retired[off:end]).
+// rec is one record of a batch: a packet of connection id (data in
+// batch.data[off:end]) or idle flush number id after packet n (retired
+// connections in batch.retired[off:end]).
 type rec struct {
 	kind     recKind
 	n, id    int
@@ -471,6 +473,7 @@ const (
 type chunk struct {
 	n     int
 	phase uint8
+	tick  int // phaseTick: the flush's number (two may follow one packet)
 	conn  int
 	end   int
 }
@@ -481,6 +484,9 @@ func (c *chunk) less(d *chunk) bool {
 	}
 	if c.phase != d.phase {
 		return c.phase < d.phase
+	}
+	if c.tick != d.tick {
+		return c.tick < d.tick
 	}
 	return c.conn < d.conn
 }
@@ -513,6 +519,7 @@ type worker struct {
 
 	res      *result
 	n        int
+	tick     int
 	phase    uint8
 	failures int
 }
@@ -574,7 +581,7 @@ func (w *worker) sink(evs []decode.Event) error {
 			k++
 		}
 		r.out = w.sh.Append(r.out, evs[:k])
-		r.chunks = append(r.chunks, chunk{n: w.n, phase: w.phase, conn: evs[0].Conn, end: len(r.out)})
+		r.chunks = append(r.chunks, chunk{n: w.n, phase: w.phase, tick: w.tick, conn: evs[0].Conn, end: len(r.out)})
 		evs = evs[k:]
 	}
 	return nil
@@ -596,7 +603,7 @@ func (w *worker) run() {
 				pkt.Data = b.data[rc.off:rc.end:rc.end]
 				w.eng.Handle(rc.n, pkt, rc.id)
 			case recTick:
-				w.phase = phaseTick
+				w.phase, w.tick = phaseTick, rc.id
 				w.eng.IdleFlush(rc.pkt.Time, b.retired[rc.off:rc.end])
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/wscap/wscap/decode"
 	"github.com/wscap/wscap/internal/flowgen"
 	"github.com/wscap/wscap/output"
+	"github.com/wscap/wscap/reassembly"
 	"github.com/wscap/wscap/source"
 	"github.com/wscap/wscap/tlsdec"
 )
@@ -188,5 +190,77 @@ func TestWriteError(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "write output: disk full") {
 			t.Errorf("workers %d: error %v, want write output: disk full", workers, err)
 		}
+	}
+}
+
+// TestTwoTicksAfterOnePacket checks that the events of two idle flushes
+// after the same packet (one a packet triggered, one from Tick on a quiet
+// live capture) keep their order across workers.
+func TestTwoTicksAfterOnePacket(t *testing.T) {
+	c := flowgen.NewCapture()
+	open := func(i int, client string) *flowgen.Conn {
+		k := c.NewConn(netip.MustParseAddrPort(client), netip.MustParseAddrPort("10.0.9.9:80"))
+		k.Open()
+		key := flowgen.Key(i)
+		k.Client(flowgen.UpgradeRequest("/t", "example.com", key))
+		k.Server(flowgen.Response101(key))
+		return k
+	}
+	held := func(k *flowgen.Conn) {
+		k.Server(flowgen.Frames(flowgen.Frame{Fin: true, Op: flowgen.OpText, Payload: bytes.Repeat([]byte("x"), 3000)}), flowgen.Every(1000), flowgen.Drop(1))
+	}
+	a := open(1, "10.0.0.1:1001")
+	b := open(2, "10.0.0.2:1002")
+	held(b) // conn 2: a hole first
+	c.Pause(5 * time.Second)
+	held(a) // conn 1: a hole later
+	c.Pause(7 * time.Second)
+	// One packet 12 s in, the last: it flushes conn 2 only.
+	c.NewConn(netip.MustParseAddrPort("10.0.0.3:1003"), netip.MustParseAddrPort("10.0.9.9:80")).Ack(flowgen.C2S)
+	path := filepath.Join(t.TempDir(), "ticks.pcapng")
+	raw, err := c.PcapNG()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src, err := source.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pkts []source.Packet
+	for {
+		p, err := src.Next()
+		if err != nil {
+			break
+		}
+		p.Data = append([]byte(nil), p.Data...)
+		pkts = append(pkts, p)
+	}
+	src.Close()
+	last := pkts[len(pkts)-1].Time
+	run := func(workers int) string {
+		var out syncBuffer
+		p := New(Config{Workers: workers, JSON: true, Engine: reassembly.Config{IdleTimeout: 10 * time.Second}}, &out)
+		for i, pk := range pkts {
+			if err := p.Packet(i+1, pk); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := p.Tick(last.Add(8 * time.Second)); err != nil { // flushes conn 1
+			t.Fatal(err)
+		}
+		if err := p.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	one, three := run(1), run(3)
+	if one != three {
+		t.Errorf("1 and 3 workers differ:\n%s\n---\n%s", one, three)
+	}
+	if strings.Count(one, `"type":"gap"`) != 2 {
+		t.Errorf("want two gaps, got:\n%s", one)
 	}
 }
