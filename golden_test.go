@@ -75,22 +75,30 @@ func checkGolden(t *testing.T, path string, got []byte) {
 	if bytes.Equal(got, want) {
 		return
 	}
-	gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-	for i := 0; i < len(gl) || i < len(wl); i++ {
-		var g, w string
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if g != w {
-			t.Errorf("%s differs at line %d:\n got: %s\nwant: %s", path, i+1, g, w)
-			break
-		}
+	if line, g, w := firstDiff(got, want); line > 0 {
+		t.Errorf("%s differs at line %d:\n got: %s\nwant: %s", path, line, g, w)
 	}
 	out := filepath.Join(t.ArtifactDir(), filepath.Base(path))
 	if err := os.WriteFile(out, got, 0o644); err == nil {
 		t.Logf("full output written to %s", out)
 	}
+}
+
+// firstDiff returns the first line (1-based) where a and b differ and the
+// two lines there ("<EOF>" past the end of one); 0 when they are equal.
+func firstDiff(a, b []byte) (line int, x, y string) {
+	al, bl := strings.Split(string(a), "\n"), strings.Split(string(b), "\n")
+	for i := 0; i < len(al) || i < len(bl); i++ {
+		x, y = "<EOF>", "<EOF>"
+		if i < len(al) {
+			x = al[i]
+		}
+		if i < len(bl) {
+			y = bl[i]
+		}
+		if x != y {
+			return i + 1, x, y
+		}
+	}
+	return 0, "", ""
 }

@@ -232,7 +232,7 @@ func parseArgs(args []string) (*config, error) {
 	fs.StringVarP(&timeFmt, "time", "t", "relative", "show times as `FORMAT`: relative (to the first packet), absolute (UTC) or delta (to the previous row)")
 	fs.StringVar(&failOn, "fail-on", "", "exit with status 3 if an anomaly of `LEVEL` (warning or error) or above was seen")
 	fs.BoolVar(&cfg.stats, "stats", false, "print packet, connection and throughput counts to stderr at the end")
-	fs.IntVarP(&cfg.jobs, "jobs", "j", runtime.NumCPU(), "decode on `N` workers (connections are spread by address; output is the same for every N)")
+	fs.IntVarP(&cfg.jobs, "jobs", "j", runtime.NumCPU(), "decode on `N` workers, each connection on one of them (the output is the same for every N)")
 	fs.BoolVar(&cfg.version, "version", false, "print the version and exit")
 	fs.BoolVarP(&cfg.help, "help", "h", false, "show this help and exit")
 	fs.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write a CPU profile to `FILE`")

@@ -382,19 +382,8 @@ func runJobs(t *testing.T, args []string) {
 	if bytes.Equal(a, b) {
 		return
 	}
-	al, bl := strings.Split(string(a), "\n"), strings.Split(string(b), "\n")
-	for i := 0; i < len(al) || i < len(bl); i++ {
-		var x, y string
-		if i < len(al) {
-			x = al[i]
-		}
-		if i < len(bl) {
-			y = bl[i]
-		}
-		if x != y {
-			t.Errorf("wscap %v: -j 1 and -j 4 differ at line %d:\n-j 1: %s\n-j 4: %s", args, i+1, x, y)
-			return
-		}
+	if line, x, y := firstDiff(a, b); line > 0 {
+		t.Errorf("wscap %v: -j 1 and -j 4 differ at line %d:\n-j 1: %s\n-j 4: %s", args, line, x, y)
 	}
 }
 
