@@ -41,6 +41,9 @@ func (j *jsonRenderer) Write(evs []decode.Event) error {
 		// Lines are built in memory (a Shard's, or a block written out
 		// when full: one copy less than through the bufio.Writer).
 		j.mem = append(appendEventJSON(j.mem, ev, c, &j.ts), '\n')
+		if ev.Kind == decode.KindEnd {
+			j.conns.ended(c)
+		}
 		if j.w != nil && len(j.mem) >= bufSize {
 			j.pushMem()
 		}

@@ -115,7 +115,7 @@ type base struct {
 func (b *base) init(w io.Writer, opt Options) {
 	b.w = bufio.NewWriterSize(w, bufSize)
 	b.opt = opt
-	b.conns.init()
+	b.conns.init(opt)
 }
 
 func (b *base) SetEpoch(t time.Time) {

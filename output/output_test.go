@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -254,6 +255,41 @@ func TestOddEvents(t *testing.T) {
 	for i, line := range bytes.Split(bytes.TrimSuffix(out, []byte("\n")), []byte("\n")) {
 		if !json.Valid(line) {
 			t.Errorf("line %d is not valid JSON: %s", i+1, line)
+		}
+	}
+}
+
+// Without a summary, a connection's counters are dropped once both
+// directions ended (long live captures keep no state per past connection);
+// with one, they are kept for it.
+func TestForgetEndedConnections(t *testing.T) {
+	for _, json := range []bool{false, true} {
+		for _, summary := range []bool{false, true} {
+			var r Renderer
+			var conns *tracker
+			if json {
+				j := newJSON(io.Discard, Options{Summary: summary})
+				r, conns = j, &j.conns
+			} else {
+				x := newText(io.Discard, Options{Timeline: true, Summary: summary})
+				r, conns = x, &x.conns
+			}
+			var evs []decode.Event
+			for id := 1; id <= 100; id++ {
+				evs = append(evs,
+					decode.Event{Kind: decode.KindEnd, Conn: id, From: decode.RoleClient},
+					decode.Event{Kind: decode.KindEnd, Conn: id, From: decode.RoleServer})
+			}
+			if err := r.Write(evs); err != nil {
+				t.Fatal(err)
+			}
+			want := 0
+			if summary {
+				want = 100
+			}
+			if conns.n != want {
+				t.Errorf("json=%v summary=%v: %d connections tracked, want %d", json, summary, conns.n, want)
+			}
 		}
 	}
 }

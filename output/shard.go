@@ -37,12 +37,12 @@ func NewShard(json bool, opt Options) *Shard {
 	if json {
 		j := &jsonRenderer{buf: make([]byte, 0, 4096)}
 		j.opt = opt
-		j.conns.init()
+		j.conns.init(opt)
 		s.r = j
 	} else {
 		t := &textRenderer{line: make([]byte, 0, 4096), num: make([]byte, 0, 32)}
 		t.opt = opt
-		t.conns.init()
+		t.conns.init(opt)
 		t.header = true // the merger prints it once
 		s.r = t
 	}

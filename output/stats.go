@@ -44,6 +44,7 @@ type connStats struct {
 	tls      *decode.TLSInfo // the TLS session (wss://), nil for ws://
 	tlsCodes []decode.Code   // TLS problems seen (tls_*), for the summary
 
+	ends      int     // end events seen (one per direction)
 	legend    bool    // text: the legend line was printed
 	deflating [2]bool // text: a compressed fragmented message is open
 	binary    [2]bool // text: the open fragmented message is binary
@@ -57,9 +58,31 @@ type tracker struct {
 	other map[int]*connStats
 	n     int
 	last  *connStats // cache: consecutive events usually share a connection
+	// forget drops a connection's counters once both directions ended:
+	// without a summary nothing needs them, and a live capture that runs
+	// for hours must not keep one per connection it ever saw.
+	forget bool
 }
 
-func (t *tracker) init() {}
+func (t *tracker) init(opt Options) { t.forget = !opt.Summary }
+
+// ended counts an end event of c, forgetting c after its second one when
+// no summary will be printed.
+func (t *tracker) ended(c *connStats) {
+	c.ends++
+	if !t.forget || c.ends < 2 {
+		return
+	}
+	if c.id >= 1 && c.id < len(t.byID) && t.byID[c.id] == c {
+		t.byID[c.id] = nil
+	} else {
+		delete(t.other, c.id)
+	}
+	if t.last == c {
+		t.last = nil
+	}
+	t.n--
+}
 
 // get returns the stats of connection id, creating them on first use.
 func (t *tracker) get(id int) *connStats {

@@ -94,6 +94,9 @@ func (t *textRenderer) Write(evs []decode.Event) error {
 			t.render(ev, c)
 		}
 		c.update(ev)
+		if ev.Kind == decode.KindEnd {
+			t.conns.ended(c)
+		}
 	}
 	return t.err
 }
