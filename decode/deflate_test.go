@@ -2,6 +2,7 @@ package decode
 
 import (
 	"bytes"
+	"compress/flate"
 	"strings"
 	"testing"
 )
@@ -151,5 +152,37 @@ func TestMidstreamNoContext(t *testing.T) {
 	evs = run(Options{DecodeAs: true}, []step{s2c(fb{fin: true, rsv: 4, op: OpText, payload: ok}.bytes())}, nil)
 	if m := kinds(evs, KindMessage); len(m) != 1 || string(m[0].Message.Payload) != "self-contained" {
 		t.Errorf("%s", describe(evs))
+	}
+}
+
+// A sender may end a message with a final block (BFINAL, as zlib's
+// Z_FINISH does) instead of a sync flush: the stream then ends where that
+// block ends, usually not on a byte boundary, and the next message is a
+// new DEFLATE stream (with context takeover, it may refer to the previous
+// messages as its dictionary). RFC 7692 §7.2.3.3.
+func TestDeflateFinalBlockMessages(t *testing.T) {
+	first := `{"type":"hello","text":"a final block, not a sync flush"}`
+	second := `{"type":"hello","text":"a final block again, with the window"}`
+	var b1 bytes.Buffer
+	w, _ := flate.NewWriter(&b1, 6)
+	w.Write([]byte(first))
+	w.Close() // BFINAL; not byte-aligned in general
+	var b2 bytes.Buffer
+	w2, _ := flate.NewWriterDict(&b2, 6, []byte(first))
+	w2.Write([]byte(second))
+	w2.Close()
+	steps := []step{
+		c2s(str(testReqDeflate)), s2c(str(respWithExt("permessage-deflate"))),
+		s2c(fb{fin: true, rsv: 4, op: OpText, payload: b1.Bytes()}.bytes()),
+		s2c(fb{fin: true, rsv: 4, op: OpText, payload: b2.Bytes()}.bytes()),
+		s2c(fb{fin: true, rsv: 4, op: OpText, payload: newDeflater(false).compress("sync-flushed after them")}.bytes()),
+	}
+	for _, split := range []func(int) []int{nil, bytewise} {
+		evs := run(Options{}, steps, split)
+		assertNoAnomalies(t, evs)
+		m := kinds(evs, KindMessage)
+		if len(m) != 3 || string(m[0].Message.Payload) != first || string(m[1].Message.Payload) != second || string(m[2].Message.Payload) != "sync-flushed after them" {
+			t.Fatalf("%s", describe(evs))
+		}
 	}
 }
