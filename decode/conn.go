@@ -270,31 +270,6 @@ func (c *Conn) lendBuf(h *half) []byte {
 	return b[:len(b):len(b)]
 }
 
-// reserve sizes the buffer the current data frame's payload goes to, so
-// that it is not grown (and copied) packet by packet.
-// At most maxReserve is reserved ahead of the bytes (a header may claim
-// any length).
-func (c *Conn) reserve(h *half) {
-	n := min(h.remaining, maxReserve)
-	if h.msgComp || h.frComp {
-		if room := c.opt.MaxCompressed - len(h.comp); room > 0 && uint64(cap(h.comp)-len(h.comp)) < n {
-			if h.compp != nil {
-				h.compp.b = h.comp
-			}
-			h.comp = growBuf(&h.compp, int(min(n, uint64(room))))
-		}
-		return
-	}
-	if room := c.opt.MaxPayload - len(h.buf); room > 0 && uint64(cap(h.buf)-len(h.buf)) < n {
-		if h.bufp != nil {
-			h.bufp.b = h.buf
-		}
-		h.buf = growBuf(&h.bufp, int(min(n, uint64(room))))
-	}
-}
-
-const maxReserve = 1 << 20
-
 // dropComp returns h.comp to the pool.
 func (h *half) dropComp() {
 	putBuf(h.compp)
@@ -773,9 +748,8 @@ func (c *Conn) onHeader(dst []Event, h *half, hd Header, s Seg) []Event {
 	if h.remaining == 0 {
 		return c.finishFrame(dst, h, s, false)
 	}
-	if h.frData {
-		c.reserve(h)
-	}
+	// Buffers grow with the payload bytes that arrive, never by the
+	// declared length: a header may claim 2^63 bytes.
 	h.state = stPayload
 	return dst
 }

@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -114,4 +115,30 @@ func TestNotHTTP(t *testing.T) {
 	if dst = c.Close(dst, Seg{}); len(dst) != 0 {
 		t.Errorf("events for a non-WebSocket connection: %s", describe(dst))
 	}
+}
+
+// TestDeclaredLengthsAllocateNothing: headers that claim large payloads
+// but carry a few bytes must not make the decoder allocate by the claim
+// (1,000 connections claiming 1 MiB each would be 1 GB).
+func TestDeclaredLengthsAllocateNothing(t *testing.T) {
+	claim := fb{fin: true, op: OpBinary, declLen: 1 << 20, payload: []byte("0123456789")}.bytes()
+	compressed := fb{fin: true, rsv: 4, op: OpBinary, declLen: 1 << 20, payload: []byte("0123456789")}.bytes()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	conns := make([]*Conn, 1000)
+	for i := range conns {
+		c := NewConn(testMeta, Options{})
+		c.Feed(nil, Side0, []byte(testReqDeflate), Seg{})
+		c.Feed(nil, Side1, []byte(respWithExt("permessage-deflate")), Seg{})
+		c.Feed(nil, Side1, claim, Seg{})
+		c.Feed(nil, Side0, compressed, Seg{})
+		conns[i] = c
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 64<<20 {
+		t.Errorf("1,000 connections with 1 MiB claims hold %d MiB", grew>>20)
+	}
+	runtime.KeepAlive(conns)
 }
