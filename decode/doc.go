@@ -19,7 +19,10 @@
 // Feed never retains p: whatever it keeps (a partial frame header, an HTTP
 // head, payload up to the limits of [Options]) is copied. Byte slices in the
 // returned events belong to the Conn and are valid until its next method
-// call; [Event.Clone] copies them.
+// call, or until [Conn.Release], which a caller that has written the events
+// out calls to give message buffers back to the pool shared by all Conns
+// at once; [Event.Clone] copies them. Buffers grow with the bytes that
+// arrive, never by a length a header declares.
 //
 // # Anomalies
 //

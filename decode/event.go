@@ -85,8 +85,8 @@ func (k Kind) String() string {
 //
 // Byte slices inside an Event (Frame.Payload, Message.Payload,
 // Frame.Close.Reason) point into buffers owned by the [Conn]; they are valid
-// only until the next call of a method of that Conn. Use [Event.Clone] to
-// keep an Event longer.
+// only until the next call of a method of that Conn (or [Conn.Release]).
+// Use [Event.Clone] to keep an Event longer.
 type Event struct {
 	Kind   Kind
 	Conn   int  // connection id (ConnMeta.ID)
