@@ -34,6 +34,7 @@ package capture
 import (
 	"errors"
 	"fmt"
+	"net"
 	"runtime"
 	"sort"
 	"strings"
@@ -312,4 +313,29 @@ func findInterface(name string) (Interface, error) {
 		hint = "existing interfaces: " + strings.Join(names, ", ") + " (wscap -D lists them)"
 	}
 	return Interface{}, &Error{Interface: name, Err: ErrNoInterface, Hint: hint}
+}
+
+// netInterfaces lists the system's interfaces with their flags and addresses.
+func netInterfaces() ([]Interface, error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil, fmt.Errorf("list interfaces: %w", err)
+	}
+	out := make([]Interface, 0, len(ifs))
+	for _, ifc := range ifs {
+		i := Interface{
+			Name:     ifc.Name,
+			Index:    ifc.Index,
+			Up:       ifc.Flags&net.FlagUp != 0,
+			Running:  ifc.Flags&net.FlagRunning != 0,
+			Loopback: ifc.Flags&net.FlagLoopback != 0,
+		}
+		if addrs, err := ifc.Addrs(); err == nil {
+			for _, a := range addrs {
+				i.Addrs = append(i.Addrs, a.String())
+			}
+		}
+		out = append(out, i)
+	}
+	return out, nil
 }

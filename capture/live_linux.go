@@ -29,25 +29,9 @@ func init() {
 
 // linuxInterfaces lists the interfaces, then "any".
 func linuxInterfaces() ([]Interface, error) {
-	ifs, err := net.Interfaces()
+	out, err := netInterfaces()
 	if err != nil {
-		return nil, fmt.Errorf("list interfaces: %w", err)
-	}
-	out := make([]Interface, 0, len(ifs)+1)
-	for _, ifc := range ifs {
-		i := Interface{
-			Name:     ifc.Name,
-			Index:    ifc.Index,
-			Up:       ifc.Flags&net.FlagUp != 0,
-			Running:  ifc.Flags&net.FlagRunning != 0,
-			Loopback: ifc.Flags&net.FlagLoopback != 0,
-		}
-		if addrs, err := ifc.Addrs(); err == nil {
-			for _, a := range addrs {
-				i.Addrs = append(i.Addrs, a.String())
-			}
-		}
-		out = append(out, i)
+		return nil, err
 	}
 	out = append(out, Interface{Name: Any, Description: "all interfaces, IP packets without link headers", Up: true, Running: true})
 	return out, nil
