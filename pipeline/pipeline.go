@@ -103,7 +103,7 @@ type Pipeline struct {
 const (
 	batchBytes   = 128 << 10 // packet bytes per worker batch
 	batchPackets = 256       // records per worker batch
-	inflight     = 6         // rounds queued per worker
+	inflight     = 3         // rounds queued per worker
 	maxKeep      = 1 << 20   // larger buffers are not reused
 )
 
