@@ -229,12 +229,11 @@ func (c *Conn) begin() {
 // not keep its last message's buffer.
 func (c *Conn) Release() {
 	if c.hsShown {
-		// The handshake event is written: keep a copy without the
-		// header lists (the event's Handshake is left as it was).
+		// The handshake event is written: keep only what decoding reads
+		// later (the event's Handshake is left as it was), so that a
+		// connection does not hold its header strings for its lifetime.
 		c.hsShown = false
-		hs := *c.hs
-		hs.Request, hs.Response = nil, nil
-		c.hs = &hs
+		c.hs = &Handshake{RequestPacket: c.hs.RequestPacket, Upgraded: c.hs.Upgraded, TLS: c.hs.TLS}
 	}
 	for i, p := range c.lent {
 		putBuf(p)
@@ -547,6 +546,7 @@ func (c *Conn) onResponse(dst []Event, h *half, m *httpHead, head []byte, s Seg)
 			other.state = stHeader
 			dst = c.release(dst, other)
 		}
+		c.dropHTTP()
 		return dst
 	}
 	dst = c.skipResponseBody(dst, h, m, "GET")
@@ -555,6 +555,20 @@ func (c *Conn) onResponse(dst []Event, h *half, m *httpHead, head []byte, s Seg)
 		dst = c.release(dst, other)
 	}
 	return dst
+}
+
+// dropHTTP frees the HTTP buffers of the directions that left the HTTP
+// phase for good (after the Upgrade): a connection does not keep them for
+// its lifetime.
+func (c *Conn) dropHTTP() {
+	for i := range c.h {
+		h := &c.h[i]
+		switch h.state {
+		case stHead, stBody, stHold:
+			continue
+		}
+		h.head, h.methods, h.hold, h.holdChunks = nil, nil, nil, nil
+	}
 }
 
 func (c *Conn) skipResponseBody(dst []Event, h *half, m *httpHead, method string) []Event {
