@@ -294,7 +294,7 @@ func (f *inflater) fastInflate(comp []byte, limit int64, emit func([]byte)) (inf
 			return
 		}
 		if cap(out) < 2*histMax+maxRoom {
-			nb := make([]byte, j, min(max(cap(out)+cap(out)/2, j+n, 4<<10), 2*histMax+maxRoom))
+			nb := make([]byte, j, min(max(cap(out)+cap(out)/2, j+n, 512), 2*histMax+maxRoom))
 			copy(nb, out[:j])
 			out = nb
 			if j+n <= cap(out) {
