@@ -173,7 +173,9 @@ func (c *Conn) Close(dst []Event, s Seg) []Event {
 func (c *Conn) TLS(dst []Event, info *TLSInfo, s Seg) []Event {
 	c.begin()
 	c.tls = info
-	if c.hs != nil && c.hs.TLS == nil {
+	if c.hs == hsUpgraded {
+		c.hs = &Handshake{Upgraded: true, TLS: info}
+	} else if c.hs != nil && c.hs.TLS == nil {
 		c.hs.TLS = info
 	}
 	dst = c.event(dst, KindTLS, RoleNone, s)
@@ -227,13 +229,21 @@ func (c *Conn) begin() {
 // pool shared by all Conns. A caller that is done with the events (has
 // written them out) calls it so that a connection that falls silent does
 // not keep its last message's buffer.
+// hsUpgraded is what a Conn keeps of a shown handshake that upgraded the
+// connection outside TLS (the common case): shared, never modified.
+var hsUpgraded = &Handshake{Upgraded: true}
+
 func (c *Conn) Release() {
 	if c.hsShown {
 		// The handshake event is written: keep only what decoding reads
 		// later (the event's Handshake is left as it was), so that a
 		// connection does not hold its header strings for its lifetime.
 		c.hsShown = false
-		c.hs = &Handshake{RequestPacket: c.hs.RequestPacket, Upgraded: c.hs.Upgraded, TLS: c.hs.TLS}
+		if c.hs.Upgraded && c.hs.TLS == nil {
+			c.hs = hsUpgraded
+		} else {
+			c.hs = &Handshake{RequestPacket: c.hs.RequestPacket, Upgraded: c.hs.Upgraded, TLS: c.hs.TLS}
+		}
 	}
 	for i, p := range c.lent {
 		putBuf(p)
