@@ -32,6 +32,29 @@ type heldChunk struct {
 	seg Seg
 }
 
+// httpHalf is the HTTP-phase state of one direction.
+type httpHalf struct {
+	head      []byte
+	headStart int64 // stream offset of the head being parsed
+	body      bodySkipper
+	methods   []string // requests sent by this side that await a response
+
+	// Held bytes (client after its Upgrade request; a server answering
+	// before its request was seen).
+	hold       []byte
+	holdChunks []heldChunk
+	endPending bool // End arrived while holding
+	endSeg     Seg
+}
+
+// ht returns h's HTTP-phase state, allocating it on first use.
+func (h *half) ht() *httpHalf {
+	if h.hp == nil {
+		h.hp = &httpHalf{}
+	}
+	return h.hp
+}
+
 // half is the state of one direction.
 type half struct {
 	side  Side
@@ -44,18 +67,9 @@ type half struct {
 	frames    int
 	messages  int
 
-	// HTTP phase.
-	head      []byte
-	headStart int64 // stream offset of the head being parsed
-	body      bodySkipper
-	methods   []string // requests sent by this side that await a response
-
-	// Held bytes (client after its Upgrade request; a server answering
-	// before its request was seen).
-	hold       []byte
-	holdChunks []heldChunk
-	endPending bool // End arrived while holding
-	endSeg     Seg
+	// HTTP phase: allocated on first use, dropped after the Upgrade (see
+	// dropHTTP), so that a WebSocket connection does not carry it.
+	hp *httpHalf
 
 	// Framing.
 	hdr       [maxHeaderLen]byte
@@ -372,8 +386,9 @@ func (c *Conn) feed(dst []Event, h *half, p []byte, s Seg) []Event {
 // ---- HTTP phase ----
 
 func (c *Conn) feedHead(dst []Event, h *half, p []byte, s Seg) (int, []Event) {
-	if len(h.head) == 0 {
-		h.headStart = h.pos
+	ht := h.ht()
+	if len(ht.head) == 0 {
+		ht.headStart = h.pos
 		if c.opt.DecodeAs && !isTokenStart(p[0]) {
 			// Decode-as: frames from the first byte.
 			h.state = stHeader
@@ -392,29 +407,29 @@ func (c *Conn) feedHead(dst []Event, h *half, p []byte, s Seg) (int, []Event) {
 			}
 		}
 	}
-	prev := len(h.head)
+	prev := len(ht.head)
 	take := min(len(p), c.opt.MaxHead-prev)
-	h.head = append(h.head, p[:take]...)
-	switch httpPrefix(h.head) {
+	ht.head = append(ht.head, p[:take]...)
+	switch httpPrefix(ht.head) {
 	case -1:
 		// Not HTTP after all: replay the buffered bytes in the new state.
 		// They were counted in h.pos when buffered; feed counts them again.
-		data := h.head
-		h.head = nil
+		data := ht.head
+		ht.head = nil
 		c.notHTTP(h)
 		h.pos -= int64(prev)
 		dst = c.feed(dst, h, data, s)
 		h.pos -= int64(take) // feed counted them; the caller's loop counts them again
 		return take, dst
 	case 1:
-		if e := headEnd(h.head); e >= 0 {
-			dst = c.onHead(dst, h, h.head[:e], s)
-			h.head = h.head[:0]
+		if e := headEnd(ht.head); e >= 0 {
+			dst = c.onHead(dst, h, ht.head[:e], s)
+			ht.head = ht.head[:0]
 			return e - prev, dst
 		}
 	}
-	if len(h.head) >= c.opt.MaxHead {
-		h.head = h.head[:0]
+	if len(ht.head) >= c.opt.MaxHead {
+		ht.head = ht.head[:0]
 		return c.headTooLarge(dst, h, take, s)
 	}
 	return take, dst
@@ -472,7 +487,7 @@ func (c *Conn) onRequest(dst []Event, h *half, m *httpHead, s Seg) []Event {
 		as := fillRequest(c.hs, m)
 		dst = c.anomalies(dst, RoleClient, s, as)
 		c.hsPending = true
-		h.methods = appendPending(h.methods, wsMarker)
+		h.ht().methods = appendPending(h.ht().methods, wsMarker)
 		h.state = stHold
 		if other.state == stHold {
 			dst = c.release(dst, other)
@@ -483,9 +498,9 @@ func (c *Conn) onRequest(dst []Event, h *half, m *httpHead, s Seg) []Event {
 }
 
 func (c *Conn) plainRequest(dst []Event, h *half, m *httpHead, other *half, s Seg) []Event {
-	h.methods = appendPending(h.methods, m.method)
+	h.ht().methods = appendPending(h.ht().methods, m.method)
 	if k, n := requestBody(m); k != bodyNone {
-		h.body = newBodySkipper(k, n)
+		h.ht().body = newBodySkipper(k, n)
 		h.state = stBody
 	}
 	if other.state == stHold {
@@ -506,13 +521,13 @@ func (c *Conn) onResponse(dst []Event, h *half, m *httpHead, head []byte, s Seg)
 		return dst // interim response (100 Continue): the real one follows
 	}
 	other := &c.h[h.side^1]
-	if len(other.methods) == 0 {
+	if len(other.ht().methods) == 0 {
 		if !c.orphanOK && other.state == stHead {
 			// The response came before its request was complete in the
 			// capture order: hold it (head included) until the request.
 			h.state = stHold
-			h.hold = append(h.hold[:0], head...)
-			h.holdChunks = append(h.holdChunks[:0], heldChunk{end: len(h.hold), seg: s})
+			h.ht().hold = append(h.ht().hold[:0], head...)
+			h.ht().holdChunks = append(h.ht().holdChunks[:0], heldChunk{end: len(h.ht().hold), seg: s})
 			return dst
 		}
 		// A response to nothing we saw: only a 101 to websocket matters.
@@ -520,13 +535,13 @@ func (c *Conn) onResponse(dst []Event, h *half, m *httpHead, head []byte, s Seg)
 			dst = c.announce(dst, h.side^1, false, s)
 			c.hs = &Handshake{TLS: c.tls}
 			c.hsPending = true
-			other.methods = appendPending(other.methods, wsMarker)
+			other.ht().methods = appendPending(other.ht().methods, wsMarker)
 		} else {
 			return c.skipResponseBody(dst, h, m, "GET")
 		}
 	}
-	method := other.methods[0]
-	other.methods = append(other.methods[:0], other.methods[1:]...)
+	method := other.ht().methods[0]
+	other.ht().methods = append(other.ht().methods[:0], other.ht().methods[1:]...)
 	if method != wsMarker {
 		return c.skipResponseBody(dst, h, m, method)
 	}
@@ -543,7 +558,7 @@ func (c *Conn) onResponse(dst []Event, h *half, m *httpHead, head []byte, s Seg)
 		h.state = stHeader
 		if other.state == stHold {
 			early := false
-			for _, ch := range other.holdChunks {
+			for _, ch := range other.ht().holdChunks {
 				if ch.gap == 0 && ch.seg.Packet < s.Packet {
 					early = true
 					break
@@ -551,7 +566,7 @@ func (c *Conn) onResponse(dst []Event, h *half, m *httpHead, head []byte, s Seg)
 			}
 			if early {
 				dst = c.anomaly(dst, RoleClient, s, newAnomaly(CodeClientDataBeforeUpgrade,
-					"the client sent %d bytes after its Upgrade request before the 101 response (packet %d)", len(other.hold), s.Packet))
+					"the client sent %d bytes after its Upgrade request before the 101 response (packet %d)", len(other.ht().hold), s.Packet))
 			}
 			other.state = stHeader
 			dst = c.release(dst, other)
@@ -577,13 +592,13 @@ func (c *Conn) dropHTTP() {
 		case stHead, stBody, stHold:
 			continue
 		}
-		h.head, h.methods, h.hold, h.holdChunks = nil, nil, nil, nil
+		h.hp = nil
 	}
 }
 
 func (c *Conn) skipResponseBody(dst []Event, h *half, m *httpHead, method string) []Event {
 	if k, n := responseBody(m, method); k != bodyNone {
-		h.body = newBodySkipper(k, n)
+		h.ht().body = newBodySkipper(k, n)
 		h.state = stBody
 	} else {
 		h.state = stHead
@@ -592,7 +607,7 @@ func (c *Conn) skipResponseBody(dst []Event, h *half, m *httpHead, method string
 }
 
 func (c *Conn) feedBody(dst []Event, h *half, p []byte, s Seg) (int, []Event) {
-	n, done, bad := h.body.skip(p)
+	n, done, bad := h.ht().body.skip(p)
 	if bad {
 		h.state = stLost
 		if c.announced {
@@ -608,16 +623,17 @@ func (c *Conn) feedBody(dst []Event, h *half, p []byte, s Seg) (int, []Event) {
 }
 
 func (c *Conn) feedHold(dst []Event, h *half, p []byte, s Seg) (int, []Event) {
-	if len(h.hold)+len(p) > c.opt.MaxHold {
+	ht := h.ht()
+	if len(ht.hold)+len(p) > c.opt.MaxHold {
 		dst = c.anomaly(dst, h.role, s, newAnomaly(CodeHoldOverflow,
 			"more than %d bytes arrived before the other side's answer; they were dropped and this direction is not decoded", c.opt.MaxHold))
-		h.undecoded += int64(len(h.hold) + len(p))
-		h.hold, h.holdChunks = nil, nil
+		h.undecoded += int64(len(ht.hold) + len(p))
+		ht.hold, ht.holdChunks = nil, nil
 		h.state = stLost
 		return len(p), dst
 	}
-	h.hold = append(h.hold, p...)
-	h.holdChunks = append(h.holdChunks, heldChunk{end: len(h.hold), seg: s})
+	ht.hold = append(ht.hold, p...)
+	ht.holdChunks = append(ht.holdChunks, heldChunk{end: len(ht.hold), seg: s})
 	return len(p), dst
 }
 
@@ -627,8 +643,9 @@ func (c *Conn) release(dst []Event, h *half) []Event {
 	if h.state == stHold {
 		h.state = stHead
 	}
-	hold, chunks := h.hold, h.holdChunks
-	h.hold, h.holdChunks = nil, nil
+	ht := h.ht()
+	hold, chunks := ht.hold, ht.holdChunks
+	ht.hold, ht.holdChunks = nil, nil
 	// The held bytes were counted in h.pos when they were held; the replay
 	// counts them again.
 	h.pos -= int64(len(hold))
@@ -642,12 +659,12 @@ func (c *Conn) release(dst []Event, h *half) []Event {
 		start = ch.end
 	}
 	// Give the buffers back for reuse unless the replay started a new hold.
-	if h.hold == nil && cap(hold) <= 64<<10 {
-		h.hold, h.holdChunks = hold[:0], chunks[:0]
+	if ht.hold == nil && cap(hold) <= 64<<10 {
+		ht.hold, ht.holdChunks = hold[:0], chunks[:0]
 	}
-	if h.endPending && h.state != stHold {
-		h.endPending = false
-		dst = c.end(dst, h, h.endSeg, false)
+	if ht.endPending && h.state != stHold {
+		ht.endPending = false
+		dst = c.end(dst, h, ht.endSeg, false)
 	}
 	return dst
 }
@@ -660,8 +677,8 @@ func (c *Conn) handshakeIncomplete(dst []Event, s Seg) []Event {
 		"the Upgrade request (packet %d) has no response in the capture", c.hs.RequestPacket))
 	cl := &c.h[c.clientSide]
 	if cl.state == stHold {
-		cl.undecoded += int64(len(cl.hold))
-		cl.hold, cl.holdChunks = nil, nil
+		cl.undecoded += int64(len(cl.ht().hold))
+		cl.ht().hold, cl.ht().holdChunks = nil, nil
 		cl.state = stOpaque
 	}
 	return dst
@@ -1166,7 +1183,7 @@ func shrink(b []byte, max int) []byte {
 
 func (c *Conn) gap(dst []Event, h *half, n int64, s Seg) []Event {
 	if h.state == stHold {
-		h.holdChunks = append(h.holdChunks, heldChunk{end: len(h.hold), gap: n, seg: s})
+		h.ht().holdChunks = append(h.ht().holdChunks, heldChunk{end: len(h.ht().hold), gap: n, seg: s})
 		return dst
 	}
 	if c.announced {
@@ -1219,7 +1236,9 @@ func (c *Conn) gap(dst []Event, h *half, n int64, s Seg) []Event {
 		dst = c.finishMessage(dst, h, s, true)
 	}
 	h.hdrN = 0
-	h.head = h.head[:0]
+	if h.hp != nil {
+		h.hp.head = h.hp.head[:0]
+	}
 	h.state = stLost
 	h.undecoded += n
 	return dst
@@ -1230,7 +1249,7 @@ func (c *Conn) end(dst []Event, h *half, s Seg, closing bool) []Event {
 		return dst
 	}
 	if h.state == stHold && !closing {
-		h.endPending, h.endSeg = true, s
+		h.ht().endPending, h.ht().endSeg = true, s
 		return dst
 	}
 	switch h.state {
@@ -1249,8 +1268,8 @@ func (c *Conn) end(dst []Event, h *half, s Seg, closing bool) []Event {
 	case stPayload:
 		dst = c.finishFrame(dst, h, s, true)
 	case stHold:
-		h.undecoded += int64(len(h.hold))
-		h.hold, h.holdChunks = nil, nil
+		h.undecoded += int64(len(h.ht().hold))
+		h.ht().hold, h.ht().holdChunks = nil, nil
 	}
 	h.state = stEnded
 	if h.role == RoleServer && c.hsPending {

@@ -57,10 +57,14 @@ func FuzzConnFeed(f *testing.F) {
 			c.Feed(nil, st.side, st.data, Seg{})
 			for i := range c.h {
 				h := &c.h[i]
-				if len(h.head) > o.MaxHead || len(h.hold) > o.MaxHold || h.hdrN > maxHeaderLen ||
+				var ht httpHalf
+				if h.hp != nil {
+					ht = *h.hp
+				}
+				if len(ht.head) > o.MaxHead || len(ht.hold) > o.MaxHold || h.hdrN > maxHeaderLen ||
 					len(h.buf) > o.MaxPayload || len(h.comp) > o.MaxCompressed || len(h.payload) > 4096 {
 					t.Fatalf("unbounded state: head=%d hold=%d hdr=%d buf=%d comp=%d payload=%d",
-						len(h.head), len(h.hold), h.hdrN, len(h.buf), len(h.comp), len(h.payload))
+						len(ht.head), len(ht.hold), h.hdrN, len(h.buf), len(h.comp), len(h.payload))
 				}
 			}
 		}
