@@ -57,9 +57,23 @@ func (h *half) ht() *httpHalf {
 
 // half is the state of one direction.
 type half struct {
-	side  Side
-	role  Role
-	state state
+	// Small fields first, packed together (a Conn per connection adds up).
+	side      Side
+	role      Role
+	state     state
+	frData    bool // the frame carries message data
+	frComp    bool // deflate-frame: this frame is compressed on its own
+	inMsg     bool
+	msgComp   bool // permessage-deflate: the message is compressed
+	compOver  bool // comp passed MaxCompressed
+	closeSent bool
+	gapCut    bool // the current frame is being cut by a gap, not by the end
+	infTake   bool
+	infFull   bool
+	noCtxSaid bool // inflate_no_context already reported
+	utf8      utf8Check
+	hdr       [maxHeaderLen]byte // the frame header being read
+	maskPos   uint8              // position in the mask key of the next payload byte
 
 	bytes     int64 // bytes fed
 	undecoded int64 // bytes counted in stOpaque/stLost (or dropped)
@@ -72,37 +86,24 @@ type half struct {
 	hp *httpHalf
 
 	// Framing.
-	hdr       [maxHeaderLen]byte
 	hdrN      int
 	hdrFirst  int   // packet of the first header byte
 	hdrOff    int64 // stream offset of the first header byte
 	fr        Frame
-	frData    bool // the frame carries message data
-	frComp    bool // deflate-frame: this frame is compressed on its own
 	remaining uint64
-	maskPos   int
 	payload   []byte    // control payload / data preview of the current frame
 	anoms     []Anomaly // anomalies of the current frame, emitted after it
 
 	// Message.
-	inMsg     bool
-	msg       Message
-	msgComp   bool // permessage-deflate: the message is compressed
-	utf8      utf8Check
-	buf       []byte // decoded payload, up to MaxPayload (bufp.b)
-	bufp      *pbuf  // pooled buffer of buf; nil when buf is empty
-	comp      []byte // compressed bytes awaiting inflation (compp.b)
-	compp     *pbuf  // pooled buffer of comp
-	compOver  bool   // comp passed MaxCompressed
-	msgN      int
-	closeSent bool
-	gapCut    bool // the current frame is being cut by a gap, not by the end
+	msg   Message
+	buf   []byte // decoded payload, up to MaxPayload (bufp.b)
+	bufp  *pbuf  // pooled buffer of buf; nil when buf is empty
+	comp  []byte // compressed bytes awaiting inflation (compp.b)
+	compp *pbuf  // pooled buffer of comp
+	msgN  int
 
-	inf       *inflater
-	infBits   int
-	infTake   bool
-	infFull   bool
-	noCtxSaid bool // inflate_no_context already reported
+	inf     *inflater
+	infBits int
 }
 
 // Conn decodes one TCP connection. It is not safe for concurrent use.
@@ -897,10 +898,10 @@ func (c *Conn) feedPayload(dst []Event, h *half, p []byte, s Seg) (int, []Event)
 			start := len(h.payload)
 			h.payload = append(h.payload, chunk[:k]...)
 			if h.fr.Masked {
-				unmask(h.payload[start:], h.fr.MaskKey, h.maskPos)
+				unmask(h.payload[start:], h.fr.MaskKey, int(h.maskPos))
 			}
 		}
-		h.maskPos = (h.maskPos + n) & 3
+		h.maskPos = uint8((int(h.maskPos) + n) & 3)
 	}
 	h.fr.Seen += uint64(n)
 	h.remaining -= uint64(n)
@@ -950,7 +951,7 @@ func (c *Conn) dataBytes(h *half, b []byte) {
 // the frame's preview from them.
 func (c *Conn) unmaskKept(h *half, b []byte) {
 	if h.fr.Masked {
-		h.maskPos = unmask(b, h.fr.MaskKey, h.maskPos)
+		h.maskPos = uint8(unmask(b, h.fr.MaskKey, int(h.maskPos)))
 	}
 	if room := c.opt.PreviewLen - len(h.payload); room > 0 {
 		h.payload = append(h.payload, b[:min(room, len(b))]...)
@@ -1199,7 +1200,7 @@ func (c *Conn) gap(dst []Event, h *half, n int64, s Seg) []Event {
 		if uint64(n) <= h.remaining {
 			h.fr.Lost += uint64(n)
 			h.remaining -= uint64(n)
-			h.maskPos = int((int64(h.maskPos) + n) & 3)
+			h.maskPos = uint8((int64(h.maskPos) + n) & 3)
 			if h.frData {
 				h.msg.Lost += uint64(n)
 				h.msg.WireLen += uint64(n)

@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // RFC 6455 §5.7 examples, verbatim.
@@ -361,5 +362,13 @@ func TestClean(t *testing.T) {
 				t.Errorf("no handshake\n%s", describe(evs))
 			}
 		})
+	}
+}
+
+// TestConnSize keeps a Conn in the 1280-byte allocation class: 10,000
+// connections open at once hold 10,000 of them.
+func TestConnSize(t *testing.T) {
+	if n := unsafe.Sizeof(Conn{}); n > 1280 {
+		t.Errorf("Conn is %d bytes, want at most 1280 (see the field order in half)", n)
 	}
 }
