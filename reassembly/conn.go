@@ -51,7 +51,6 @@ type conn struct {
 	id  int
 	gen uint64
 	key flowKey
-	nf  [2]gopacket.Flow // network flow for packets sent by side 0, 1
 
 	side0IsA bool
 	addr     [2]netip.AddrPort

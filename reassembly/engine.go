@@ -455,7 +455,7 @@ func (e *Engine) tcpPacket(n int, p *source.Packet, id int) {
 	ctx.ci = gopacket.CaptureInfo{Timestamp: p.Time, CaptureLength: p.CapLen, Length: p.Len, AncillaryData: ctx.anc[:]}
 	ctx.seg = seg
 	e.cur, e.curSide, e.curSeg, e.retained = c, side, seg, false
-	e.asm.AssembleWithContext(c.nf[side], t, ctx)
+	e.asm.AssembleWithContext(c.flow(side), t, ctx)
 	e.cur = nil
 	if e.retained {
 		e.ctx = newPktCtx()
@@ -466,13 +466,6 @@ func (e *Engine) newConn(key flowKey, srcIsA bool, src, dst netip.AddrPort, t *l
 	e.nextGen++
 	c := &conn{e: e, id: id, gen: e.nextGen, key: key}
 	c.setSide0(srcIsA, src, dst, t)
-	for s := range 2 {
-		var a, b [9]byte
-		binary.LittleEndian.PutUint64(a[:], c.gen)
-		binary.LittleEndian.PutUint64(b[:], c.gen)
-		a[8], b[8] = byte(s), byte(s^1)
-		c.nf[s] = gopacket.NewFlow(endpointConn, a[:], b[:])
-	}
 	e.flows[key] = c
 	if id > 0 {
 		for id >= len(e.byID) {
@@ -482,6 +475,17 @@ func (e *Engine) newConn(key flowKey, srcIsA bool, src, dst netip.AddrPort, t *l
 		e.byID[id] = c
 	}
 	return c
+}
+
+// flow returns the network flow of the packets that side of c sends, as
+// the assembler sees them: the connection's generation and the side, so
+// that a new connection on the same 4-tuple is a new assembler connection.
+func (c *conn) flow(side decode.Side) gopacket.Flow {
+	var a, b [9]byte
+	binary.LittleEndian.PutUint64(a[:], c.gen)
+	binary.LittleEndian.PutUint64(b[:], c.gen)
+	a[8], b[8] = byte(side), byte(side^1)
+	return gopacket.NewFlow(endpointConn, a[:], b[:])
 }
 
 // decodeAs reports whether a connection between ports a and b is decoded
