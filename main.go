@@ -44,6 +44,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -77,9 +78,57 @@ func main() {
 		fmt.Fprintln(os.Stderr, "wscap: interrupted again: exiting at once (output and -w file may be incomplete)")
 		os.Exit(130)
 	}()
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		tuneGC()
+	}
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	signal.Stop(sigs)
 	os.Exit(exitCode(err, os.Stderr))
+}
+
+// GC pacing. wscap's live heap is mostly per-connection state that grows
+// with the connections open at once (10,000 take about 60 MB), and it
+// allocates little besides: with the default GOGC=100 the heap grows to
+// twice the live heap. Past gcSoftHeap/2 of live heap the GC percent
+// shrinks so that the heap goal stays near gcSoftHeap, down to
+// gcMinPercent (unlike a memory limit, the GC never runs back to back).
+// Captures with fewer connections keep GOGC=100. Setting GOGC or
+// GOMEMLIMIT turns this off.
+const (
+	gcSoftHeap   = 80 << 20
+	gcMinPercent = 25
+)
+
+// gcPercentFor returns the GC percent for a live heap of live bytes.
+func gcPercentFor(live uint64) int {
+	if live == 0 || 2*live <= gcSoftHeap {
+		return 100
+	}
+	if live >= gcSoftHeap {
+		return gcMinPercent
+	}
+	return max(gcMinPercent, int(100*(gcSoftHeap-live)/live))
+}
+
+// tuneGC sets the GC percent from the live heap after every collection,
+// from a finalizer that re-arms itself.
+func tuneGC() {
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	percent := 100
+	var arm func()
+	arm = func() {
+		runtime.SetFinalizer(new([32]byte), func(*[32]byte) {
+			metrics.Read(sample)
+			if sample[0].Value.Kind() == metrics.KindUint64 {
+				if p := gcPercentFor(sample[0].Value.Uint64()); p != percent {
+					percent = p
+					debug.SetGCPercent(p)
+				}
+			}
+			arm()
+		})
+	}
+	arm()
 }
 
 const usageHead = `wscap: a WebSocket wire-format analyzer for pcap and pcapng captures and live interfaces.
