@@ -508,3 +508,31 @@ func idleCapture() *flowgen.Capture {
 	text(b, true, "b at the end")
 	return c
 }
+
+// TestGCPercentFor: GOGC=100 until the live heap reaches half the soft
+// heap goal, then a percent that keeps the goal near it, never below the
+// floor, and never rising as the live heap grows.
+func TestGCPercentFor(t *testing.T) {
+	for _, tt := range []struct {
+		live uint64
+		want int
+	}{
+		{0, 100}, {10 << 20, 100}, {40 << 20, 100},
+		{50 << 20, 60}, {60 << 20, 33}, {64 << 20, 25}, {80 << 20, 25}, {1 << 30, 25},
+	} {
+		if got := gcPercentFor(tt.live); got != tt.want {
+			t.Errorf("gcPercentFor(%d MiB) = %d, want %d", tt.live>>20, got, tt.want)
+		}
+	}
+	prev := 100
+	for live := uint64(0); live <= 200<<20; live += 1 << 18 {
+		p := gcPercentFor(live)
+		if p > prev || p < gcMinPercent || p > 100 {
+			t.Fatalf("gcPercentFor(%d) = %d after %d", live, p, prev)
+		}
+		if live > 0 && p < 100 && live+live*uint64(p)/100 > gcSoftHeap+1<<20 && p > gcMinPercent {
+			t.Fatalf("heap goal at %d bytes live overshoots the soft heap: %d%%", live, p)
+		}
+		prev = p
+	}
+}
