@@ -158,19 +158,30 @@ const (
 	OpPong         Opcode = 0xA
 )
 
-var opcodeNames = [...]string{
+// opcodeNames names all 16 opcodes, so String never allocates.
+var opcodeNames = [16]string{
 	OpContinuation: "continuation",
 	OpText:         "text",
 	OpBinary:       "binary",
+	0x3:            "reserved-0x3",
+	0x4:            "reserved-0x4",
+	0x5:            "reserved-0x5",
+	0x6:            "reserved-0x6",
+	0x7:            "reserved-0x7",
 	OpClose:        "close",
 	OpPing:         "ping",
 	OpPong:         "pong",
+	0xB:            "reserved-0xB",
+	0xC:            "reserved-0xC",
+	0xD:            "reserved-0xD",
+	0xE:            "reserved-0xE",
+	0xF:            "reserved-0xF",
 }
 
 // String returns the JSON name of the opcode: "text", "ping", or
 // "reserved-0xN" for the opcodes RFC 6455 reserves.
 func (op Opcode) String() string {
-	if int(op) < len(opcodeNames) && opcodeNames[op] != "" {
+	if int(op) < len(opcodeNames) {
 		return opcodeNames[op]
 	}
 	return fmt.Sprintf("reserved-0x%X", uint8(op))

@@ -61,7 +61,7 @@ func appendFrameTree(l []byte, f *decode.Frame) []byte {
 	l = field(l, "websocket.opcode")
 	l = strconv.AppendUint(l, uint64(f.Opcode), 10)
 	l = append(l, " ("...)
-	l = append(l, opcodeJSON(f.Opcode)...)
+	l = append(l, f.Opcode.String()...)
 	l = append(l, ")\n"...)
 	l = fieldBool(l, "websocket.mask", f.Masked)
 	switch f.LenBits {
@@ -140,7 +140,7 @@ func treeHex(l []byte, name string, p []byte, more bool) []byte {
 func appendMessageTree(l []byte, m *decode.Message) []byte {
 	l = fieldUint(l, "wscap.message.n", uint64(max(m.N, 0)))
 	l = field(l, "wscap.message.opcode")
-	l = append(l, opcodeJSON(m.Opcode)...)
+	l = append(l, m.Opcode.String()...)
 	l = append(l, '\n')
 	l = fieldUint(l, "wscap.message.frames", uint64(max(m.Frames, 0)))
 	l = fieldUint(l, "wscap.message.first_pkt", uint64(max(m.FirstPacket, 0)))

@@ -186,7 +186,7 @@ func appendEventJSON(b []byte, ev *decode.Event, c *connStats, tc *tsCache) []by
 		b = jRaw(b, "from", roleJSON(ev.From))
 		b = jBool(b, "fin", f.Fin)
 		b = jInt(b, "rsv", int64(f.Rsv))
-		b = jRaw(b, "opcode", opcodeJSON(f.Opcode))
+		b = jRaw(b, "opcode", f.Opcode.String())
 		b = jBool(b, "masked", f.Masked)
 		b = append(key(b, "mask_key"), '"')
 		if f.Masked {
@@ -222,7 +222,7 @@ func appendEventJSON(b []byte, ev *decode.Event, c *connStats, tc *tsCache) []by
 	case decode.KindMessage:
 		m := &ev.Message
 		b = jRaw(b, "from", roleJSON(ev.From))
-		b = jRaw(b, "opcode", opcodeJSON(m.Opcode))
+		b = jRaw(b, "opcode", m.Opcode.String())
 		b = jUint(b, "len", m.Len)
 		b = jInt(b, "frames", int64(m.Frames))
 		b = jBool(b, "compressed", m.Compressed)

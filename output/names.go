@@ -77,35 +77,6 @@ func messageWhat(op decode.Opcode) string {
 	return "MSG"
 }
 
-// opcodeJSON is the JSON name of an opcode, without fmt for known values.
-func opcodeJSON(op decode.Opcode) string {
-	switch op {
-	case decode.OpContinuation:
-		return "continuation"
-	case decode.OpText:
-		return "text"
-	case decode.OpBinary:
-		return "binary"
-	case decode.OpClose:
-		return "close"
-	case decode.OpPing:
-		return "ping"
-	case decode.OpPong:
-		return "pong"
-	}
-	if op > 0xF {
-		return op.String()
-	}
-	return reservedJSON[op]
-}
-
-var reservedJSON = [16]string{
-	"reserved-0x0", "reserved-0x1", "reserved-0x2", "reserved-0x3",
-	"reserved-0x4", "reserved-0x5", "reserved-0x6", "reserved-0x7",
-	"reserved-0x8", "reserved-0x9", "reserved-0xA", "reserved-0xB",
-	"reserved-0xC", "reserved-0xD", "reserved-0xE", "reserved-0xF",
-}
-
 // roleJSON is the JSON "from" value of a role ("" for none).
 func roleJSON(r decode.Role) string {
 	switch r {
