@@ -232,8 +232,13 @@ func appendPreview(dst []byte, p []byte, more, binary bool, budget int) []byte {
 	cols, safe := 0, len(dst) // safe: cut point leaving room for `"...`
 	for i := 0; i < len(p); {
 		// Fast path: a run of printable ASCII is copied as is.
-		j := i
-		for j < len(p) && plainASCII[p[j]] {
+		// With a budget the scan stops one byte past what fits: a long
+		// payload costs no more than the columns it is shown in.
+		j, end := i, len(p)
+		if limit >= 0 && limit-cols+1 < end-i {
+			end = i + limit - cols + 1
+		}
+		for j < end && plainASCII[p[j]] {
 			j++
 		}
 		if run := j - i; run > 0 {

@@ -258,3 +258,24 @@ func TestAppendJSONValid(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPreviewLong previews a 64 KiB text payload in a timeline's
+// budget: the cost must follow the budget, not the payload.
+func BenchmarkPreviewLong(b *testing.B) {
+	p := []byte(strings.Repeat("lorem ipsum dolor sit amet ", 64<<10/27))
+	dst := make([]byte, 0, 256)
+	for b.Loop() {
+		dst = appendPreview(dst[:0], p, false, false, 60)
+	}
+}
+
+// BenchmarkJSONTextQuoted escapes JSON-in-JSON text, the common WebSocket
+// payload: a quote every few bytes.
+func BenchmarkJSONTextQuoted(b *testing.B) {
+	s := []byte(strings.Repeat(`{"s":"NVDA","p":25225.71,"q":4.6165,"side":"sell","text":"→ ünïcode Grüße"},`, 30))
+	dst := make([]byte, 0, 3*len(s))
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		dst = appendJSONValid(dst[:0], s)
+	}
+}
