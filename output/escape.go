@@ -1,6 +1,7 @@
 package output
 
 import (
+	"math"
 	"slices"
 	"strconv"
 	"unicode"
@@ -229,8 +230,66 @@ func appendPreview(dst []byte, p []byte, more, binary bool, budget int) []byte {
 		}
 	}
 	dst = append(dst, '"')
-	cols, safe := 0, len(dst) // safe: cut point leaving room for `"...`
-	for i := 0; i < len(p); {
+
+	// Fast path, while the columns used stay within room (budget-5, what
+	// a cut preview keeps): every unit is written into space reserved
+	// once, with no cut to prepare. The general loop below takes over
+	// for the last few columns, where a cut may have to be undone.
+	room := math.MaxInt
+	if budget > 0 {
+		room = budget - 5
+	}
+	dst = slices.Grow(dst, 4*min(room, len(p))+16) // a unit writes <= 4 bytes per column
+	buf := dst[:cap(dst)]
+	j, i, cols := len(dst), 0, 0
+fast:
+	for i < len(p) {
+		c := p[i]
+		if plainASCII[c] {
+			if cols >= room {
+				break
+			}
+			buf[j] = c
+			i, j, cols = i+1, j+1, cols+1
+			continue
+		}
+		var esc byte
+		switch c {
+		case '"', '\\':
+			esc = c
+		case '\n':
+			esc = 'n'
+		case '\r':
+			esc = 'r'
+		case '\t':
+			esc = 't'
+		}
+		switch {
+		case esc != 0:
+			if cols+2 > room {
+				break fast
+			}
+			buf[j], buf[j+1] = '\\', esc
+			i, j, cols = i+1, j+2, cols+2
+			continue
+		case c < utf8.RuneSelf || binary: // control character, DEL, binary byte
+			if cols+4 > room {
+				break fast
+			}
+			buf[j], buf[j+1], buf[j+2], buf[j+3] = '\\', 'x', hexDigits[c>>4], hexDigits[c&0xF]
+			i, j, cols = i+1, j+4, cols+4
+			continue
+		case cols+10 <= room: // a character of text: at most 10 columns
+			out, n, w := previewUnit(buf[:j], p[i:])
+			buf = out[:cap(out)]
+			i, j, cols = i+n, len(out), cols+w
+			continue
+		}
+		break
+	}
+	dst = buf[:j]
+	safe := len(dst) // safe: cut point leaving room for `"...`
+	for i < len(p) {
 		// Fast path: a run of printable ASCII is copied as is.
 		// With a budget the scan stops one byte past what fits: a long
 		// payload costs no more than the columns it is shown in.
