@@ -3,6 +3,7 @@ package decode
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -85,6 +86,11 @@ func TestFeedAllocs(t *testing.T) {
 // benchInflate measures ns per compressed message through the whole
 // decoder (frame parse, unmask, inflate, UTF-8 check, payload copy).
 func benchInflate(b *testing.B, msg string, takeover bool) {
+	benchInflateMsgs(b, func(i int) string { return fmt.Sprintf("%s %d", msg, i) }, takeover)
+}
+
+// benchInflateMsgs is benchInflate with message i made by gen.
+func benchInflateMsgs(b *testing.B, gen func(int) string, takeover bool) {
 	ext := "permessage-deflate"
 	if !takeover {
 		ext += "; client_no_context_takeover"
@@ -97,12 +103,14 @@ func benchInflate(b *testing.B, msg string, takeover bool) {
 	d := newDeflater(takeover)
 	var stream []byte
 	const n = 64
+	size := 0
 	for i := range n {
-		m := fmt.Sprintf("%s %d", msg, i)
+		m := gen(i)
+		size += len(m)
 		stream = append(stream, fb{fin: true, rsv: 4, op: OpText, mask: true, key: testKey, payload: d.compress(m)}.bytes()...)
 	}
 	b.ReportAllocs()
-	b.SetBytes(int64(n * len(msg)))
+	b.SetBytes(int64(size))
 	for b.Loop() {
 		dst = c.Feed(dst[:0], Side0, stream, Seg{})
 	}
@@ -119,3 +127,25 @@ func BenchmarkInflateLargeTakeover(b *testing.B) {
 func BenchmarkInflateLargeNoTakeover(b *testing.B) {
 	benchInflate(b, strings.Repeat(smallJSON+`,"note":"héllo wörld"`, 400), false)
 }
+
+// variedJSON makes message i of a feed like wsgen's: JSON records with
+// random numbers, ids and words, 1-3 KB, so that literals are common and
+// matches short (unlike the repeated text above).
+func variedJSON(i int) string {
+	rng := rand.New(rand.NewPCG(uint64(i), 9))
+	words := []string{"socket", "frame", "packet", "update", "build", "ok", "ünïcode", "Grüße", "→"}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, `{"type":"presence","seq":%d,"ts":%d,"data":[`, i, 1709294400000+rng.IntN(1e6))
+	for k := range 8 + rng.IntN(16) {
+		if k > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `{"user":"user%d","p":%d.%02d,"text":"%s %s %s","id":%d}`, rng.IntN(100), rng.IntN(30000), rng.IntN(100),
+			words[rng.IntN(len(words))], words[rng.IntN(len(words))], words[rng.IntN(len(words))], rng.Int64N(1e12))
+	}
+	sb.WriteString("]}")
+	return sb.String()
+}
+
+func BenchmarkInflateVariedTakeover(b *testing.B)   { benchInflateMsgs(b, variedJSON, true) }
+func BenchmarkInflateVariedNoTakeover(b *testing.B) { benchInflateMsgs(b, variedJSON, false) }
