@@ -290,7 +290,7 @@ fast:
 	dst = buf[:j]
 	safe := len(dst) // safe: cut point leaving room for `"...`
 	for i < len(p) {
-		// Fast path: a run of printable ASCII is copied as is.
+		// A run of printable ASCII is copied as is.
 		// With a budget the scan stops one byte past what fits: a long
 		// payload costs no more than the columns it is shown in.
 		j, end := i, len(p)
