@@ -70,6 +70,7 @@ const (
 	CodeProtocolNotOffered      Code = "protocol_not_offered"  // §4.1: server chose a subprotocol the client did not offer
 	CodeProtocolRepeated        Code = "protocol_repeated"     // §11.3.4: more than one in the response
 	CodeExtensionNotOffered     Code = "extension_not_offered" // §4.1 / §9.1
+	CodeExtensionsRepeated      Code = "extensions_repeated"   // §11.3.2: the header more than once in the response
 	CodeHandshakeRejected       Code = "handshake_rejected"    // non-101 answer
 	CodeHandshakeIncomplete     Code = "handshake_incomplete"  // request without a captured response
 	CodeClientDataBeforeUpgrade Code = "client_data_before_upgrade"
@@ -137,6 +138,7 @@ var codeInfo = map[Code]codeDoc{
 	CodeResponseConnMissing:     {SeverityError, "RFC 6455 §4.1", "the 101 response's Connection header has no `Upgrade` token"},
 	CodeProtocolNotOffered:      {SeverityError, "RFC 6455 §4.1", "the server selected a subprotocol the client did not offer"},
 	CodeProtocolRepeated:        {SeverityError, "RFC 6455 §11.3.4", "the response selects more than one subprotocol"},
+	CodeExtensionsRepeated:      {SeverityError, "RFC 6455 §11.3.2", "Sec-WebSocket-Extensions appears more than once in the response"},
 	CodeExtensionNotOffered:     {SeverityError, "RFC 6455 §9.1", "the server accepted an extension the client did not offer"},
 	CodeHandshakeRejected:       {SeverityInfo, "RFC 6455 §4.2.2", "the server answered the Upgrade request with a status other than 101; the connection stays HTTP"},
 	CodeHandshakeIncomplete:     {SeverityInfo, "RFC 6455 §4.1", "the capture holds the Upgrade request but no response"},

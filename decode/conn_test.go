@@ -294,6 +294,7 @@ var anomalyCases = []anomalyCase{
 	{"deflate param duplicate", CodeDeflateParamDuplicate, RoleServer, []step{c2s(str(testReqDeflate)), s2c(str(respWithExt("permessage-deflate; server_no_context_takeover; server_no_context_takeover")))}, Options{}},
 	{"extension repeated", CodeExtensionRepeated, RoleServer, []step{c2s(str(testReqDeflate)), s2c(str(respWithExt("permessage-deflate, permessage-deflate")))}, Options{}},
 	{"accept repeated", CodeAcceptRepeated, RoleServer, []step{c2s(str(testReq)), s2c(str(strings.Replace(testResp, "Upgrade: websocket", "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nUpgrade: websocket", 1)))}, Options{}},
+	{"extensions repeated", CodeExtensionsRepeated, RoleServer, []step{c2s(str(testReqDeflate)), s2c(str(strings.Replace(respWithExt("permessage-deflate"), "\r\n\r\n", "\r\nSec-WebSocket-Extensions: x-custom\r\n\r\n", 1)))}, Options{}},
 	{"protocol repeated", CodeProtocolRepeated, RoleServer, []step{c2s(str(testReq)), s2c(str(strings.Replace(testResp, "Protocol: chat", "Protocol: chat\r\nSec-WebSocket-Protocol: superchat", 1)))}, Options{}},
 	{"request upgrade missing", CodeRequestUpgradeMissing, RoleClient, []step{c2s(str(strings.Replace(testReq, "Upgrade: websocket\r\n", "", 1))), s2c(str(testResp))}, Options{}},
 	{"malformed head after handshake", CodeHTTPMalformed, RoleServer, []step{c2s(str(testReq)), s2c(str("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\nHTTP/1.1 abc\r\n: x\r\n\r\n"))}, Options{}},

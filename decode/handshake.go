@@ -241,6 +241,12 @@ func fillResponse(hs *Handshake, h *httpHead) []Anomaly {
 	// that was not present in the client's handshake (the server has
 	// indicated an extension not requested by the client), the client MUST
 	// _Fail the WebSocket Connection_."
+	// RFC 6455 §11.3.2: "the |Sec-WebSocket-Extensions| header field MUST
+	// NOT appear more than once in an HTTP response." (A request may
+	// repeat it.) The values are still read as one list.
+	if n := len(h.values("Sec-WebSocket-Extensions")); n > 1 {
+		an = append(an, newAnomaly(CodeExtensionsRepeated, "the response has %d Sec-WebSocket-Extensions header fields", n))
+	}
 	offered := parseExtensions(hs.OfferedExtensions)
 	for _, e := range parseExtensions(hs.Extensions) {
 		found := false
