@@ -116,9 +116,10 @@ func TestCompileFilterErrors(t *testing.T) {
 	if pcapCompile == nil {
 		old := tcpdumpPath
 		tcpdumpPath = func() (string, error) { return "", exec.ErrNotFound }
-		defer func() { tcpdumpPath = old }()
 		_, err := CompileFilter("tcp", layers.LinkTypeEthernet, 0)
-		if !errors.As(err, &fe) || !fe.NoCompiler || Compiler() != "" {
+		noCompiler := Compiler()
+		tcpdumpPath = old // before the checks below, which need the real tcpdump
+		if !errors.As(err, &fe) || !fe.NoCompiler || noCompiler != "" {
 			t.Fatalf("no compiler: %v", err)
 		}
 		want := `cannot compile filter "tcp": this wscap was built without libpcap and tcpdump is not on PATH: ` +
