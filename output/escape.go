@@ -212,6 +212,23 @@ var plainASCII = func() (t [256]bool) {
 // minPreview is the fewest columns a cut preview gets: `"x"...`.
 const minPreview = 6
 
+// previewLimits returns the budget a preview keeps to (at least
+// minPreview; <= 0: no cut) and the columns its content may take when it
+// is not cut (-1: any).
+func previewLimits(budget int, more bool) (int, int) {
+	if budget > 0 && budget < minPreview {
+		budget = minPreview
+	}
+	limit := -1
+	if budget > 0 {
+		limit = budget - 2
+		if more {
+			limit -= 3
+		}
+	}
+	return budget, limit
+}
+
 // appendPreview appends p as a quoted, escaped preview ("Hello"). more
 // says the payload goes on past p; it is shown as "..." after the closing
 // quote. budget > 0 caps the columns the preview takes (quotes and dots
@@ -219,16 +236,7 @@ const minPreview = 6
 // binary escapes every byte outside printable ASCII as \xNN (binary
 // payloads are not text, even where their bytes happen to form UTF-8).
 func appendPreview(dst []byte, p []byte, more, binary bool, budget int) []byte {
-	if budget > 0 && budget < minPreview {
-		budget = minPreview
-	}
-	limit := -1 // columns the content may take
-	if budget > 0 {
-		limit = budget - 2
-		if more {
-			limit -= 3
-		}
-	}
+	budget, limit := previewLimits(budget, more)
 	dst = append(dst, '"')
 
 	// Fast path, while the columns used stay within room (budget-5, what
@@ -287,7 +295,14 @@ fast:
 		}
 		break
 	}
-	dst = buf[:j]
+	return previewRest(buf[:j], p, i, cols, more, binary, budget, limit)
+}
+
+// previewRest is appendPreview's general loop: it goes on from p[i] with
+// cols columns of content in dst (all of them kept if the preview is cut),
+// and closes the preview. Started at the opening quote it makes the whole
+// preview by itself (TestPreviewFastPath compares the two).
+func previewRest(dst, p []byte, i, cols int, more, binary bool, budget, limit int) []byte {
 	safe := len(dst) // safe: cut point leaving room for `"...`
 	for i < len(p) {
 		// A run of printable ASCII is copied as is.
