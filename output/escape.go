@@ -241,7 +241,7 @@ func appendPreview(dst []byte, p []byte, more, binary bool, budget int) []byte {
 
 	// Fast path, while the columns used stay within room (budget-5, what
 	// a cut preview keeps): every unit is written into space reserved
-	// once, with no cut to prepare. The general loop below takes over
+	// once, with no cut to prepare. The general loop (previewRest) takes over
 	// for the last few columns, where a cut may have to be undone.
 	room := math.MaxInt
 	if budget > 0 {
