@@ -33,6 +33,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -93,6 +94,7 @@ type Pipeline struct {
 	lastSent int              // number of the last packet sent to a worker
 	ticks    int              // idle flushes so far (they number tick records)
 	wm       key              // key of the last record sent to a worker
+	checks   *checks          // the workers' memory at checkpoints
 
 	started bool // init ran
 	epoch   bool // the first packet was seen
@@ -137,11 +139,13 @@ func (p *Pipeline) init() {
 		return
 	}
 	p.tr = reassembly.NewTracker(cfg.Engine)
+	p.checks = newChecks(p.workers)
+	p.tr.SetTotal(p.total)
 	p.mg = newMerger(cfg, w, p.workers)
 	p.ws = make([]*worker, p.workers)
 	p.cur = make([]*batch, p.workers)
 	for i := range p.ws {
-		p.ws[i] = newWorker(cfg, p.mg.in[i])
+		p.ws[i] = newWorker(cfg, p.mg.in[i], p.checks)
 		p.cur[i] = p.ws[i].getBatch()
 		go p.ws[i].run()
 	}
@@ -195,6 +199,12 @@ func (p *Pipeline) Packet(n int, pkt source.Packet) error {
 		p.curRecs = max(p.curRecs, len(b.recs))
 	} else {
 		p.dstats.Count(&pkt, d.Class)
+	}
+	if d.Check > 0 {
+		for _, b := range p.cur {
+			b.recs = append(b.recs, rec{kind: recCheck, n: n, id: d.Check})
+		}
+		p.curRecs++
 	}
 	if d.Flush {
 		p.tick(n, d.Now)
@@ -278,8 +288,9 @@ func (p *Pipeline) tick(n int, now time.Time) {
 		b := p.cur[i]
 		b.retired = append(b.retired, r)
 	}
+	cut := p.tr.Cut()
 	for _, b := range p.cur {
-		b.recs = append(b.recs, rec{kind: recTick, n: n, id: p.ticks, off: b.retStart, end: len(b.retired), pkt: source.Packet{Time: now}})
+		b.recs = append(b.recs, rec{kind: recTick, n: n, id: p.ticks, off: b.retStart, end: len(b.retired), pkt: source.Packet{Time: now}, cut: cut})
 		b.retStart = len(b.retired)
 	}
 	p.curRecs++
@@ -334,6 +345,15 @@ func (p *Pipeline) Flush() error {
 	}
 	p.send(true)
 	return p.err
+}
+
+// total returns what the workers held at checkpoint k (see
+// reassembly.Tracker.SetTotal), waiting for them to get there.
+func (p *Pipeline) total(k int) int64 {
+	if !p.checks.ready(k) {
+		p.send(false) // the checkpoint may still be in the round being filled
+	}
+	return p.checks.wait(k)
 }
 
 // send hands the current round to the workers.
@@ -436,16 +456,19 @@ type recKind uint8
 const (
 	recPacket recKind = iota
 	recTick
+	recCheck
 )
 
 // rec is one record of a batch: a packet of connection id (data in
-// batch.data[off:end]) or idle flush number id after packet n (retired
-// connections in batch.retired[off:end]).
+// batch.data[off:end]), idle flush number id after packet n (retired
+// connections in batch.retired[off:end]), or memory checkpoint number id
+// after packet n.
 type rec struct {
 	kind     recKind
 	n, id    int
 	off, end int
 	pkt      source.Packet // without Data; Time is the flush time of a tick
+	cut      time.Time     // a tick's Tracker.Cut
 }
 
 // key returns the merge key that every chunk rendered after rc is
@@ -545,6 +568,7 @@ type worker struct {
 	rfree chan *result
 	eng   *reassembly.Engine
 	sh    *output.Shard
+	ck    *checks
 
 	sent  int64        // dispatcher: packet bytes sent to the worker
 	conns int          // dispatcher: connections given to the worker
@@ -558,9 +582,10 @@ type worker struct {
 	failures int
 }
 
-func newWorker(cfg Config, out chan<- *result) *worker {
+func newWorker(cfg Config, out chan<- *result, ck *checks) *worker {
 	w := &worker{
 		cfg:   cfg,
+		ck:    ck,
 		in:    make(chan *batch, inflight),
 		free:  make(chan *batch, inflight+2),
 		out:   out,
@@ -661,7 +686,10 @@ func (w *worker) run() {
 				w.eng.Handle(rc.n, pkt, rc.id)
 			case recTick:
 				w.phase, w.tick = phaseTick, rc.id
-				w.eng.IdleFlush(rc.pkt.Time, b.retired[rc.off:rc.end])
+				w.eng.IdleFlush(rc.pkt.Time, rc.cut, b.retired[rc.off:rc.end])
+			case recCheck:
+				w.ck.report(rc.id, w.eng.MemSize())
+				continue
 			}
 			w.past = rc.key()
 			if len(w.res.out) >= outLimit {
@@ -692,6 +720,54 @@ func (w *worker) run() {
 		w.ship(wm)
 	}
 	close(w.out)
+}
+
+// ---- memory checkpoints ----
+
+// checks collects what every worker's engine held at each memory
+// checkpoint (see reassembly.Tracker.SetTotal).
+type checks struct {
+	mu      sync.Mutex
+	cond    sync.Cond
+	workers int
+	got     map[int]int   // checkpoint -> workers that reported
+	sum     map[int]int64 // checkpoint -> bytes they held
+}
+
+func newChecks(workers int) *checks {
+	c := &checks{workers: workers, got: make(map[int]int), sum: make(map[int]int64)}
+	c.cond.L = &c.mu
+	return c
+}
+
+func (c *checks) report(k int, mem int64) {
+	c.mu.Lock()
+	c.got[k]++
+	c.sum[k] += mem
+	if c.got[k] == c.workers {
+		c.cond.Broadcast()
+	}
+	c.mu.Unlock()
+}
+
+func (c *checks) ready(k int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.got[k] == c.workers
+}
+
+// wait returns the total of checkpoint k once every worker reported it,
+// and forgets it.
+func (c *checks) wait(k int) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.got[k] < c.workers {
+		c.cond.Wait()
+	}
+	n := c.sum[k]
+	delete(c.got, k)
+	delete(c.sum, k)
+	return n
 }
 
 // ---- merger ----
