@@ -694,6 +694,7 @@ func (f factory) New(_, _ gopacket.Flow, t *layers.TCP, _ tcpasm.AssemblerContex
 			testHook(hookCall{Op: opNew, Conn: c.id, Meta: meta, Opt: opt})
 		}
 		c.dec = decode.NewConn(meta, opt)
+		e.account(c)
 		e.stats.Conns++
 	}
 	c.attached = true
