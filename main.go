@@ -185,6 +185,7 @@ type config struct {
 	keylog     string
 	maxPayload int
 	maxInflate int64
+	maxHead    int
 	timeFmt    output.TimeFormat
 	failOn     decode.Severity
 	failOnSet  bool
@@ -251,6 +252,7 @@ func parseArgs(args []string) (*config, error) {
 		decodeAs   []string
 		maxPayload string
 		maxInflate string
+		maxHead    string
 		timeFmt    string
 		failOn     string
 		summary    bool
@@ -278,6 +280,7 @@ func parseArgs(args []string) (*config, error) {
 	fs.StringVar(&cfg.keylog, "keylog", "", "decrypt TLS (wss://) with the NSS key log `FILE` (default $SSLKEYLOGFILE; re-read as it grows; keys embedded in a pcapng are used too)")
 	fs.StringVar(&maxPayload, "max-payload", "1MiB", "keep at most `BYTES` of each message's payload (K, M, G suffixes are powers of 1024; 0: none)")
 	fs.StringVar(&maxInflate, "max-inflate", "64MiB", "stop inflating a compressed message after `BYTES`")
+	fs.StringVar(&maxHead, "max-head", "64KiB", "decode HTTP heads (the Upgrade request and response) of up to `BYTES`")
 	fs.StringVarP(&timeFmt, "time", "t", "relative", "show times as `FORMAT`: relative (to the first packet), absolute (UTC) or delta (to the previous row)")
 	fs.StringVar(&failOn, "fail-on", "", "exit with status 3 if an anomaly of `LEVEL` (warning or error) or above was seen")
 	fs.BoolVar(&cfg.stats, "stats", false, "print packet, connection and throughput counts to stderr at the end")
@@ -369,6 +372,10 @@ func parseArgs(args []string) (*config, error) {
 	if cfg.maxInflate == 0 {
 		return nil, usagef("invalid --max-inflate %q: must be more than 0", maxInflate)
 	}
+	if n, err = parseSize(maxHead); err != nil || n <= 0 || n > 1<<30 {
+		return nil, usagef("invalid --max-head %q: want a size from 1 byte to 1GiB", maxHead)
+	}
+	cfg.maxHead = int(n)
 	var ok bool
 	if cfg.timeFmt, ok = output.ParseTimeFormat(timeFmt); !ok {
 		return nil, usagef("invalid --time %q: want relative, absolute or delta", timeFmt)
@@ -562,7 +569,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	pipe := pipeline.New(pipeline.Config{
 		Workers: cfg.jobs,
 		Engine: reassembly.Config{
-			Decode:        decode.Options{MaxPayload: cfg.maxPayload, MaxInflate: cfg.maxInflate},
+			Decode:        decode.Options{MaxPayload: cfg.maxPayload, MaxInflate: cfg.maxInflate, MaxHead: cfg.maxHead},
 			DecodeAsPorts: cfg.decodeAs,
 			KeyLog:        keys,
 		},
