@@ -153,10 +153,10 @@ var codeInfo = map[Code]codeDoc{
 	CodeExtensionRepeated:      {SeverityError, "RFC 7692 §5", "the server accepted the same compression extension twice"},
 	CodeRsv1OnControl:          {SeverityError, "RFC 7692 §6.1", "a control frame has RSV1 set"},
 	CodeRsv1OnContinuation:     {SeverityError, "RFC 7692 §6.1", "a continuation frame has RSV1 set (only the first frame of a message may)"},
-	CodeInflateFailed:          {SeverityError, "RFC 7692 §7.2.2", "a compressed message does not inflate; it is shown raw with decode_error"},
-	CodeInflateWindowExceeded:  {SeverityError, "RFC 7692 §7.1.2", "a compressed message refers farther back than the negotiated window"},
+	CodeInflateFailed:          {SeverityError, "RFC 7692 §7.2.2", "a compressed message does not inflate (corrupt, or it refers to bytes before its stream, e.g. under no_context_takeover); it is shown raw with decode_error"},
+	CodeInflateWindowExceeded:  {SeverityError, "RFC 7692 §7.1.2", "a compressed message refers farther back than the negotiated window (wscap keeps only that window); it is shown raw"},
 	CodeInflateLimit:           {SeverityWarning, "wscap limit", "a message inflates past the inflate limit; it is truncated there"},
-	CodeInflateNoContext:       {SeverityWarning, "RFC 7692 §7.2.2", "a compressed message depends on history that is not in the capture; it is shown raw"},
+	CodeInflateNoContext:       {SeverityWarning, "RFC 7692 §7.2.2", "a compressed message depends on history the decoder does not have (before the capture, or lost with an earlier message that did not inflate); it is shown raw"},
 
 	CodeClientFrameUnmasked:    {SeverityError, "RFC 6455 §5.1", "a client frame is not masked"},
 	CodeServerFrameMasked:      {SeverityError, "RFC 6455 §5.1", "a server frame is masked"},

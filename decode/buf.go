@@ -13,10 +13,12 @@ import (
 // to the pool at the Conn's next method call (events are only valid until
 // then).
 
-// Buffer size classes: 4 KiB << i.
+// Buffer size classes: 256 bytes << i. They start small so that a
+// message left open (thousands of connections may each have one) holds
+// about its bytes, not a page.
 const (
-	minBufShift = 12
-	bufClasses  = 12 // up to 8 MiB; larger buffers are not pooled
+	minBufShift = 8
+	bufClasses  = 16 // up to 8 MiB; larger buffers are not pooled
 )
 
 // pbuf is a pooled buffer (a pointer, so that pooling it does not

@@ -70,7 +70,6 @@ type half struct {
 	gapCut    bool // the current frame is being cut by a gap, not by the end
 	infTake   bool
 	infFull   bool
-	noCtxSaid bool // inflate_no_context already reported
 	utf8      utf8Check
 	hdr       [maxHeaderLen]byte // the frame header being read
 	maskPos   uint8              // position in the mask key of the next payload byte
@@ -1086,6 +1085,7 @@ func (c *Conn) inflateUnit(dst []Event, h *half, s Seg, cut bool) []Event {
 	}
 	if why != "" {
 		h.inf.hist, h.inf.histFull = h.inf.hist[:0], false
+		h.inf.lost = fmt.Sprintf("message %d was not inflated: %s", m.N, why)
 		c.rawPayload(h, why)
 		return dst
 	}
@@ -1095,27 +1095,39 @@ func (c *Conn) inflateUnit(dst []Event, h *half, s Seg, cut bool) []Event {
 	res := h.inf.inflate(h.comp, c.opt.MaxInflate-int64(m.Len),
 		func(b []byte) { c.msgData(h, b) },
 		func() { h.buf, m.Len, m.Truncated, h.utf8 = h.buf[:start], startLen, startTrunc, utf })
-	switch {
-	case res.err != nil && res.noContext:
+	if res.err != nil {
+		// Each failure is an anomaly with its cause; the message is shown
+		// raw. The history is gone with it: later messages that refer to
+		// it fail as inflate_no_context.
 		h.buf, m.Len, m.Truncated, h.utf8 = h.buf[:start], startLen, startTrunc, utf
-		c.rawPayload(h, "cannot inflate: the compression history precedes the capture ("+res.err.Error()+")")
-		if !h.noCtxSaid {
-			h.noCtxSaid = true
+		lost := h.inf.lost
+		h.inf.lost = fmt.Sprintf("message %d did not inflate", m.N)
+		switch {
+		case res.noContext:
+			c.rawPayload(h, "cannot inflate: it refers to compression history that is missing ("+lost+")")
 			dst = c.anomaly(dst, h.role, s, newAnomaly(CodeInflateNoContext,
-				"message %d refers to compressed history that is not in the capture; it is shown raw", m.N))
-		}
-	case res.err != nil:
-		h.buf, m.Len, m.Truncated, h.utf8 = h.buf[:start], startLen, startTrunc, utf
-		c.rawPayload(h, "inflate: "+res.err.Error())
-		dst = c.anomaly(dst, h.role, s, newAnomaly(CodeInflateFailed,
-			"message %d does not inflate: %v", m.N, res.err))
-	default:
-		if res.windowExceeded {
+				"message %d refers to compressed history that is missing (%s); it is shown raw", m.N, lost))
+		case res.windowExceeded:
+			c.rawPayload(h, "cannot inflate: it refers farther back than the negotiated window")
 			dst = c.anomaly(dst, h.role, s, newAnomaly(CodeInflateWindowExceeded,
-				"message %d refers farther back than the negotiated %d-byte window", m.N, h.inf.window))
+				"message %d refers farther back than the negotiated %d-byte window; it is shown raw", m.N, h.inf.window))
+		case res.beforeStart && !h.inf.takeover:
+			c.rawPayload(h, "inflate: it refers to bytes before the message under no_context_takeover ("+res.err.Error()+")")
+			dst = c.anomaly(dst, h.role, s, newAnomaly(CodeInflateFailed,
+				"message %d refers to bytes before its start, but no_context_takeover is in force: %v", m.N, res.err))
+		case res.beforeStart:
+			c.rawPayload(h, "inflate: it refers to bytes before the compressed stream started ("+res.err.Error()+")")
+			dst = c.anomaly(dst, h.role, s, newAnomaly(CodeInflateFailed,
+				"message %d refers to bytes before the compressed stream started: %v", m.N, res.err))
+		default:
+			c.rawPayload(h, "inflate: "+res.err.Error())
+			dst = c.anomaly(dst, h.role, s, newAnomaly(CodeInflateFailed,
+				"message %d does not inflate: %v", m.N, res.err))
 		}
+	} else {
 		if res.limited {
 			m.Truncated = true
+			h.inf.lost = fmt.Sprintf("message %d inflated past the limit", m.N)
 			dst = c.anomaly(dst, h.role, s, newAnomaly(CodeInflateLimit,
 				"message %d inflates past the %d-byte limit; the rest is not decoded", m.N, c.opt.MaxInflate))
 		}

@@ -1,6 +1,8 @@
 package decode
 
 import (
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -16,5 +18,96 @@ func TestLargeCookieHead(t *testing.T) {
 		if m := kinds(evs, KindMessage); len(m) != 1 || string(m[0].Message.Payload) != "hello" {
 			t.Fatalf("%s", describe(evs))
 		}
+	}
+}
+
+// connCost returns the heap bytes per Conn that n Conns hold after each
+// was fed steps (and released its events), measured with runtime.MemStats
+// after a GC.
+func connCost(n int, steps []step) float64 {
+	conns := make([]*Conn, n)
+	var dst []Event
+	heap := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	// Warm the pools (shared by all Conns) with one connection first.
+	warm := NewConn(testMeta, Options{})
+	for _, st := range steps {
+		dst = warm.Feed(dst[:0], st.side, st.data, Seg{})
+	}
+	warm.Close(dst[:0], Seg{})
+	warm.Release()
+	before := heap()
+	for i := range conns {
+		c := NewConn(testMeta, Options{})
+		for _, st := range steps {
+			dst = c.Feed(dst[:0], st.side, st.data, Seg{})
+		}
+		c.Release()
+		conns[i] = c
+	}
+	after := heap()
+	runtime.KeepAlive(conns)
+	return float64(int64(after)-int64(before)) / float64(n)
+}
+
+// chatText is n bytes of varied chat-like JSON (compresses about 4:1).
+func chatText(seed, n int) string {
+	var b strings.Builder
+	for i := 0; b.Len() < n; i++ {
+		fmt.Fprintf(&b, `{"id":%d,"user":"user%d","text":"message %d of seed %d","ts":%d}`, i*7919%100003, (i*31+seed)%977, i, seed, 1700000000+i*i%86400)
+	}
+	return b.String()[:n]
+}
+
+// openFragmentSteps: a handshake, then each side leaves a fragmented
+// message open after a 100-byte first frame.
+func openFragmentSteps() []step {
+	return []step{c2s(str(testReq)), s2c(str(testResp)),
+		c2s(fb{op: OpText, mask: true, key: testKey, payload: []byte(chatText(1, 100))}.bytes()),
+		s2c(sf(false, OpText, chatText(2, 100)))}
+}
+
+// deflateFullSteps: permessage-deflate with context takeover both ways,
+// and enough messages each way to fill both 32 KiB windows.
+func deflateFullSteps() []step {
+	steps := []step{c2s(str(testReqDeflate)), s2c(str(respWithExt("permessage-deflate")))}
+	cd, sd := newDeflater(true), newDeflater(true)
+	for i := 0; i < 20; i++ {
+		steps = append(steps,
+			c2s(fb{fin: true, rsv: 4, op: OpText, mask: true, key: testKey, payload: cd.compress(chatText(i, 2500))}.bytes()),
+			s2c(fb{fin: true, rsv: 4, op: OpText, payload: sd.compress(chatText(100+i, 2500))}.bytes()))
+	}
+	return steps
+}
+
+// TestConnCost bounds the memory a Conn holds in states that thousands of
+// connections are in at once (issue 11: an open fragmented message each
+// way cost ~25 KB, deflate with context takeover ~170 KB).
+func TestConnCost(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocation sizes")
+	}
+	tests := []struct {
+		name  string
+		steps []step
+		max   float64
+	}{
+		{"handshake only", []step{c2s(str(testReq)), s2c(str(testResp))}, 2000},
+		{"open fragmented message each way", openFragmentSteps(), 3000},
+		{"deflate with takeover, windows full", deflateFullSteps(), 90000},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := connCost(2000, tc.steps)
+			t.Logf("%.0f bytes per connection", got)
+			if got > tc.max {
+				t.Errorf("%.0f bytes per connection, want at most %.0f", got, tc.max)
+			}
+		})
 	}
 }
