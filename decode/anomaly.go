@@ -112,6 +112,10 @@ const (
 	// The capture.
 	CodeFramingLost     Code = "framing_lost"
 	CodeStreamTruncated Code = "stream_truncated"
+	// CodeMemcapEvicted: wscap's memory budget (--memcap) was reached and
+	// this connection's state was dropped (reported by the caller with
+	// Conn.Report before Conn.Close).
+	CodeMemcapEvicted Code = "memcap_evicted"
 )
 
 type codeDoc struct {
@@ -177,6 +181,7 @@ var codeInfo = map[Code]codeDoc{
 
 	CodeFramingLost:     {SeverityWarning, "capture", "bytes were lost inside a frame header or an HTTP head; the rest of the direction is counted, not decoded"},
 	CodeStreamTruncated: {SeverityWarning, "capture", "the direction ended in the middle of a frame or a fragmented message"},
+	CodeMemcapEvicted:   {SeverityWarning, "wscap limit", "wscap dropped this connection's state because the memory budget (--memcap) was reached; what was open is truncated and the rest of the connection is not decoded"},
 }
 
 // Codes returns every anomaly code, in catalogue order of the README.

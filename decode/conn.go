@@ -112,24 +112,26 @@ type Conn struct {
 	h    [2]half
 	seq  int
 
-	announced  bool // KindConn emitted
-	rolesKnown bool
-	clientSide Side
-	midstream  bool
-
-	hs        *Handshake
-	hsPending bool // the Upgrade request awaits its response
-	hsShown   bool // hs went out in a KindHandshake event (see Release)
-	orphanOK  bool // process responses with no request seen
-
+	announced    bool // KindConn emitted
+	rolesKnown   bool
+	clientSide   Side
+	midstream    bool
 	pmd          bool // permessage-deflate in force
 	deflateFrame bool // deflate-frame in force
+	evicted      bool // memcap_evicted was reported: Close truncates what is open
+
+	hs        *Handshake
+	hsPending bool  // the Upgrade request awaits its response
+	hsShown   bool  // hs went out in a KindHandshake event (see Release)
+	orphanOK  bool  // process responses with no request seen
+	hsBytes   int32 // the heads hs was filled from (MemSize's estimate of it)
 
 	arena  []byte  // payload copies referenced by the events of one call (arenap.b)
 	arenap *pbuf   // pooled buffer of arena; nil between calls
 	lent   []*pbuf // buffers lent to the events of one call
 
 	tls *TLSInfo // set by TLS: the session this connection runs in
+
 }
 
 // NewConn returns a decoder for the TCP connection described by meta.
@@ -169,7 +171,10 @@ func (c *Conn) End(dst []Event, side Side, s Seg) []Event {
 	return c.end(dst, &c.h[side&1], s, false)
 }
 
-// Close ends every side not yet ended (end of capture).
+// Close ends every side not yet ended (end of capture). After a
+// memcap_evicted anomaly (see [Conn.Report]) the messages it cuts are
+// marked Truncated, and no stream_truncated is added: the eviction is the
+// cause.
 func (c *Conn) Close(dst []Event, s Seg) []Event {
 	c.begin()
 	if c.hsPending {
@@ -209,6 +214,9 @@ func (c *Conn) Report(dst []Event, side Side, a Anomaly, s Seg) []Event {
 		} else {
 			role = RoleServer
 		}
+	}
+	if a.Code == CodeMemcapEvicted {
+		c.evicted = true
 	}
 	return c.anomaly(dst, role, s, a)
 }
@@ -258,6 +266,7 @@ func (c *Conn) Release() {
 		} else {
 			c.hs = &Handshake{RequestPacket: c.hs.RequestPacket, Upgraded: c.hs.Upgraded, TLS: c.hs.TLS}
 		}
+		c.hsBytes = 0
 	}
 	for i, p := range c.lent {
 		putBuf(p)
@@ -469,7 +478,12 @@ func (c *Conn) onHead(dst []Event, h *half, head []byte, s Seg) []Event {
 		return dst
 	}
 	if m.isRequest {
-		return c.onRequest(dst, h, &m, s)
+		hs := c.hs
+		dst = c.onRequest(dst, h, &m, s)
+		if c.hs != hs {
+			c.hsBytes = int32(min(len(head), 1<<29))
+		}
+		return dst
 	}
 	return c.onResponse(dst, h, &m, head, s)
 }
@@ -549,6 +563,7 @@ func (c *Conn) onResponse(dst []Event, h *half, m *httpHead, head []byte, s Seg)
 	c.hsPending = false
 	c.hs.ResponsePacket = s.Packet
 	as := fillResponse(c.hs, m)
+	c.hsBytes += int32(min(len(head), 1<<29))
 	dst = c.event(dst, KindHandshake, RoleNone, s)
 	dst[len(dst)-1].Handshake = c.hs
 	c.hsShown = true
@@ -1017,7 +1032,7 @@ func (c *Conn) finishFrame(dst []Event, h *half, s Seg, cut bool) []Event {
 			dst = c.inflateUnit(dst, h, s, cut)
 		}
 		if cut {
-			if !h.gapCut {
+			if !h.gapCut && !c.evicted {
 				dst = c.anomaly(dst, h.role, s, newAnomaly(CodeStreamTruncated,
 					"the direction ended %d bytes into a %d-byte %s frame", fr.Seen+fr.Lost, fr.PayloadLen, fr.Opcode))
 			}
@@ -1025,7 +1040,7 @@ func (c *Conn) finishFrame(dst []Event, h *half, s Seg, cut bool) []Event {
 		} else if fr.Fin {
 			dst = c.finishMessage(dst, h, s, false)
 		}
-	} else if cut && !h.gapCut {
+	} else if cut && !h.gapCut && !c.evicted {
 		dst = c.anomaly(dst, h.role, s, newAnomaly(CodeStreamTruncated,
 			"the direction ended %d bytes into a %d-byte %s frame", fr.Seen+fr.Lost, fr.PayloadLen, fr.Opcode))
 	}
@@ -1159,6 +1174,9 @@ func (c *Conn) finishMessage(dst []Event, h *half, s Seg, cut bool) []Event {
 		dst = c.inflateUnit(dst, h, s, cut)
 	}
 	m.Cut = cut
+	if cut && c.evicted {
+		m.Truncated = true // dropped by the memory budget (memcap_evicted)
+	}
 	var anoms [1]Anomaly
 	na := 0
 	if m.Opcode == OpText && m.DecodeError == "" {
@@ -1267,15 +1285,17 @@ func (c *Conn) end(dst []Event, h *half, s Seg, closing bool) []Event {
 	}
 	switch h.state {
 	case stHeader:
-		if h.hdrN > 0 && c.announced {
+		if h.hdrN > 0 && c.announced && !c.evicted {
 			dst = c.anomaly(dst, h.role, s, newAnomaly(CodeStreamTruncated,
 				"the direction ended inside a frame header (%d bytes of it seen)", h.hdrN))
 		}
 		h.undecoded += int64(h.hdrN)
 		h.hdrN = 0
 		if h.inMsg {
-			dst = c.anomaly(dst, h.role, s, newAnomaly(CodeStreamTruncated,
-				"the direction ended inside fragmented message %d after %d frames", h.msg.N, h.msg.Frames))
+			if !c.evicted {
+				dst = c.anomaly(dst, h.role, s, newAnomaly(CodeStreamTruncated,
+					"the direction ended inside fragmented message %d after %d frames", h.msg.N, h.msg.Frames))
+			}
 			dst = c.finishMessage(dst, h, s, true)
 		}
 	case stPayload:

@@ -3,6 +3,7 @@ package decode
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -109,5 +110,79 @@ func TestConnCost(t *testing.T) {
 				t.Errorf("%.0f bytes per connection, want at most %.0f", got, tc.max)
 			}
 		})
+	}
+}
+
+// memSizeCases are the states TestMemSize compares MemSize with MemStats
+// in.
+func memSizeCases() map[string][]step {
+	big := chatText(3, 200<<10)
+	return map[string][]step{
+		"handshake only": {c2s(str(testReq)), s2c(str(testResp))},
+		"request, no response, client bytes held": {c2s(str(testReq)), c2s(cf(true, OpText, chatText(4, 20000)))},
+		"open fragmented message each way":        openFragmentSteps(),
+		"open 200 KiB message each way": {c2s(str(testReq)), s2c(str(testResp)),
+			c2s(fb{op: OpText, mask: true, key: testKey, payload: []byte(big)}.bytes()),
+			s2c(sf(false, OpText, big))},
+		"deflate with takeover, windows full": deflateFullSteps(),
+		"deflate, open compressed message": append(deflateFullSteps()[:4],
+			s2c(fb{rsv: 4, op: OpText, payload: newDeflater(true).compress(big)}.bytes())),
+	}
+}
+
+// TestMemSize checks MemSize against runtime.MemStats (within a factor of
+// 1.5 either way) in the states connections are held in.
+func TestMemSize(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocation sizes")
+	}
+	for name, steps := range memSizeCases() {
+		t.Run(name, func(t *testing.T) {
+			n := 500
+			if len(steps) > 10 {
+				n = 200
+			}
+			measured := connCost(n, steps)
+			c := NewConn(testMeta, Options{})
+			var dst []Event
+			for _, st := range steps {
+				dst = c.Feed(dst[:0], st.side, st.data, Seg{})
+			}
+			c.Release()
+			est := float64(c.MemSize())
+			t.Logf("MemSize %.0f, MemStats %.0f bytes per connection", est, measured)
+			if est > 1.5*measured || measured > 1.5*est {
+				t.Errorf("MemSize %.0f, MemStats %.0f bytes per connection: more than 1.5x apart", est, measured)
+			}
+		})
+	}
+}
+
+// TestMemcapEvictedTruncates: after the caller reports memcap_evicted and
+// closes the Conn, the messages that were open are marked truncated (and
+// cut), with no stream_truncated: the eviction is the cause.
+func TestMemcapEvictedTruncates(t *testing.T) {
+	steps := []step{c2s(str(testReq)), s2c(str(testResp)),
+		c2s(fb{op: OpText, mask: true, key: testKey, payload: []byte("open client")}.bytes()),
+		s2c(fb{fin: true, op: OpBinary, payload: []byte("a frame cut in its payload"), declLen: 1000}.bytes()),
+		{side: Side1, report: CodeMemcapEvicted}}
+	evs := run(Options{}, steps, nil)
+	if got := codes(evs); !slices.Equal(got, []Code{CodeMemcapEvicted}) {
+		t.Errorf("codes %v, want only memcap_evicted\n%s", got, describe(evs))
+	}
+	msgs := kinds(evs, KindMessage)
+	if len(msgs) != 2 {
+		t.Fatalf("%s", describe(evs))
+	}
+	for _, m := range msgs {
+		if !m.Message.Truncated || !m.Message.Cut {
+			t.Errorf("message not marked truncated and cut\n%s", describe(msgs))
+		}
+	}
+	// Without the report, Close says stream_truncated and the messages are
+	// only cut.
+	evs = run(Options{}, steps[:4], nil)
+	if !hasCode(evs, CodeStreamTruncated) || kinds(evs, KindMessage)[0].Message.Truncated {
+		t.Errorf("%s", describe(evs))
 	}
 }
