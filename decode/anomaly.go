@@ -148,7 +148,7 @@ var codeInfo = map[Code]codeDoc{
 	CodeHandshakeIncomplete:     {SeverityInfo, "RFC 6455 §4.1", "the capture holds the Upgrade request but no response"},
 	CodeClientDataBeforeUpgrade: {SeverityWarning, "RFC 6455 §4.1", "the client sent frames before the server's 101 response"},
 	CodeHeadTooLarge:            {SeverityError, "wscap limit", "an HTTP head is longer than the head limit; the direction is not decoded further"},
-	CodeHTTPMalformed:           {SeverityError, "RFC 9112 §2", "bytes in the HTTP phase are not a valid HTTP/1.x message; the direction is not decoded further"},
+	CodeHTTPMalformed:           {SeverityError, "RFC 9112 §2", "bytes in the HTTP phase are not a valid HTTP/1.x message; the direction is not decoded further, except after an Upgrade request that is valid enough (a bad character in its request line, a line that is not a header field): its frames are decoded when the 101's Accept matches its key"},
 	CodeHoldOverflow:            {SeverityWarning, "wscap limit", "the client sent more than the hold limit before the response was seen; the held bytes were dropped"},
 
 	CodeDeflateParamInvalid:    {SeverityError, "RFC 7692 §7.1", "a permessage-deflate parameter is unknown or its value is out of range"},

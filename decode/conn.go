@@ -39,6 +39,12 @@ type httpHalf struct {
 	body      bodySkipper
 	methods   []string // requests sent by this side that await a response
 
+	// A head that did not parse before the connection was known to be
+	// WebSocket: reported when it is (announce).
+	malformed    Anomaly
+	malformedSeg Seg
+	reqMalformed bool // the Upgrade request was malformed (trustMalformed)
+
 	// Held bytes (client after its Upgrade request; a server answering
 	// before its request was seen).
 	hold       []byte
@@ -362,6 +368,12 @@ func (c *Conn) announce(dst []Event, client Side, midstream bool, s Seg) []Event
 		ClientSide: client,
 		Midstream:  midstream,
 	}
+	for i := range c.h {
+		if hp := c.h[i].hp; hp != nil && hp.malformed.Code != "" {
+			dst = c.anomaly(dst, c.h[i].role, hp.malformedSeg, hp.malformed)
+			hp.malformed = Anomaly{}
+		}
+	}
 	return dst
 }
 
@@ -468,10 +480,22 @@ func (c *Conn) headTooLarge(dst []Event, h *half, n int, s Seg) (int, []Event) {
 // onHead handles one complete HTTP head.
 func (c *Conn) onHead(dst []Event, h *half, head []byte, s Seg) []Event {
 	m, ok := parseHead(head)
+	if ok && m.malformed != "" && !c.trustMalformed(h, &m) {
+		ok = false
+	}
 	if !ok {
+		why := "does not parse"
+		if m.malformed != "" {
+			why = "is malformed (" + m.malformed + ")"
+		}
+		a := newAnomaly(CodeHTTPMalformed,
+			"a %d-byte HTTP head %s; the rest of this direction is not decoded", len(head), why)
 		if c.announced {
-			dst = c.anomaly(dst, h.role, s, newAnomaly(CodeHTTPMalformed,
-				"a %d-byte HTTP head does not parse; the rest of this direction is not decoded", len(head)))
+			dst = c.anomaly(dst, h.role, s, a)
+		} else {
+			// Reported if the connection turns out to be WebSocket (a
+			// 101 answers it).
+			h.ht().malformed, h.ht().malformedSeg = a, s
 		}
 		h.state = stLost
 		h.undecoded += int64(len(head))
@@ -482,10 +506,33 @@ func (c *Conn) onHead(dst []Event, h *half, head []byte, s Seg) []Event {
 		dst = c.onRequest(dst, h, &m, s)
 		if c.hs != hs {
 			c.hsBytes = int32(min(len(head), 1<<29))
+			if m.malformed != "" {
+				h.ht().reqMalformed = true
+				dst = c.anomaly(dst, RoleClient, s, newAnomaly(CodeHTTPMalformed,
+					"the Upgrade request's head is malformed (%s); its frames are decoded if the 101 response's Accept matches its key", m.malformed))
+			}
 		}
 		return dst
 	}
-	return c.onResponse(dst, h, &m, head, s)
+	dst = c.onResponse(dst, h, &m, head, s)
+	if m.malformed != "" {
+		dst = c.anomaly(dst, h.role, s, newAnomaly(CodeHTTPMalformed,
+			"the %d response's head is malformed (%s)", m.status, m.malformed))
+	}
+	return dst
+}
+
+// trustMalformed reports whether a head with a tolerated violation is
+// decoded anyway: an Upgrade request (its frames are decoded if the server
+// answers 101 with the Accept of its key) or the 101 answer to one.
+// Otherwise the direction stops there, as for a head that does not parse.
+func (c *Conn) trustMalformed(h *half, m *httpHead) bool {
+	if m.isRequest {
+		return isWebSocketRequest(m) && !c.hsPending && (c.hs == nil || !c.hs.Upgraded)
+	}
+	other := &c.h[h.side^1]
+	return m.status == 101 && c.hsPending && other.hp != nil &&
+		len(other.hp.methods) > 0 && other.hp.methods[0] == wsMarker
 }
 
 func (c *Conn) onRequest(dst []Event, h *half, m *httpHead, s Seg) []Event {
@@ -583,8 +630,16 @@ func (c *Conn) onResponse(dst []Event, h *half, m *httpHead, head []byte, s Seg)
 				dst = c.anomaly(dst, RoleClient, s, newAnomaly(CodeClientDataBeforeUpgrade,
 					"the client sent %d bytes after its Upgrade request before the 101 response (packet %d)", len(other.ht().hold), s.Packet))
 			}
-			other.state = stHeader
-			dst = c.release(dst, other)
+			if other.ht().reqMalformed && !c.hs.AcceptValid {
+				// A malformed request whose key the answer does not
+				// confirm: its bytes are not trusted as frames.
+				other.undecoded += int64(len(other.ht().hold))
+				other.ht().hold, other.ht().holdChunks = nil, nil
+				other.state = stLost
+			} else {
+				other.state = stHeader
+				dst = c.release(dst, other)
+			}
 		}
 		c.dropHTTP()
 		return dst
