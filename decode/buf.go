@@ -62,8 +62,12 @@ func putBuf(p *pbuf) {
 }
 
 // growBuf makes room for n more bytes in *pp (getting a buffer if it is
-// nil) and returns its bytes.
-func growBuf(pp **pbuf, n int) []byte {
+// nil) and returns its bytes. The buffer doubles, but not past most (the
+// most it can hold by the lengths already known, e.g. the rest of the
+// frame within the payload limit; 0: no bound): a 100 MB message ends in
+// a buffer of about 100 MB, not 128 MiB. Doubling stays bounded by the
+// bytes that arrived, never by a declared length alone.
+func growBuf(pp **pbuf, n, most int) []byte {
 	p := *pp
 	if p == nil {
 		p = getBuf(n)
@@ -73,7 +77,11 @@ func growBuf(pp **pbuf, n int) []byte {
 	if cap(p.b)-len(p.b) >= n {
 		return p.b
 	}
-	q := getBuf(max(len(p.b)+n, 2*cap(p.b)))
+	size := 2 * cap(p.b)
+	if most > 0 && size > most && cap(p.b) >= 1<<(minBufShift+bufClasses-1) {
+		size = most // only for unpooled sizes: pooled ones keep their class
+	}
+	q := getBuf(max(len(p.b)+n, size))
 	q.b = append(q.b, p.b...)
 	putBuf(p)
 	*pp = q

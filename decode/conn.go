@@ -285,12 +285,13 @@ func (c *Conn) Release() {
 	}
 }
 
-// appendBuf appends b to h.buf, in a pooled buffer.
-func (h *half) appendBuf(b []byte) {
+// appendBuf appends b to h.buf, in a pooled buffer that grows to at most
+// most bytes if that is known (0 if not).
+func (h *half) appendBuf(b []byte, most int) {
 	if h.bufp != nil {
 		h.bufp.b = h.buf // buf may have been cut back
 	}
-	h.buf = append(growBuf(&h.bufp, len(b)), b...)
+	h.buf = append(growBuf(&h.bufp, len(b), most), b...)
 	h.bufp.b = h.buf
 }
 
@@ -995,7 +996,7 @@ func (c *Conn) dataBytes(h *half, b []byte) {
 		if h.compp != nil {
 			h.compp.b = h.comp
 		}
-		h.comp = append(growBuf(&h.compp, len(b)), b...)
+		h.comp = append(growBuf(&h.compp, len(b), 0), b...)
 		h.compp.b = h.comp
 		c.unmaskKept(h, h.comp[start:])
 		return
@@ -1004,7 +1005,8 @@ func (c *Conn) dataBytes(h *half, b []byte) {
 	if room := c.opt.MaxPayload - len(h.buf); room > 0 {
 		k = min(room, len(b))
 		start := len(h.buf)
-		h.appendBuf(b[:k])
+		// The frame's rest (h.remaining includes b) bounds the growth.
+		h.appendBuf(b[:k], int(min(uint64(c.opt.MaxPayload), uint64(start)+h.remaining)))
 		kept := h.buf[start:]
 		c.unmaskKept(h, kept)
 		c.msgDecoded(h, kept)
@@ -1058,7 +1060,7 @@ func (c *Conn) msgData(h *half, b []byte) {
 		h.utf8.feed(b)
 	}
 	if room := c.opt.MaxPayload - len(h.buf); room > 0 {
-		h.appendBuf(b[:min(room, len(b))])
+		h.appendBuf(b[:min(room, len(b))], c.opt.MaxPayload)
 		if room < len(b) {
 			h.msg.Truncated = true
 		}
@@ -1212,7 +1214,7 @@ func (c *Conn) rawPayload(h *half, why string) {
 	m.Len += uint64(len(h.comp))
 	keep := min(len(h.comp), c.opt.MaxPayload-len(h.buf))
 	if keep > 0 {
-		h.appendBuf(h.comp[:keep])
+		h.appendBuf(h.comp[:keep], c.opt.MaxPayload)
 	}
 	if keep < len(h.comp) {
 		m.Truncated = true

@@ -186,3 +186,36 @@ func TestMemcapEvictedTruncates(t *testing.T) {
 		t.Errorf("%s", describe(evs))
 	}
 }
+
+// TestLargeMessageBuffer: a large message's buffer ends about its size
+// (it doubled to the next power of two: 32 MiB for 20 MiB, 128 MiB for
+// 100 MB), and what the decoder allocates for it stays under 2.7x.
+func TestLargeMessageBuffer(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocation sizes")
+	}
+	const n = 20 << 20
+	c := NewConn(testMeta, Options{MaxPayload: 1 << 30})
+	var dst []Event
+	dst = c.Feed(dst, Side0, []byte(testReq), Seg{})
+	dst = c.Feed(dst, Side1, []byte(testResp), Seg{})
+	dst = c.Feed(dst[:0], Side1, fb{fin: true, op: OpBinary, declLen: n}.bytes(), Seg{})
+	chunk := make([]byte, 64<<10)
+	var ms0, ms1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	for i := 0; i < n/len(chunk); i++ {
+		dst = c.Feed(dst[:0], Side1, chunk, Seg{})
+	}
+	runtime.ReadMemStats(&ms1)
+	m := kinds(dst, KindMessage)
+	if len(m) != 1 || len(m[0].Message.Payload) != n {
+		t.Fatalf("%s", describe(dst))
+	}
+	total := ms1.TotalAlloc - ms0.TotalAlloc
+	held := cap(c.lent[len(c.lent)-1].b)
+	t.Logf("buffer %d bytes, allocated %d bytes for a %d-byte message", held, total, n)
+	if held > n+n/16 || total > n*27/10 {
+		t.Errorf("buffer %d bytes, allocated %d bytes for a %d-byte message", held, total, n)
+	}
+}
