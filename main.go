@@ -187,6 +187,7 @@ type config struct {
 	maxInflate int64
 	memcap     int64
 	connIdle   time.Duration
+	maxHead    int
 	timeFmt    output.TimeFormat
 	failOn     decode.Severity
 	failOnSet  bool
@@ -253,6 +254,7 @@ func parseArgs(args []string) (*config, error) {
 		decodeAs   []string
 		maxPayload string
 		maxInflate string
+		maxHead    string
 		timeFmt    string
 		failOn     string
 		summary    bool
@@ -283,6 +285,7 @@ func parseArgs(args []string) (*config, error) {
 	fs.StringVar(&maxInflate, "max-inflate", "64MiB", "stop inflating a compressed message after `BYTES`")
 	fs.StringVar(&memcap, "memcap", "512MiB", "memory budget for the state of all connections: past it the least recently active are evicted, with a memcap_evicted anomaly (at least 16MiB; 0: no budget)")
 	fs.DurationVar(&cfg.connIdle, "conn-timeout", 5*time.Minute, "finish a connection without FIN or RST after `TIME` of capture time without a packet")
+	fs.StringVar(&maxHead, "max-head", "64KiB", "decode HTTP heads (the Upgrade request and response) of up to `BYTES`")
 	fs.StringVarP(&timeFmt, "time", "t", "relative", "show times as `FORMAT`: relative (to the first packet), absolute (UTC) or delta (to the previous row)")
 	fs.StringVar(&failOn, "fail-on", "", "exit with status 3 if an anomaly of `LEVEL` (warning or error) or above was seen")
 	fs.BoolVar(&cfg.stats, "stats", false, "print packet, connection and throughput counts to stderr at the end")
@@ -385,6 +388,10 @@ func parseArgs(args []string) (*config, error) {
 	if cfg.connIdle < time.Second {
 		return nil, usagef("invalid --conn-timeout %s: must be at least 1s", cfg.connIdle)
 	}
+	if n, err = parseSize(maxHead); err != nil || n <= 0 || n > 1<<30 {
+		return nil, usagef("invalid --max-head %q: want a size from 1 byte to 1GiB", maxHead)
+	}
+	cfg.maxHead = int(n)
 	var ok bool
 	if cfg.timeFmt, ok = output.ParseTimeFormat(timeFmt); !ok {
 		return nil, usagef("invalid --time %q: want relative, absolute or delta", timeFmt)
@@ -578,7 +585,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	pipe := pipeline.New(pipeline.Config{
 		Workers: cfg.jobs,
 		Engine: reassembly.Config{
-			Decode:        decode.Options{MaxPayload: cfg.maxPayload, MaxInflate: cfg.maxInflate},
+			Decode:        decode.Options{MaxPayload: cfg.maxPayload, MaxInflate: cfg.maxInflate, MaxHead: cfg.maxHead},
 			DecodeAsPorts: cfg.decodeAs,
 			KeyLog:        keys,
 			MemCap:        cfg.memcap,

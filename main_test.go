@@ -149,6 +149,7 @@ func TestCLI(t *testing.T) {
 		{"fail-on bogus", []string{"-r", good, "--fail-on", "bogus"}, 2, "", `invalid --fail-on "bogus"`},
 		{"time bogus", []string{"-r", good, "-t", "later"}, 2, "", `invalid --time "later"`},
 		{"max-payload bogus", []string{"-r", good, "--max-payload", "12Q"}, 2, "", `invalid --max-payload "12Q"`},
+		{"max-head zero", []string{"-r", good, "--max-head", "0"}, 2, "", `invalid --max-head "0"`},
 		{"max-inflate zero", []string{"-r", good, "--max-inflate", "0"}, 2, "", "invalid --max-inflate"},
 		{"decode-as bogus", []string{"-r", good, "-d", "80,70000"}, 2, "", `invalid --decode-as port "70000"`},
 		{"count zero", []string{"-r", good, "-c", "0"}, 2, "", "invalid --count 0"},
