@@ -92,7 +92,9 @@ func TestConnCosts(t *testing.T) {
 			real := (heapAfter() - base) / n
 			counted := (e.MemSize() + int64(len(e.tr.flows))*trackCost) / n
 			t.Logf("%s: %d bytes per connection on the heap, %d counted", tc.name, real, counted)
-			if counted*3 < real*2 {
+			// Undercounting lets memory pass the budget; overcounting
+			// evicts too early.
+			if counted*3 < real*2 || counted > 2*real {
 				t.Errorf("%s: the budget counts %d bytes per connection, the heap holds %d", tc.name, counted, real)
 			}
 			runtime.KeepAlive(e)
