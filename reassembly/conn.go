@@ -143,6 +143,13 @@ func (c *conn) ReassembledSG(sg tcpasm.ScatterGather, ac tcpasm.AssemblerContext
 	if end && c.dec != nil && !h.ended {
 		h.ended = true
 		c.end(side, seg)
+		// A RST aborts both directions (RFC 9293 §3.10.7.4), but the
+		// assembler closes only the half that carried it: end the other
+		// here, at the RST, rather than at the end of the capture.
+		if o := side.Other(); !c.half[o].ended && c.e.cur == c && side == c.e.curSide && c.e.ld.tcp.RST {
+			c.half[o].ended = true
+			c.end(o, seg)
+		}
 	}
 }
 
