@@ -241,8 +241,9 @@ func TestRealWSS(t *testing.T) {
 	}
 }
 
-// TestRealWSSNoKeys: without a key log a wss recording is one tls row and
-// a line under the summary; with a key log that lacks its keys, one
+// TestRealWSSNoKeys: without a key log a wss recording is one tls row, an
+// end row per direction (at its FIN, which dates the connection's duration)
+// and a line under the summary; with a key log that lacks its keys, one
 // tls_no_key anomaly too; with wrong keys, a tls_auth_failed anomaly per
 // direction, and nothing says decrypted.
 func TestRealWSSNoKeys(t *testing.T) {
@@ -288,12 +289,17 @@ func TestRealWSSNoKeys(t *testing.T) {
 		for _, ev := range evs {
 			kinds = append(kinds, ev.Kind.String())
 		}
-		want := "tls" + strings.Repeat(" anomaly", tt.anomalies)
+		want := "tls" + strings.Repeat(" anomaly", tt.anomalies) + " end end"
 		if strings.Join(kinds, " ") != want || st.TLS != 1 || st.TLSDecrypted != 0 || st.WebSocket != 0 {
 			t.Errorf("keys %q: events %v, stats %+v; want %s", tt.keys, kinds, st, want)
 		}
 		if !strings.Contains(text, "\n"+tt.line) || !strings.Contains(text, "(not decrypted)") {
 			t.Errorf("keys %q: output lacks %q:\n%s", tt.keys, tt.line, text)
+		}
+		// The duration runs to the connection's last FIN (packet 59, 0.143555 s
+		// after the ServerHello that made the tls event), not 0.
+		if !strings.Contains(text, "| 0.143555 |") {
+			t.Errorf("keys %q: the summary's duration is not the connection's:\n%s", tt.keys, text)
 		}
 	}
 }

@@ -108,6 +108,9 @@ func dirIndex(d tcpasm.TCPFlowDirection) int {
 func (c *conn) Accept(t *layers.TCP, _ gopacket.CaptureInfo, dir tcpasm.TCPFlowDirection, nextSeq tcpasm.Sequence, start *bool, _ tcpasm.AssemblerContext) bool {
 	*start = true
 	if c.done || c.dec == nil || c.idle() {
+		if c.tls != nil && (t.FIN || t.RST) && !c.done && c.dec != nil {
+			c.opaqueEnd(dir, t.RST) // tls.go
+		}
 		return false
 	}
 	h := &c.half[c.dirSide[dirIndex(dir)]]

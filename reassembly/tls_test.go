@@ -264,8 +264,9 @@ func TestTLSDecrypted(t *testing.T) {
 }
 
 // TestTLSNotDecrypted: without keys a TLS connection is one tls event
-// (decrypted false); with a key log that lacks its keys, also a tls_no_key
-// anomaly. Either way the connection is not reassembled further.
+// (decrypted false) and an end event per direction, at its FIN; with a key
+// log that lacks its keys, also a tls_no_key anomaly. Either way the
+// connection is not reassembled further.
 func TestTLSNotDecrypted(t *testing.T) {
 	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 		t.Run(tls.VersionName(v), func(t *testing.T) {
@@ -295,6 +296,22 @@ func TestTLSNotDecrypted(t *testing.T) {
 				wantKinds := []string{"tls"}
 				for range tc.codes {
 					wantKinds = append(wantKinds, "anomaly")
+				}
+				// Each direction ends at its FIN (the capture closes with
+				// the client's FIN, the server's, and an ACK), in capture
+				// order, though the connection is no longer reassembled.
+				wantKinds = append(wantKinds, "end", "end")
+				for _, ev := range evs {
+					if ev.Kind != decode.KindEnd {
+						continue
+					}
+					want := len(pkts) - 2 // the client's FIN
+					if ev.From == decode.RoleServer {
+						want++
+					}
+					if ev.Packet != want || !ev.Time.Equal(pkts[want-1].Time) {
+						t.Errorf("%s: %s end at packet %d (%v), want packet %d", tc.name, ev.From, ev.Packet, ev.Time, want)
+					}
 				}
 				if strings.Join(kinds, ",") != strings.Join(wantKinds, ",") || strings.Join(codes, ",") != strings.Join(tc.codes, ",") {
 					t.Errorf("%s: events %v anomalies %v, want %v %v", tc.name, kinds, codes, wantKinds, tc.codes)
