@@ -212,19 +212,24 @@ func (c *Conn) TLS(dst []Event, info *TLSInfo, s Seg) []Event {
 // say) about what side sent, numbered in this connection's sequence.
 func (c *Conn) Report(dst []Event, side Side, a Anomaly, s Seg) []Event {
 	c.begin()
+	if a.Code == CodeMemcapEvicted {
+		c.evicted = true
+	}
+	return c.anomaly(dst, c.roleOf(side), s, a)
+}
+
+// roleOf is the role of side; on a TLS connection not (yet) known to be
+// WebSocket, the TLS client is the client.
+func (c *Conn) roleOf(side Side) Role {
 	role := c.h[side&1].role
 	if !c.rolesKnown && c.tls != nil {
-		// The TLS client is the WebSocket client.
 		if c.meta.Addr[side&1] == c.tls.Client {
 			role = RoleClient
 		} else {
 			role = RoleServer
 		}
 	}
-	if a.Code == CodeMemcapEvicted {
-		c.evicted = true
-	}
-	return c.anomaly(dst, role, s, a)
+	return role
 }
 
 // IsWebSocket reports whether the connection was recognised as WebSocket
@@ -233,7 +238,8 @@ func (c *Conn) IsWebSocket() bool { return c.announced }
 
 // Idle reports whether nothing more can come of this connection: it is not
 // WebSocket and neither side is decoding anything. Callers may stop feeding
-// it (End and Close then emit nothing).
+// it (End and Close then emit nothing, except the end events of a TLS
+// connection).
 func (c *Conn) Idle() bool {
 	if c.announced {
 		return false
@@ -1372,8 +1378,10 @@ func (c *Conn) end(dst []Event, h *half, s Seg, closing bool) []Event {
 		other.state = stHead
 		dst = c.release(dst, other)
 	}
-	if c.announced {
-		dst = c.event(dst, KindEnd, h.role, s)
+	if c.announced || c.tls != nil {
+		// A TLS connection's directions end in events even when it is not
+		// (or cannot be seen to be) WebSocket: they date its last packets.
+		dst = c.event(dst, KindEnd, c.roleOf(h.side), s)
 		dst[len(dst)-1].End = End{Bytes: h.bytes, Undecoded: h.undecoded, Frames: h.frames, Messages: h.messages}
 	}
 	return dst

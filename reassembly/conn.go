@@ -112,6 +112,9 @@ func dirIndex(d tcpasm.TCPFlowDirection) int {
 func (c *conn) Accept(t *layers.TCP, _ gopacket.CaptureInfo, dir tcpasm.TCPFlowDirection, nextSeq tcpasm.Sequence, start *bool, _ tcpasm.AssemblerContext) bool {
 	*start = true
 	if c.done || c.dec == nil || c.idle() {
+		if c.tls != nil && (t.FIN || t.RST) && !c.done && c.dec != nil {
+			c.opaqueEnd(dir, t.RST) // tls.go
+		}
 		return false
 	}
 	h := &c.half[c.dirSide[dirIndex(dir)]]
@@ -159,6 +162,13 @@ func (c *conn) ReassembledSG(sg tcpasm.ScatterGather, ac tcpasm.AssemblerContext
 	if end && c.dec != nil && !h.ended {
 		h.ended = true
 		c.end(side, seg)
+		// A RST aborts both directions (RFC 9293 §3.10.7.4), but the
+		// assembler closes only the half that carried it: end the other
+		// here, at the RST, rather than at the end of the capture.
+		if o := side.Other(); !c.half[o].ended && c.e.cur == c && side == c.e.curSide && c.e.ld.tcp.RST {
+			c.half[o].ended = true
+			c.end(o, seg)
+		}
 	}
 }
 
