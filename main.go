@@ -283,7 +283,7 @@ func parseArgs(args []string) (*config, error) {
 	fs.StringVar(&cfg.keylog, "keylog", "", "decrypt TLS (wss://) with the NSS key log `FILE` (default $SSLKEYLOGFILE; re-read as it grows; keys embedded in a pcapng are used too)")
 	fs.StringVar(&maxPayload, "max-payload", "1MiB", "keep at most `BYTES` of each message's payload (K, M, G suffixes are powers of 1024; 0: none)")
 	fs.StringVar(&maxInflate, "max-inflate", "64MiB", "stop inflating a compressed message after `BYTES`")
-	fs.StringVar(&memcap, "memcap", "512MiB", "memory budget for the state of all connections: past it the least recently active are evicted, with a memcap_evicted anomaly (at least 16MiB; 0: no budget)")
+	fs.StringVar(&memcap, "memcap", "512MiB", "memory budget of `BYTES` for the state of all connections: past it the least recently active are evicted, with a memcap_evicted anomaly (at least 16MiB; 0: no budget)")
 	fs.DurationVar(&cfg.connIdle, "conn-timeout", 5*time.Minute, "finish a connection without FIN or RST after `TIME` of capture time without a packet")
 	fs.StringVar(&maxHead, "max-head", "64KiB", "decode HTTP heads (the Upgrade request and response) of up to `BYTES`")
 	fs.StringVarP(&timeFmt, "time", "t", "relative", "show times as `FORMAT`: relative (to the first packet), absolute (UTC) or delta (to the previous row)")
