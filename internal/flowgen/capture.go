@@ -437,3 +437,21 @@ func (c *Capture) Pcap(nanos bool) ([]byte, error) {
 	}
 	return b.Bytes(), nil
 }
+
+// Drain serialises the packets built so far, as [Capture.Packets] does,
+// and removes them from c. The connections carry on where they were
+// (sequence numbers, IP ids), and the next packet comes Step after the
+// last one drained. It lets a generator write a capture too large to hold
+// in memory one batch at a time.
+func (c *Capture) Drain() ([]Packet, error) {
+	out, err := c.Packets()
+	if err != nil {
+		return nil, err
+	}
+	if n := len(out); n > 0 {
+		c.Start = out[n-1].Info.Timestamp.Add(c.Step)
+		clear(c.pkts)
+		c.pkts = c.pkts[:0]
+	}
+	return out, nil
+}
