@@ -68,7 +68,7 @@ func Cases(scale float64) []Case {
 		Doc: fmt.Sprintf("the same, spread over %s of capture time, never FIN or RST (issue: 100,000 over 1,000 s cost 2.1 GB)", span)})
 	add(Case{Name: "deflate-30k", Gen: DeflateTakeover{Conns: n(30_000, 5), Seed: 5}, Args: json,
 		Doc: "permessage-deflate connections with context takeover, 4 messages of 8 KiB each way, left open (issue: 30,000 cost 5 GB)"})
-	bomb := InflateBomb{Messages: n(10_000, 5), Gzip: true, Seed: 6}
+	bomb := InflateBomb{Messages: n(10_000, 2), Gzip: true, Seed: 6}
 	bombFile := "inflate-bomb.pcapng.gz"
 	add(Case{Name: "inflate-bomb-x", File: bombFile, Gen: bomb, Args: []string{"-x"},
 		Doc: "small compressed messages that inflate to 1 MiB each, timeline with hex dumps (issue: 10,000 took 33 MiB with -j 1, 2.8 GB with -j 2)"})
