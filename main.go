@@ -81,6 +81,11 @@ func main() {
 	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
 		tuneGC()
 	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		if cfg, err := parseArgs(os.Args[1:]); err == nil && cfg.memcap > 0 {
+			debug.SetMemoryLimit(memLimitFor(cfg.memcap))
+		}
+	}
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	signal.Stop(sigs)
 	os.Exit(exitCode(err, os.Stderr))
@@ -109,6 +114,13 @@ func gcPercentFor(live uint64) int {
 	}
 	return max(gcMinPercent, int(100*(gcSoftHeap-live)/live))
 }
+
+// memLimitFor returns the Go soft memory limit for a --memcap of budget
+// bytes: the traffic state the budget counts can pass it by what the
+// packets between a checkpoint and its eviction add, and the heap holds
+// more than the state (buffers of the run, garbage not yet collected), so
+// the garbage collector works harder only past a quarter more and 64 MiB.
+func memLimitFor(budget int64) int64 { return budget + budget/4 + 64<<20 }
 
 // tuneGC sets the GC percent from the live heap after every collection,
 // from a finalizer that re-arms itself.

@@ -467,8 +467,8 @@ type rec struct {
 	kind     recKind
 	n, id    int
 	off, end int
-	pkt      source.Packet // without Data; Time is the flush time of a tick
-	cut      time.Time     // a tick's Tracker.Cut
+	pkt      source.Packet  // without Data; Time is the flush time of a tick
+	cut      reassembly.Cut // a tick's Tracker.Cut
 }
 
 // key returns the merge key that every chunk rendered after rc is

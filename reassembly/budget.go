@@ -152,7 +152,7 @@ func (tr *Tracker) evict(held int64) {
 		rest := held - int64(tr.quiet.n)*quietCost
 		busyCost = max(busyCost, rest/int64(tr.busy.n))
 	}
-	var cut time.Time
+	var cut Cut
 	for need > 0 {
 		t, cost := tr.quiet.tail, quietCost
 		if t == nil {
@@ -164,16 +164,32 @@ func (tr *Tracker) evict(held int64) {
 		tr.list(t).remove(t)
 		delete(tr.flows, t.key)
 		tr.retired = append(tr.retired, Retired{ID: t.id, Hash: hashKey(&t.key), key: t.key, Evicted: true})
-		if t.data && t.lastSeen.After(cut) {
-			cut = t.lastSeen // only what carried data has pages
+		if t.data && t.lastSeen.After(cut.Flush) {
+			cut.Flush = t.lastSeen // only what carried data has pages
+		}
+		if t.lastSeen.After(cut.Close) {
+			cut.Close = t.lastSeen
 		}
 		need -= cost
 	}
-	if !cut.IsZero() {
-		// The assembler's state of the victims goes too: connections
-		// with no packet since the newest victim's last are flushed.
-		tr.cut = cut.Add(time.Nanosecond)
+	// The assembler's state of the victims goes too: what it buffers for
+	// connections with no packet since the newest victim's last is
+	// flushed, and those connections are closed (the others keep their
+	// decoders and are picked up again at their next packet).
+	if !cut.Flush.IsZero() {
+		cut.Flush = cut.Flush.Add(time.Nanosecond)
 	}
+	if !cut.Close.IsZero() {
+		cut.Close = cut.Close.Add(time.Nanosecond)
+	}
+	tr.cut = cut
+}
+
+// Cut says what an eviction flushes in the engines' assemblers besides
+// the idle flush: the data buffered for connections silent since Flush,
+// and the connections silent since Close (zero times: nothing).
+type Cut struct {
+	Flush, Close time.Time
 }
 
 // ringSize is how many checkpoints' own costs the Tracker remembers.

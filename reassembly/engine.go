@@ -301,9 +301,8 @@ func (e *Engine) Handle(n int, p source.Packet, id int) error {
 // (Decision.Flush, or Tracker.Tick) at capture time now: data stuck
 // behind a hole for the idle timeout is released, and the retired
 // connections (those of this engine; others are ignored) are finished.
-// With a nonzero cut (Tracker.Cut), what the assembler holds for
-// connections silent since then is flushed too.
-func (e *Engine) IdleFlush(now, cut time.Time, retired []Retired) error {
+// cut (Tracker.Cut) says what the assembler flushes besides.
+func (e *Engine) IdleFlush(now time.Time, cut Cut, retired []Retired) error {
 	if e.err != nil || e.flushed {
 		return e.err
 	}
@@ -411,12 +410,12 @@ func (e *Engine) Stats() Stats { return e.stats }
 
 // idleFlush releases data that waited too long behind a hole and
 // finishes the retired connections.
-func (e *Engine) idleFlush(now, cut time.Time, retired []Retired) error {
+func (e *Engine) idleFlush(now time.Time, cut Cut, retired []Retired) error {
 	cutoff := now.Add(-e.cfg.IdleTimeout)
 	e.flushing = true
 	e.asm.FlushCloseOlderThan(cutoff)
-	if cut.After(cutoff) {
-		e.asm.FlushCloseOlderThan(cut)
+	if cut.Flush.After(cutoff) || cut.Close.After(cutoff) {
+		e.asm.FlushWithOptions(tcpasm.FlushOptions{T: cut.Flush, TC: cut.Close})
 	}
 	for _, r := range retired {
 		if c := e.flows[r.key]; c != nil && c.id == r.ID {

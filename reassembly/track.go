@@ -45,7 +45,7 @@ type Tracker struct {
 	now     time.Time
 	last    time.Time // time of the last idle flush
 	retired []Retired
-	cut     time.Time // evictions: flush what has been silent since then
+	cut     Cut // evictions: what the engines flush besides
 
 	// The memory budget (see budget.go).
 	connIdle   time.Duration // open connections silent this long are retired
@@ -181,8 +181,8 @@ func (tr *Tracker) Packet(n int, p *source.Packet) Decision {
 	if d.Class == ClassTCP {
 		tr.tcp(p, &s, &d)
 	}
-	if len(tr.retired) > 0 || !tr.cut.IsZero() {
-		tr.retired, tr.cut = tr.retired[:0], time.Time{}
+	if len(tr.retired) > 0 || tr.cut != (Cut{}) {
+		tr.retired, tr.cut = tr.retired[:0], Cut{}
 	}
 	d.Check = tr.checkpoint(len(p.Data))
 	due := tr.now.Sub(tr.last) >= tr.every
@@ -209,7 +209,7 @@ func (tr *Tracker) Tick(now time.Time) (bool, time.Time) {
 	if tr.now.Sub(tr.last) < tr.every {
 		return false, time.Time{}
 	}
-	tr.retired, tr.cut = tr.retired[:0], time.Time{}
+	tr.retired, tr.cut = tr.retired[:0], Cut{}
 	tr.flush()
 	sortRetired(tr.retired)
 	return true, tr.now
@@ -220,10 +220,10 @@ func (tr *Tracker) Tick(now time.Time) (bool, time.Time) {
 // next flush.
 func (tr *Tracker) Retired() []Retired { return tr.retired }
 
-// Cut returns the time before which the last flush also flushes the
-// connections the engines hold (the zero time: none): the memory budget
-// evicted connections, and what the assembler buffers for them goes too.
-func (tr *Tracker) Cut() time.Time { return tr.cut }
+// Cut returns what the last flush also flushes in the engines'
+// assemblers: the memory budget evicted connections, and what the
+// assembler holds for them goes too.
+func (tr *Tracker) Cut() Cut { return tr.cut }
 
 // flush retires the connections silent for the idle timeout that nothing
 // more can come of, and open ones silent for Config.ConnTimeout.
