@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"io"
 	"net/netip"
 	"runtime"
 	"strings"
@@ -165,4 +166,34 @@ func fromFlowgen(t testing.TB, c *flowgen.Capture) []source.Packet {
 		out[i] = source.Packet{Data: p.Data, Time: p.Info.Timestamp, CapLen: p.Info.CaptureLength, Len: p.Info.Length, LinkType: layers.LinkTypeEthernet}
 	}
 	return out
+}
+
+// TestPipelineConnCost compares what a whole one-worker pipeline holds
+// per open WebSocket connection (engine and renderer) with what the
+// memory budget counts for it (reassembly.Engine.MemSize).
+func TestPipelineConnCost(t *testing.T) {
+	const n = 3000
+	pkts := openMessages(t, n, 0, 512)
+	for _, json := range []bool{true, false} {
+		base := heapAfterGC()
+		p := New(Config{JSON: json, Engine: reassembly.Config{MemCap: -1}, Output: output.Options{Timeline: true, Summary: !json}}, io.Discard)
+		for i, pk := range pkts {
+			p.Packet(i+1, pk)
+		}
+		real := (heapAfterGC() - base) / n
+		counted := p.eng.MemSize() / n
+		t.Logf("json=%v: %d bytes per connection on the heap, %d counted", json, real, counted)
+		if counted*3 < real*2 || counted > 2*real {
+			t.Errorf("json=%v: the budget counts %d bytes per connection, the heap holds %d", json, counted, real)
+		}
+		p.Close()
+	}
+}
+
+func heapAfterGC() int64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
 }

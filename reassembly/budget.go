@@ -57,6 +57,10 @@ const (
 	connCost  = 1500
 	pageCost  = 2048 // one page of out-of-order data in the assembler (1900 bytes + header)
 	tlsCost   = 40 << 10
+	// The renderer's counters of a WebSocket or TLS connection (the
+	// output package keeps them until the connection ends), measured by
+	// pipeline's TestPipelineConnCost.
+	renderCost = 2800
 )
 
 // lru is an intrusive doubly-linked list of tracks, most recently seen

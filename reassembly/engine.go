@@ -125,6 +125,7 @@ const (
 	// of workers skips a hole at the same packet; the total is bounded
 	// by the memory budget.
 	maxPagesPerConn = 1024
+	maxKeptEvents   = 4096 // events of room Engine.out keeps between packets
 	maxFake         = 256 // snap-length holes remembered per direction
 )
 
@@ -248,8 +249,9 @@ func (e *Engine) Packet(n int, p source.Packet) error {
 
 // MemSize returns the bytes of traffic state the engine holds, as the
 // memory budget counts them: for each connection a fixed cost, its
-// decoder's (decode.Conn.MemSize), the TLS layer's and the out-of-order
-// data the assembler buffers for it.
+// decoder's (decode.Conn.MemSize), the TLS layer's, the out-of-order
+// data the assembler buffers for it and, for a WebSocket or TLS
+// connection, the renderer's counters.
 func (e *Engine) MemSize() int64 { return e.mem }
 
 // account brings c's share of e.mem up to date.
@@ -261,6 +263,9 @@ func (e *Engine) account(c *conn) {
 	m := int64(connCost)
 	if c.dec != nil {
 		m += int64(c.dec.MemSize())
+		if c.dec.IsWebSocket() || c.tls != nil {
+			m += renderCost
+		}
 	}
 	if c.tls != nil {
 		m += tlsCost
@@ -454,8 +459,14 @@ func (e *Engine) emit() error {
 		}
 	}
 	err := e.sink(e.out)
-	clear(e.out)
-	e.out = e.out[:0]
+	if cap(e.out) > maxKeptEvents {
+		// A flush that finished thousands of connections at once: do
+		// not keep room for as many events for the rest of the run.
+		e.out = nil
+	} else {
+		clear(e.out)
+		e.out = e.out[:0]
+	}
 	e.epoch++
 	// The events are written: their payload buffers can go back to the
 	// pool now instead of at each decoder's next call.
