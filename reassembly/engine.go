@@ -126,7 +126,7 @@ const (
 	// by the memory budget.
 	maxPagesPerConn = 1024
 	maxKeptEvents   = 4096 // events of room Engine.out keeps between packets
-	maxFake         = 256 // snap-length holes remembered per direction
+	maxFake         = 256  // snap-length holes remembered per direction
 )
 
 // endpointConn is the gopacket endpoint type of the network flows the
