@@ -26,10 +26,9 @@ import "time"
 // truncated) with a memcap_evicted anomaly if it was WebSocket or TLS,
 // and a later packet of its 4-tuple starts a new connection.
 
-// Checkpoint spacing and lag (see above). Between a checkpoint and the
-// eviction it leads to, state can grow by what checkLag+1 intervals of
-// packets carry.
-// (Variables for tests.)
+// Checkpoint spacing (variables for tests: see SetCheckInterval) and
+// lag (see above). Between a checkpoint and the eviction it leads to,
+// state can grow by what checkLag+1 intervals of packets carry.
 var (
 	checkPackets = 8192
 	checkBytes   = 8 << 20
