@@ -51,10 +51,10 @@ func (e *Error) Caret() string {
 type tokKind uint8
 
 const (
-	tEOF tokKind = iota
-	tWord        // field name, bare value, number, or a word operator (and, or, not, contains...)
-	tString      // "quoted"
-	tOp          // == != < <= > >= && || ! ~
+	tEOF    tokKind = iota
+	tWord           // field name, bare value, number, or a word operator (and, or, not, contains...)
+	tString         // "quoted"
+	tOp             // == != < <= > >= && || ! ~
 	tLParen
 	tRParen
 	tLBrace
