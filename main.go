@@ -57,6 +57,7 @@ import (
 
 	"github.com/wscap/wscap/capture"
 	"github.com/wscap/wscap/decode"
+	"github.com/wscap/wscap/dfilter"
 	"github.com/wscap/wscap/output"
 	"github.com/wscap/wscap/pipeline"
 	"github.com/wscap/wscap/reassembly"
@@ -182,6 +183,7 @@ type config struct {
 	iface      string
 	listIfaces bool
 	filter     string
+	display    *dfilter.Filter
 	duration   time.Duration
 	snaplen    int
 	noPromisc  bool
@@ -278,6 +280,8 @@ func parseArgs(args []string) (*config, error) {
 	fs.StringVarP(&cfg.iface, "interface", "i", "", "capture live on interface `NAME` (\"any\": all interfaces, Linux) until Ctrl-C")
 	fs.BoolVarP(&cfg.listIfaces, "list-interfaces", "D", false, "list the interfaces -i can capture on and exit")
 	fs.StringVarP(&cfg.filter, "filter", "f", "", "capture filter `EXPR` in tcpdump syntax, e.g. 'tcp port 8080' (with -r: applied to the file)")
+	var display string
+	fs.StringVarP(&display, "display-filter", "Y", "", "show only the events that match `EXPR` (Wireshark-like: -Y 'type == \"message\" and text contains \"error\"'; fields: see README); the summary lists the connections with a match")
 	fs.IntVarP(&cfg.count, "count", "c", 0, "stop after `N` packets (that the filter accepted)")
 	fs.DurationVar(&cfg.duration, "duration", 0, "stop a live capture after `TIME` (e.g. 30s, 10m)")
 	fs.IntVarP(&cfg.snaplen, "snaplen", "s", capture.DefaultSnaplen, "live: keep at most `BYTES` of each packet (0: the default)")
@@ -334,6 +338,13 @@ func parseArgs(args []string) (*config, error) {
 				return nil, usagef("--%s applies to live capture (-i) only", name)
 			}
 		}
+	}
+	if fs.Changed("display-filter") {
+		f, err := dfilter.Compile(display)
+		if e, ok := errors.AsType[*dfilter.Error](err); ok {
+			return nil, usagef("-Y: %s\n    %s", e, strings.ReplaceAll(e.Caret(), "\n", "\n    "))
+		}
+		cfg.display = f
 	}
 	if cfg.jobs < 1 || cfg.jobs > 256 {
 		return nil, usagef("invalid --jobs %d: must be 1-256", cfg.jobs)
@@ -593,6 +604,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		Width:    termWidth(stdout),
 		Summary:  cfg.summary,
 		Timeline: true,
+		Filter:   cfg.display,
 	}
 	pipe := pipeline.New(pipeline.Config{
 		Workers: cfg.jobs,

@@ -40,7 +40,9 @@ func (j *jsonRenderer) Write(evs []decode.Event) error {
 		c.update(ev)
 		// Lines are built in memory (a Shard's, or a block written out
 		// when full: one copy less than through the bufio.Writer).
-		j.mem = append(appendEventJSON(j.mem, ev, c, &j.ts), '\n')
+		if j.show(ev, c) {
+			j.mem = append(appendEventJSON(j.mem, ev, c, &j.ts), '\n')
+		}
 		if ev.Kind == decode.KindEnd {
 			j.conns.ended(c)
 		}

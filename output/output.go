@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/wscap/wscap/decode"
+	"github.com/wscap/wscap/dfilter"
 )
 
 // bufSize is the size of the bufio.Writer each renderer owns.
@@ -56,6 +57,10 @@ type Options struct {
 	Width    int        // text: terminal width to cut previews to; 0 = do not cut
 	Summary  bool       // per-connection summary: a table (text) or "summary" lines (JSON) at Close
 	Timeline bool       // text: print the timeline rows (false for a summary-only run)
+	// Filter (-Y), if set, hides the events it does not match; the
+	// counters still see every event, and the summary lists only the
+	// connections with a matching event.
+	Filter *dfilter.Filter
 }
 
 // Renderer writes decode events to an io.Writer through a buffer it owns.
@@ -110,6 +115,24 @@ type base struct {
 	epochV bool
 	conns  tracker
 	closed bool
+}
+
+// show reports whether ev (of connection c) passes Options.Filter, and
+// marks c as having a matching event.
+func (b *base) show(ev *decode.Event, c *connStats) bool {
+	f := b.opt.Filter
+	if f == nil {
+		return true
+	}
+	var info *decode.ConnInfo
+	if c.hasInfo {
+		info = &c.info
+	}
+	if !f.Match(ev, info) {
+		return false
+	}
+	c.matched = true
+	return true
 }
 
 func (b *base) init(w io.Writer, opt Options) {

@@ -48,6 +48,9 @@ type connStats struct {
 	legend    bool    // text: the legend line was printed
 	deflating [2]bool // text: a compressed fragmented message is open
 	binary    [2]bool // text: the open fragmented message is binary
+
+	matched bool              // an event matched Options.Filter
+	hs      *decode.Handshake // text, with a filter: the hidden handshake, for the legend
 }
 
 // tracker keeps connStats by connection id: O(connections) memory. Ids
@@ -61,10 +64,11 @@ type tracker struct {
 	// forget drops a connection's counters once both directions ended:
 	// without a summary nothing needs them, and a live capture that runs
 	// for hours must not keep one per connection it ever saw.
-	forget bool
+	forget   bool
+	filtered bool // Options.Filter is set: all lists the matched connections
 }
 
-func (t *tracker) init(opt Options) { t.forget = !opt.Summary }
+func (t *tracker) init(opt Options) { t.forget, t.filtered = !opt.Summary, opt.Filter != nil }
 
 // ended counts an end event of c, forgetting c after its second one when
 // no summary will be printed.
@@ -117,16 +121,19 @@ func (t *tracker) get(id int) *connStats {
 	return c
 }
 
-// all returns every connection (in no particular order).
+// all returns every connection (in no particular order); with a filter,
+// only those with a matching event.
 func (t *tracker) all() []*connStats {
 	out := make([]*connStats, 0, t.n)
 	for _, c := range t.byID {
-		if c != nil {
+		if c != nil && (c.matched || !t.filtered) {
 			out = append(out, c)
 		}
 	}
 	for _, c := range t.other {
-		out = append(out, c)
+		if c.matched || !t.filtered {
+			out = append(out, c)
+		}
 	}
 	return out
 }

@@ -90,8 +90,11 @@ func (t *textRenderer) Write(evs []decode.Event) error {
 			t.epoch, t.epochV = ev.Time, true
 		}
 		c := t.conns.get(ev.Conn)
-		if t.opt.Timeline {
+		switch show := t.show(ev, c); {
+		case t.opt.Timeline && show:
 			t.render(ev, c)
+		case t.opt.Timeline:
+			t.hidden(ev, c)
 		}
 		c.update(ev)
 		if ev.Kind == decode.KindEnd {
@@ -145,7 +148,8 @@ func (t *textRenderer) render(ev *decode.Event, c *connStats) {
 		c.setTLS(ev.TLS)
 	default:
 		if !c.legend {
-			t.legend(c, nil)
+			t.legend(c, c.hs)
+			c.hs = nil
 		}
 	}
 	t.row(ev, c)
@@ -522,19 +526,7 @@ func (t *textRenderer) frameInfo(l []byte, ev *decode.Event, c *connStats, start
 	f := &ev.Frame
 	d := roleIndex(ev.From)
 
-	// Continuations of a compressed message carry compressed bytes too.
-	compressed := f.Compressed
-	if d >= 0 && !f.Opcode.IsControl() {
-		if f.Opcode == decode.OpContinuation {
-			compressed = compressed || c.deflating[d]
-			if f.Fin {
-				c.deflating[d] = false
-			}
-		} else {
-			c.deflating[d] = f.Compressed && !f.Fin
-			c.binary[d] = f.Opcode == decode.OpBinary
-		}
-	}
+	compressed := c.fragment(f, d)
 
 	if f.Cut {
 		l = append(l, "[cut] "...)
