@@ -531,6 +531,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return analyze(ctx, cfg, stdout, stderr)
 }
 
+// compileFilter compiles -f for a file; a variable so that tests run
+// without libpcap or tcpdump.
+var compileFilter = capture.CompileFilter
+
 // analyze runs source -> reassembly -> decode -> output.
 func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	start := time.Now()
@@ -577,7 +581,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		if cfg.filter != "" {
 			expr := cfg.filter
 			filt = source.NewFilter(s, func(lt layers.LinkType) ([]bpf.RawInstruction, error) {
-				return capture.CompileFilter(expr, lt, capture.DefaultSnaplen)
+				return compileFilter(expr, lt, capture.DefaultSnaplen)
 			})
 			src = filt
 		}
@@ -641,10 +645,12 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 
 	// On a damaged capture, everything decoded before the damage is still
 	// flushed and printed; the read error is returned afterwards.
+	// n numbers every packet of the file, also those -f rejects (they
+	// still number connections: see Pipeline.Skip); -c counts accepted.
 	var readErr error
-	n := 0
+	n, accepted := 0, 0
 	done := ctx.Done()
-	for cfg.count == 0 || n < cfg.count {
+	for cfg.count == 0 || accepted < cfg.count {
 		if live != nil || n&255 == 0 {
 			select {
 			case <-done: // interrupted: finish like at the end of the file
@@ -655,7 +661,13 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 				break
 			}
 		}
-		p, err := src.Next()
+		var p source.Packet
+		ok := true
+		if filt != nil {
+			p, ok, err = filt.NextAny()
+		} else {
+			p, err = src.Next()
+		}
 		if err != nil {
 			if err == capture.ErrTimeout {
 				// A quiet interface: time still passes for idle
@@ -678,6 +690,14 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 			break
 		}
 		n++
+		if !ok {
+			if err := pipe.Skip(n, p); err != nil {
+				pipe.Close()
+				return err
+			}
+			continue
+		}
+		accepted++
 		if w != nil {
 			if err := w.WritePacket(p); err != nil {
 				pipe.Close()

@@ -200,6 +200,13 @@ func (p *Pipeline) Packet(n int, pkt source.Packet) error {
 	} else {
 		p.dstats.Count(&pkt, d.Class)
 	}
+	p.after(n, &d)
+	return p.err
+}
+
+// after queues what the tracker decided at packet n besides its
+// connection: a memory checkpoint, an idle flush; and sends a full round.
+func (p *Pipeline) after(n int, d *reassembly.Decision) {
 	if d.Check > 0 {
 		for _, b := range p.cur {
 			b.recs = append(b.recs, rec{kind: recCheck, n: n, id: d.Check})
@@ -212,6 +219,38 @@ func (p *Pipeline) Packet(n int, pkt source.Packet) error {
 	if p.curBytes >= batchBytes || p.curRecs >= batchPackets {
 		p.send(false)
 	}
+}
+
+// Skip tells the pipeline about packet number n, which a capture filter
+// rejected (see reassembly.Engine.Skip): it numbers connections and
+// times idle flushes as without the filter, and is not decoded. The
+// first packet, skipped or not, sets the epoch of relative times.
+func (p *Pipeline) Skip(n int, pkt source.Packet) error {
+	if p.err != nil {
+		return p.err
+	}
+	if !p.epoch {
+		p.epoch = true
+		p.init()
+		p.setEpoch(pkt.Time)
+	}
+	if p.eng != nil {
+		if err := p.eng.Skip(n, pkt); err != nil {
+			p.err = writeErr(err)
+		}
+		return p.err
+	}
+	d := p.tr.Packet(n, &pkt)
+	if d.Class == reassembly.ClassTCP && d.New && d.Prev != 0 {
+		// The connection it replaces on the 4-tuple is finished by its
+		// engine when a packet of the new one is accepted: that engine
+		// must get them.
+		if i, ok := p.ownerOf(d.Prev); ok {
+			p.owner[d.Prev] = 0
+			p.setOwner(d.ID, i)
+		}
+	}
+	p.after(n, &d)
 	return p.err
 }
 

@@ -287,6 +287,24 @@ func (e *Engine) unaccount(c *conn) {
 	c.mem = 0
 }
 
+// Skip tells the engine about packet number n, which a capture filter
+// rejected: its connection takes an id, as without the filter, so the
+// ids of the others do not change, but nothing of it is decoded or
+// counted. Idle flushes and memory checkpoints due at it still run.
+func (e *Engine) Skip(n int, p source.Packet) error {
+	if e.err != nil {
+		return e.err
+	}
+	d := e.tr.Packet(n, &p)
+	if d.Check > 0 {
+		e.memAt[d.Check%ringSize] = e.mem
+	}
+	if d.Flush {
+		return e.idleFlush(d.Now, e.tr.Cut(), e.tr.Retired())
+	}
+	return nil
+}
+
 // Handle processes packet number n, a TCP packet of connection id as the
 // caller's [Tracker] decided (Decision.ID). Like Packet, it returns only
 // the sink's error.

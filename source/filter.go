@@ -46,43 +46,52 @@ func NewFilter(src Source, compile CompileFunc) *Filter {
 
 // Next returns the next packet the filter accepts.
 func (f *Filter) Next() (Packet, error) {
-	if f.err != nil {
-		return Packet{}, f.err
-	}
 	for {
-		p, err := f.src.Next()
-		if err != nil {
+		p, ok, err := f.NextAny()
+		if err != nil || ok {
 			return p, err
 		}
-		f.stats.Read++
-		if !SupportedLinkType(p.LinkType) {
-			f.stats.Unsupported++
-			continue
-		}
-		vm, ok := f.vms[p.LinkType]
-		if !ok {
-			prog, err := f.compile(p.LinkType)
-			if err != nil {
-				f.err = err
-				return Packet{}, err
-			}
-			if prog != nil {
-				if vm, err = NewVM(prog); err != nil {
-					f.err = fmt.Errorf("filter for link type %s: %w", p.LinkType, err)
-					return Packet{}, f.err
-				}
-			}
-			f.vms[p.LinkType] = vm
-		}
-		if vm != nil {
-			n, err := vm.Run(p.Data)
-			if err != nil || n == 0 {
-				continue
-			}
-		}
-		f.stats.Matched++
-		return p, nil
 	}
+}
+
+// NextAny returns the next packet of the underlying source, accepted by
+// the filter (ok) or not: a caller that numbers packets counts the
+// rejected ones too, as Wireshark numbers frames whatever it displays.
+func (f *Filter) NextAny() (p Packet, ok bool, err error) {
+	if f.err != nil {
+		return Packet{}, false, f.err
+	}
+	p, err = f.src.Next()
+	if err != nil {
+		return p, false, err
+	}
+	f.stats.Read++
+	if !SupportedLinkType(p.LinkType) {
+		f.stats.Unsupported++
+		return p, false, nil
+	}
+	vm, known := f.vms[p.LinkType]
+	if !known {
+		prog, err := f.compile(p.LinkType)
+		if err != nil {
+			f.err = err
+			return Packet{}, false, err
+		}
+		if prog != nil {
+			if vm, err = NewVM(prog); err != nil {
+				f.err = fmt.Errorf("filter for link type %s: %w", p.LinkType, err)
+				return Packet{}, false, f.err
+			}
+		}
+		f.vms[p.LinkType] = vm
+	}
+	if vm != nil {
+		if n, err := vm.Run(p.Data); err != nil || n == 0 {
+			return p, false, nil
+		}
+	}
+	f.stats.Matched++
+	return p, true, nil
 }
 
 // Stats returns the counters so far.

@@ -120,3 +120,30 @@ func TestNewVM(t *testing.T) {
 		}
 	}
 }
+
+// TestFilterNextAny: NextAny returns every packet, rejected ones too (and
+// those of link types wscap does not decode), in order, with the
+// filter's verdict.
+func TestFilterNextAny(t *testing.T) {
+	f := NewFilter(mixed(t), func(lt layers.LinkType) ([]bpf.RawInstruction, error) {
+		return firstByteIs(t, 'A'), nil
+	})
+	var got []string
+	for {
+		p, ok, err := f.NextAny()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(p.Data)+map[bool]string{true: "+", false: "-"}[ok])
+	}
+	want := "A eth 1+,B eth 2-,B raw 1-,A wifi-,A eth 3+,C raw 2-"
+	if s := strings.Join(got, ","); s != want {
+		t.Errorf("got %s, want %s", s, want)
+	}
+	if st := f.Stats(); st.Read != 6 || st.Matched != 2 || st.Unsupported != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
