@@ -356,3 +356,44 @@ func TestCaptureFilterNumbering(t *testing.T) {
 		t.Errorf("-f filtered packets out of a shown connection's capture %d times, want at least %d", exercised, min)
 	}
 }
+
+// TestDisplayFilterUsage: a bad -Y is a usage error that points at the
+// column.
+func TestDisplayFilterUsage(t *testing.T) {
+	code, out, stderr := runCLI("-r", "testdata/chat.pcapng", "-Y", `type == "message" and lenght > 5`)
+	want := "wscap: -Y: column 23: unknown field \"lenght\" (did you mean \"len\"?)\n" +
+		"    type == \"message\" and lenght > 5\n" +
+		"                          ^\n"
+	if code != 2 || out != "" || !strings.HasPrefix(stderr, want) {
+		t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant exit 2 and\n%s", code, out, stderr, want)
+	}
+	code, _, stderr = runCLI("-r", "testdata/chat.pcapng", "-Y", `text == 42`)
+	if code != 2 || !strings.Contains(stderr, "column 9: text is a text field") {
+		t.Errorf("exit %d, stderr %s", code, stderr)
+	}
+}
+
+// TestCountAfterCaptureFilter: -c counts the packets -f accepted, while
+// packet numbers count every packet of the file.
+func TestCountAfterCaptureFilter(t *testing.T) {
+	old := compileFilter
+	compileFilter = fakeCompile
+	defer func() { compileFilter = old }()
+	// Connection 2 of two-conns-interleaved.pcapng (client port 50020)
+	// has its first packets among those of connection 1.
+	code, out, stderr := runCLI("-r", "testdata/two-conns-interleaved.pcapng", "-f", "port 50020", "-c", "5", "--stats", "--json")
+	if code != 0 || !strings.Contains(stderr, "wscap: 5 packets, ") {
+		t.Fatalf("exit %d, stderr %s", code, stderr)
+	}
+	maxPkt := 0.0
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		e := parseLine(t, l)
+		if e.n("conn") != 2 {
+			t.Errorf("event of another connection: %s", l)
+		}
+		maxPkt = max(maxPkt, e.n("pkt"))
+	}
+	if maxPkt <= 5 {
+		t.Errorf("last packet number %v: -c counted rejected packets, or numbers skip them\n%s", maxPkt, out)
+	}
+}

@@ -368,6 +368,8 @@ var jobsVariants = [][]string{
 	{"--no-summary"},
 	{"-t", "delta"},
 	{"-t", "absolute", "-V"},
+	{"-Y", "type == message or type == anomaly or conn == 2", "-V", "-x"},
+	{"-Y", "opcode == continuation or len > 100"}, // a timeline with hidden first fragments, and a summary
 }
 
 // runJobs runs wscap with -j 1 and -j 4 and fails unless both give the
