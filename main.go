@@ -281,7 +281,7 @@ func parseArgs(args []string) (*config, error) {
 	fs.BoolVarP(&cfg.listIfaces, "list-interfaces", "D", false, "list the interfaces -i can capture on and exit")
 	fs.StringVarP(&cfg.filter, "filter", "f", "", "capture filter `EXPR` in tcpdump syntax, e.g. 'tcp port 8080' (with -r: applied to the file)")
 	var display string
-	fs.StringVarP(&display, "display-filter", "Y", "", "show only the events that match `EXPR` (Wireshark-like: -Y 'type == \"message\" and text contains \"error\"'; fields: see README); the summary lists the connections with a match")
+	fs.StringVarP(&display, "display-filter", "Y", "", "show only the events that match the display filter `EXPR` (Wireshark syntax, JSON Lines field names, e.g. 'conn == 2 and type == \"message\"')")
 	fs.IntVarP(&cfg.count, "count", "c", 0, "stop after `N` packets (that the filter accepted)")
 	fs.DurationVar(&cfg.duration, "duration", 0, "stop a live capture after `TIME` (e.g. 30s, 10m)")
 	fs.IntVarP(&cfg.snaplen, "snaplen", "s", capture.DefaultSnaplen, "live: keep at most `BYTES` of each packet (0: the default)")

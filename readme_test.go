@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/wscap/wscap/decode"
+	"github.com/wscap/wscap/dfilter"
 	"github.com/wscap/wscap/tlsdec"
 )
 
@@ -99,4 +100,23 @@ func TestREADMEFlags(t *testing.T) {
 		return
 	}
 	t.Errorf("README flag list is out of date; run go test -run TestREADMEFlags -update\nwant:\n%s", want)
+}
+
+// TestREADMEDisplayFilterFields: the README's display filter section
+// names every field -Y knows.
+func TestREADMEDisplayFilterFields(t *testing.T) {
+	raw, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, ok := strings.Cut(string(raw), "\n## Display filters\n")
+	if !ok {
+		t.Fatal("README has no Display filters section")
+	}
+	sec, _, _ = strings.Cut(sec, "\n## ")
+	for _, f := range dfilter.Fields() {
+		if !strings.Contains(sec, "`"+f.Name+"`") {
+			t.Errorf("README's Display filters section does not name the field %s (%s, on %s)", f.Name, f.Type, f.On)
+		}
+	}
 }

@@ -77,6 +77,7 @@ func TestMatch(t *testing.T) {
 		{`code in {close_code_invalid text_invalid_utf8}`, "anomaly:3.1"},
 		{`code in {"close_code_invalid", stream_truncated}`, "anomaly:3.1 anomaly:3.2"},
 		{`severity == "error"`, "anomaly:3.1"},
+		{`code in {tls_no_key memcap_evicted}`, ""}, // TLS codes are anomaly codes too
 		{`from == "server" and type == "anomaly"`, "anomaly:3.1"},
 		{`not from`, "conn:2.1 handshake:2.2 anomaly:3.2 tls:4.1"},
 		{`opcode in {ping, pong, close}`, "frame:2.6 frame:2.7"},

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/wscap/wscap/decode"
+	"github.com/wscap/wscap/tlsdec"
 )
 
 // Filter is a compiled display filter. It is immutable: one Filter may be
@@ -239,6 +240,9 @@ func Values(name string) []string {
 	case "code":
 		var out []string
 		for _, c := range decode.Codes() {
+			out = append(out, string(c))
+		}
+		for _, c := range tlsdec.Codes() { // the TLS layer's problems are anomalies too
 			out = append(out, string(c))
 		}
 		return out
