@@ -9,8 +9,13 @@ import "github.com/wscap/wscap/decode"
 func (t *textRenderer) hidden(ev *decode.Event, c *connStats) {
 	switch ev.Kind {
 	case decode.KindHandshake:
-		if !c.legend {
-			c.hs = ev.Handshake
+		if h := ev.Handshake; h != nil && !c.legend {
+			// What the legend shows, not the headers.
+			c.hs = &decode.Handshake{
+				Method: h.Method, Path: h.Path, Protocol: h.Protocol, Status: h.Status,
+				Extensions: h.Extensions, Deflate: h.Deflate, DeflateFrame: h.DeflateFrame,
+				Accept: h.Accept, AcceptValid: h.AcceptValid, Upgraded: h.Upgraded, TLS: h.TLS,
+			}
 		}
 	case decode.KindTLS:
 		c.setTLS(ev.TLS)
