@@ -246,7 +246,7 @@ func TestDamaged(t *testing.T) {
 			next: "packet 2: record at byte 52: file ends in the middle"},
 		{name: "pcap gzip cut", file: gz(t, pcap)[:1000], packets: 2,
 			next: "packet 3: record at uncompressed byte 74"},
-		{name: "pcap huge record", file: huge, packets: 1, next: "packet 2: record at byte 52: record claims 2147483647 captured bytes"},
+		{name: "pcap huge record", file: huge, packets: 1, next: "packet 2: record at byte 52: record claims 2147483647 bytes, more than the snap length 65535"},
 		{name: "pcapng cut", file: ng[:len(ng)-20], packets: 2, next: "packet 3: record at byte"},
 		{name: "pcapng section header cut", file: ng[:10], open: "pcapng section header: unexpected EOF"},
 	}
