@@ -162,7 +162,9 @@ type file struct {
 
 // Open opens a capture file; path "-" reads standard input. The format is
 // detected from the first bytes: pcap, pcapng, or either one gzip-compressed.
-func Open(path string) (Source, error) {
+func Open(path string) (Source, error) { return open(path, os.Stdin) }
+
+func open(path string, stdin *os.File) (Source, error) {
 	var (
 		r      io.Reader
 		closer io.Closer
@@ -170,8 +172,8 @@ func Open(path string) (Source, error) {
 		size   = int64(-1)
 	)
 	if path == "-" {
-		r, name = os.Stdin, "stdin"
-		if st, err := os.Stdin.Stat(); err == nil && st.Mode().IsRegular() {
+		r, name = stdin, "stdin"
+		if st, err := stdin.Stat(); err == nil && st.Mode().IsRegular() {
 			size = st.Size()
 		}
 	} else {
