@@ -521,6 +521,9 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if keys != nil {
+		keys.SetDone(ctx.Done()) // an interrupt stops reading the key log
+	}
 	if cfg.iface != "" {
 		h, err := capture.Open(capture.Options{
 			Interface:     cfg.iface,
@@ -719,6 +722,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if filt != nil {
 		unsupported += filt.Stats().Unsupported
 	}
+	keyLogWarning(keys, stderr)
 	if unsupported > 0 {
 		fmt.Fprintf(stderr, "wscap: warning: skipped %d packets of link types wscap does not decode\n", unsupported)
 	}
