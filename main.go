@@ -202,6 +202,9 @@ type config struct {
 	keylog     string
 	maxPayload int
 	maxInflate int64
+	memcap     int64
+	connIdle   time.Duration
+	maxHead    int
 	timeFmt    output.TimeFormat
 	failOn     decode.Severity
 	failOnSet  bool
@@ -268,11 +271,13 @@ func parseArgs(args []string) (*config, error) {
 		decodeAs   []string
 		maxPayload string
 		maxInflate string
+		maxHead    string
 		timeFmt    string
 		failOn     string
 		summary    bool
 		noSummary  bool
 		bufferSize string
+		memcap     string
 	)
 	fs.StringVarP(&cfg.read, "read", "r", "", "read packets from `FILE` (pcap or pcapng, maybe gzipped; \"-\" = standard input)")
 	fs.StringVarP(&cfg.iface, "interface", "i", "", "capture live on interface `NAME` (\"any\": all interfaces, Linux) until Ctrl-C")
@@ -295,6 +300,9 @@ func parseArgs(args []string) (*config, error) {
 	fs.StringVar(&cfg.keylog, "keylog", "", "decrypt TLS (wss://) with the NSS key log `FILE` (default $SSLKEYLOGFILE; re-read as it grows; keys embedded in a pcapng are used too)")
 	fs.StringVar(&maxPayload, "max-payload", "1MiB", "keep at most `BYTES` of each message's payload (K, M, G suffixes are powers of 1024; 0: none)")
 	fs.StringVar(&maxInflate, "max-inflate", "64MiB", "stop inflating a compressed message after `BYTES`")
+	fs.StringVar(&memcap, "memcap", "512MiB", "memory budget of `BYTES` for the state of all connections: past it the least recently active are evicted, with a memcap_evicted anomaly (at least 16MiB; 0: no budget)")
+	fs.DurationVar(&cfg.connIdle, "conn-timeout", 5*time.Minute, "finish a connection without FIN or RST after `TIME` of capture time without a packet")
+	fs.StringVar(&maxHead, "max-head", "64KiB", "decode HTTP heads (the Upgrade request and response) of up to `BYTES`")
 	fs.StringVarP(&timeFmt, "time", "t", "relative", "show times as `FORMAT`: relative (to the first packet), absolute (UTC) or delta (to the previous row)")
 	fs.StringVar(&failOn, "fail-on", "", "exit with status 3 if an anomaly of `LEVEL` (warning or error) or above was seen")
 	fs.BoolVar(&cfg.stats, "stats", false, "print packet, connection and throughput counts to stderr at the end")
@@ -386,6 +394,21 @@ func parseArgs(args []string) (*config, error) {
 	if cfg.maxInflate == 0 {
 		return nil, usagef("invalid --max-inflate %q: must be more than 0", maxInflate)
 	}
+	if cfg.memcap, err = parseSize(memcap); err != nil {
+		return nil, usagef("invalid --memcap %q: %v", memcap, err)
+	}
+	if cfg.memcap == 0 {
+		cfg.memcap = -1 // reassembly.Config: negative is no budget
+	} else if cfg.memcap < reassembly.MinMemCap {
+		return nil, usagef("invalid --memcap %q: must be at least 16MiB (or 0 for no budget)", memcap)
+	}
+	if cfg.connIdle < time.Second {
+		return nil, usagef("invalid --conn-timeout %s: must be at least 1s", cfg.connIdle)
+	}
+	if n, err = parseSize(maxHead); err != nil || n <= 0 || n > 1<<30 {
+		return nil, usagef("invalid --max-head %q: want a size from 1 byte to 1GiB", maxHead)
+	}
+	cfg.maxHead = int(n)
 	var ok bool
 	if cfg.timeFmt, ok = output.ParseTimeFormat(timeFmt); !ok {
 		return nil, usagef("invalid --time %q: want relative, absolute or delta", timeFmt)
@@ -592,9 +615,11 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	pipe := pipeline.New(pipeline.Config{
 		Workers: cfg.jobs,
 		Engine: reassembly.Config{
-			Decode:        decode.Options{MaxPayload: cfg.maxPayload, MaxInflate: cfg.maxInflate},
+			Decode:        decode.Options{MaxPayload: cfg.maxPayload, MaxInflate: cfg.maxInflate, MaxHead: cfg.maxHead},
 			DecodeAsPorts: cfg.decodeAs,
 			KeyLog:        keys,
+			MemCap:        cfg.memcap,
+			ConnTimeout:   cfg.connIdle,
 		},
 		JSON:          cfg.json,
 		Output:        opt,
@@ -726,6 +751,10 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if unsupported > 0 {
 		fmt.Fprintf(stderr, "wscap: warning: skipped %d packets of link types wscap does not decode\n", unsupported)
 	}
+	if st.Evicted > 0 {
+		fmt.Fprintf(stderr, "wscap: warning: the memory budget (--memcap %s) was reached: %d connections evicted, %d of them WebSocket or TLS (memcap_evicted anomalies)\n",
+			byteCount(cfg.memcap), st.Evicted, st.EvictedWS)
+	}
 	if cfg.stats {
 		el := time.Since(start)
 		fmt.Fprintf(stderr, "wscap: %d packets, %s, %d connections, %d WebSocket, %d undecodable, %.3f s, %.1f MB/s\n",
@@ -733,6 +762,9 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 			float64(st.Bytes)/1e6/max(el.Seconds(), 1e-9))
 		if st.TLS > 0 {
 			fmt.Fprintf(stderr, "wscap: %d TLS connections, %d decrypted\n", st.TLS, st.TLSDecrypted)
+		}
+		if cfg.memcap > 0 {
+			fmt.Fprintf(stderr, "wscap: %d connections evicted by the memory budget (%s)\n", st.Evicted, byteCount(cfg.memcap))
 		}
 	}
 	if readErr != nil && readErr != io.EOF {

@@ -242,9 +242,11 @@ func TestRealWSS(t *testing.T) {
 	}
 }
 
-// TestRealWSSNoKeys: without a key log a wss recording is one tls row and
-// a line under the summary; with a key log that lacks its keys, one
-// tls_no_key anomaly too.
+// TestRealWSSNoKeys: without a key log a wss recording is one tls row, an
+// end row per direction (at its FIN, which dates the connection's duration)
+// and a line under the summary; with a key log that lacks its keys, one
+// tls_no_key anomaly too; with wrong keys, a tls_auth_failed anomaly per
+// direction, and nothing says decrypted.
 func TestRealWSSNoKeys(t *testing.T) {
 	file := filepath.Join("testdata", "real", "chromium-wss-tls13.pcapng")
 	if _, err := os.Stat(file); err != nil {
@@ -254,24 +256,51 @@ func TestRealWSSNoKeys(t *testing.T) {
 	if err := os.WriteFile(other, []byte(testKeyLine), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The recording's own key log with every secret's last hex digit
+	// changed: the client random matches, the keys are wrong.
+	good, err := os.ReadFile(strings.TrimSuffix(file, ".pcapng") + ".keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bad []byte
+	for _, line := range strings.SplitAfter(string(good), "\n") {
+		if f := strings.Fields(line); len(f) == 3 {
+			last := byte('0')
+			if strings.HasSuffix(f[2], "0") {
+				last = '1'
+			}
+			line = f[0] + " " + f[1] + " " + f[2][:len(f[2])-1] + string(last) + "\n"
+		}
+		bad = append(bad, line...)
+	}
+	wrong := filepath.Join(t.TempDir(), "wrong.keys")
+	if err := os.WriteFile(wrong, bad, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct {
 		keys, line string
 		anomalies  int
 	}{
 		{"", "1 TLS connection not decrypted: no key log", 0},
 		{other, "1 TLS connection not decrypted: no key in the key log", 1},
+		{wrong, "1 TLS connection not decrypted: records fail authentication", 2},
 	} {
 		evs, text, st := runTLS(t, file, tt.keys)
 		var kinds []string
 		for _, ev := range evs {
 			kinds = append(kinds, ev.Kind.String())
 		}
-		want := "tls" + strings.Repeat(" anomaly", tt.anomalies)
+		want := "tls" + strings.Repeat(" anomaly", tt.anomalies) + " end end"
 		if strings.Join(kinds, " ") != want || st.TLS != 1 || st.TLSDecrypted != 0 || st.WebSocket != 0 {
 			t.Errorf("keys %q: events %v, stats %+v; want %s", tt.keys, kinds, st, want)
 		}
 		if !strings.Contains(text, "\n"+tt.line) || !strings.Contains(text, "(not decrypted)") {
 			t.Errorf("keys %q: output lacks %q:\n%s", tt.keys, tt.line, text)
+		}
+		// The duration runs to the connection's last FIN (packet 59, 0.143555 s
+		// after the ServerHello that made the tls event), not 0.
+		if !strings.Contains(text, "| 0.143555 |") {
+			t.Errorf("keys %q: the summary's duration is not the connection's:\n%s", tt.keys, text)
 		}
 	}
 }

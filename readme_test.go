@@ -60,3 +60,43 @@ func TestREADMEAnomalies(t *testing.T) {
 	}
 	t.Errorf("README anomaly table is out of date; run go test -run TestREADMEAnomalies -update\nwant:\n%s", want)
 }
+
+// TestREADMEFlags keeps the README's flag list equal to --help's. The
+// default of --jobs is the machine's number of CPUs: the README shows 2.
+func TestREADMEFlags(t *testing.T) {
+	cfg, err := parseArgs([]string{"--help"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	usage := cfg.usage[strings.Index(cfg.usage, "Flags:\n"):]
+	lines := strings.Split(usage, "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "--jobs") {
+			if k := strings.LastIndex(l, "(default "); k >= 0 {
+				lines[i] = l[:k] + "(default 2)"
+			}
+		}
+	}
+	want := "```\n" + strings.TrimRight(strings.Join(lines, "\n"), "\n") + "\n```\n"
+	raw, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(raw)
+	i := strings.Index(s, "```\nFlags:\n")
+	j := strings.Index(s[max(i, 0):], "\n```\n")
+	if i < 0 || j < 0 {
+		t.Fatal("README.md lacks the ```Flags: block")
+	}
+	got := s[i : i+j+len("\n```\n")]
+	if got == want {
+		return
+	}
+	if *update {
+		if err := os.WriteFile("README.md", []byte(s[:i]+want+s[i+len(got):]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Errorf("README flag list is out of date; run go test -run TestREADMEFlags -update\nwant:\n%s", want)
+}

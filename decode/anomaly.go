@@ -112,6 +112,10 @@ const (
 	// The capture.
 	CodeFramingLost     Code = "framing_lost"
 	CodeStreamTruncated Code = "stream_truncated"
+	// CodeMemcapEvicted: wscap's memory budget (--memcap) was reached and
+	// this connection's state was dropped (reported by the caller with
+	// Conn.Report before Conn.Close).
+	CodeMemcapEvicted Code = "memcap_evicted"
 )
 
 type codeDoc struct {
@@ -144,7 +148,7 @@ var codeInfo = map[Code]codeDoc{
 	CodeHandshakeIncomplete:     {SeverityInfo, "RFC 6455 §4.1", "the capture holds the Upgrade request but no response"},
 	CodeClientDataBeforeUpgrade: {SeverityWarning, "RFC 6455 §4.1", "the client sent frames before the server's 101 response"},
 	CodeHeadTooLarge:            {SeverityError, "wscap limit", "an HTTP head is longer than the head limit; the direction is not decoded further"},
-	CodeHTTPMalformed:           {SeverityError, "RFC 9112 §2", "bytes in the HTTP phase are not a valid HTTP/1.x message; the direction is not decoded further"},
+	CodeHTTPMalformed:           {SeverityError, "RFC 9112 §2", "bytes in the HTTP phase are not a valid HTTP/1.x message; the direction is not decoded further, except after an Upgrade request that is valid enough (a bad character in its request line, a line that is not a header field): its frames are decoded when the 101's Accept matches its key"},
 	CodeHoldOverflow:            {SeverityWarning, "wscap limit", "the client sent more than the hold limit before the response was seen; the held bytes were dropped"},
 
 	CodeDeflateParamInvalid:    {SeverityError, "RFC 7692 §7.1", "a permessage-deflate parameter is unknown or its value is out of range"},
@@ -153,10 +157,10 @@ var codeInfo = map[Code]codeDoc{
 	CodeExtensionRepeated:      {SeverityError, "RFC 7692 §5", "the server accepted the same compression extension twice"},
 	CodeRsv1OnControl:          {SeverityError, "RFC 7692 §6.1", "a control frame has RSV1 set"},
 	CodeRsv1OnContinuation:     {SeverityError, "RFC 7692 §6.1", "a continuation frame has RSV1 set (only the first frame of a message may)"},
-	CodeInflateFailed:          {SeverityError, "RFC 7692 §7.2.2", "a compressed message does not inflate; it is shown raw with decode_error"},
-	CodeInflateWindowExceeded:  {SeverityError, "RFC 7692 §7.1.2", "a compressed message refers farther back than the negotiated window"},
+	CodeInflateFailed:          {SeverityError, "RFC 7692 §7.2.2", "a compressed message does not inflate (corrupt, or it refers to bytes before its stream, e.g. under no_context_takeover); it is shown raw with decode_error"},
+	CodeInflateWindowExceeded:  {SeverityError, "RFC 7692 §7.1.2", "a compressed message refers farther back than the negotiated window (wscap keeps only that window); it is shown raw"},
 	CodeInflateLimit:           {SeverityWarning, "wscap limit", "a message inflates past the inflate limit; it is truncated there"},
-	CodeInflateNoContext:       {SeverityWarning, "RFC 7692 §7.2.2", "a compressed message depends on history that is not in the capture; it is shown raw"},
+	CodeInflateNoContext:       {SeverityWarning, "RFC 7692 §7.2.2", "a compressed message depends on history the decoder does not have (before the capture, or lost with an earlier message that did not inflate); it is shown raw"},
 
 	CodeClientFrameUnmasked:    {SeverityError, "RFC 6455 §5.1", "a client frame is not masked"},
 	CodeServerFrameMasked:      {SeverityError, "RFC 6455 §5.1", "a server frame is masked"},
@@ -177,6 +181,7 @@ var codeInfo = map[Code]codeDoc{
 
 	CodeFramingLost:     {SeverityWarning, "capture", "bytes were lost inside a frame header or an HTTP head; the rest of the direction is counted, not decoded"},
 	CodeStreamTruncated: {SeverityWarning, "capture", "the direction ended in the middle of a frame or a fragmented message"},
+	CodeMemcapEvicted:   {SeverityWarning, "wscap limit", "wscap dropped this connection's state because the memory budget (--memcap) was reached; what was open is truncated and the rest of the connection is not decoded"},
 }
 
 // Codes returns every anomaly code, in catalogue order of the README.

@@ -13,10 +13,12 @@ import (
 // to the pool at the Conn's next method call (events are only valid until
 // then).
 
-// Buffer size classes: 4 KiB << i.
+// Buffer size classes: 256 bytes << i. They start small so that a
+// message left open (thousands of connections may each have one) holds
+// about its bytes, not a page.
 const (
-	minBufShift = 12
-	bufClasses  = 12 // up to 8 MiB; larger buffers are not pooled
+	minBufShift = 8
+	bufClasses  = 16 // up to 8 MiB; larger buffers are not pooled
 )
 
 // pbuf is a pooled buffer (a pointer, so that pooling it does not
@@ -60,8 +62,12 @@ func putBuf(p *pbuf) {
 }
 
 // growBuf makes room for n more bytes in *pp (getting a buffer if it is
-// nil) and returns its bytes.
-func growBuf(pp **pbuf, n int) []byte {
+// nil) and returns its bytes. The buffer doubles, but not past most (the
+// most it can hold by the lengths already known, e.g. the rest of the
+// frame within the payload limit; 0: no bound): a 100 MB message ends in
+// a buffer of about 100 MB, not 128 MiB. Doubling stays bounded by the
+// bytes that arrived, never by a declared length alone.
+func growBuf(pp **pbuf, n, most int) []byte {
 	p := *pp
 	if p == nil {
 		p = getBuf(n)
@@ -71,7 +77,11 @@ func growBuf(pp **pbuf, n int) []byte {
 	if cap(p.b)-len(p.b) >= n {
 		return p.b
 	}
-	q := getBuf(max(len(p.b)+n, 2*cap(p.b)))
+	size := 2 * cap(p.b)
+	if most > 0 && size > most && cap(p.b) >= 1<<(minBufShift+bufClasses-1) {
+		size = most // only for unpooled sizes: pooled ones keep their class
+	}
+	q := getBuf(max(len(p.b)+n, size))
 	q.b = append(q.b, p.b...)
 	putBuf(p)
 	*pp = q

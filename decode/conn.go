@@ -39,6 +39,12 @@ type httpHalf struct {
 	body      bodySkipper
 	methods   []string // requests sent by this side that await a response
 
+	// A head that did not parse before the connection was known to be
+	// WebSocket: reported when it is (announce).
+	malformed    Anomaly
+	malformedSeg Seg
+	reqMalformed bool // the Upgrade request was malformed (trustMalformed)
+
 	// Held bytes (client after its Upgrade request; a server answering
 	// before its request was seen).
 	hold       []byte
@@ -70,7 +76,6 @@ type half struct {
 	gapCut    bool // the current frame is being cut by a gap, not by the end
 	infTake   bool
 	infFull   bool
-	noCtxSaid bool // inflate_no_context already reported
 	utf8      utf8Check
 	hdr       [maxHeaderLen]byte // the frame header being read
 	maskPos   uint8              // position in the mask key of the next payload byte
@@ -113,24 +118,26 @@ type Conn struct {
 	h    [2]half
 	seq  int
 
-	announced  bool // KindConn emitted
-	rolesKnown bool
-	clientSide Side
-	midstream  bool
-
-	hs        *Handshake
-	hsPending bool // the Upgrade request awaits its response
-	hsShown   bool // hs went out in a KindHandshake event (see Release)
-	orphanOK  bool // process responses with no request seen
-
+	announced    bool // KindConn emitted
+	rolesKnown   bool
+	clientSide   Side
+	midstream    bool
 	pmd          bool // permessage-deflate in force
 	deflateFrame bool // deflate-frame in force
+	evicted      bool // memcap_evicted was reported: Close truncates what is open
+
+	hs        *Handshake
+	hsPending bool  // the Upgrade request awaits its response
+	hsShown   bool  // hs went out in a KindHandshake event (see Release)
+	orphanOK  bool  // process responses with no request seen
+	hsBytes   int32 // the heads hs was filled from (MemSize's estimate of it)
 
 	arena  []byte  // payload copies referenced by the events of one call (arenap.b)
 	arenap *pbuf   // pooled buffer of arena; nil between calls
 	lent   []*pbuf // buffers lent to the events of one call
 
 	tls *TLSInfo // set by TLS: the session this connection runs in
+
 }
 
 // NewConn returns a decoder for the TCP connection described by meta.
@@ -170,7 +177,10 @@ func (c *Conn) End(dst []Event, side Side, s Seg) []Event {
 	return c.end(dst, &c.h[side&1], s, false)
 }
 
-// Close ends every side not yet ended (end of capture).
+// Close ends every side not yet ended (end of capture). After a
+// memcap_evicted anomaly (see [Conn.Report]) the messages it cuts are
+// marked Truncated, and no stream_truncated is added: the eviction is the
+// cause.
 func (c *Conn) Close(dst []Event, s Seg) []Event {
 	c.begin()
 	if c.hsPending {
@@ -202,16 +212,24 @@ func (c *Conn) TLS(dst []Event, info *TLSInfo, s Seg) []Event {
 // say) about what side sent, numbered in this connection's sequence.
 func (c *Conn) Report(dst []Event, side Side, a Anomaly, s Seg) []Event {
 	c.begin()
+	if a.Code == CodeMemcapEvicted {
+		c.evicted = true
+	}
+	return c.anomaly(dst, c.roleOf(side), s, a)
+}
+
+// roleOf is the role of side; on a TLS connection not (yet) known to be
+// WebSocket, the TLS client is the client.
+func (c *Conn) roleOf(side Side) Role {
 	role := c.h[side&1].role
 	if !c.rolesKnown && c.tls != nil {
-		// The TLS client is the WebSocket client.
 		if c.meta.Addr[side&1] == c.tls.Client {
 			role = RoleClient
 		} else {
 			role = RoleServer
 		}
 	}
-	return c.anomaly(dst, role, s, a)
+	return role
 }
 
 // IsWebSocket reports whether the connection was recognised as WebSocket
@@ -220,7 +238,8 @@ func (c *Conn) IsWebSocket() bool { return c.announced }
 
 // Idle reports whether nothing more can come of this connection: it is not
 // WebSocket and neither side is decoding anything. Callers may stop feeding
-// it (End and Close then emit nothing).
+// it (End and Close then emit nothing, except the end events of a TLS
+// connection).
 func (c *Conn) Idle() bool {
 	if c.announced {
 		return false
@@ -259,6 +278,7 @@ func (c *Conn) Release() {
 		} else {
 			c.hs = &Handshake{RequestPacket: c.hs.RequestPacket, Upgraded: c.hs.Upgraded, TLS: c.hs.TLS}
 		}
+		c.hsBytes = 0
 	}
 	for i, p := range c.lent {
 		putBuf(p)
@@ -271,12 +291,13 @@ func (c *Conn) Release() {
 	}
 }
 
-// appendBuf appends b to h.buf, in a pooled buffer.
-func (h *half) appendBuf(b []byte) {
+// appendBuf appends b to h.buf, in a pooled buffer that grows to at most
+// most bytes if that is known (0 if not).
+func (h *half) appendBuf(b []byte, most int) {
 	if h.bufp != nil {
 		h.bufp.b = h.buf // buf may have been cut back
 	}
-	h.buf = append(growBuf(&h.bufp, len(b)), b...)
+	h.buf = append(growBuf(&h.bufp, len(b), most), b...)
 	h.bufp.b = h.buf
 }
 
@@ -353,6 +374,12 @@ func (c *Conn) announce(dst []Event, client Side, midstream bool, s Seg) []Event
 		Server:     c.meta.Addr[client^1],
 		ClientSide: client,
 		Midstream:  midstream,
+	}
+	for i := range c.h {
+		if hp := c.h[i].hp; hp != nil && hp.malformed.Code != "" {
+			dst = c.anomaly(dst, c.h[i].role, hp.malformedSeg, hp.malformed)
+			hp.malformed = Anomaly{}
+		}
 	}
 	return dst
 }
@@ -460,19 +487,59 @@ func (c *Conn) headTooLarge(dst []Event, h *half, n int, s Seg) (int, []Event) {
 // onHead handles one complete HTTP head.
 func (c *Conn) onHead(dst []Event, h *half, head []byte, s Seg) []Event {
 	m, ok := parseHead(head)
+	if ok && m.malformed != "" && !c.trustMalformed(h, &m) {
+		ok = false
+	}
 	if !ok {
+		why := "does not parse"
+		if m.malformed != "" {
+			why = "is malformed (" + m.malformed + ")"
+		}
+		a := newAnomaly(CodeHTTPMalformed,
+			"a %d-byte HTTP head %s; the rest of this direction is not decoded", len(head), why)
 		if c.announced {
-			dst = c.anomaly(dst, h.role, s, newAnomaly(CodeHTTPMalformed,
-				"a %d-byte HTTP head does not parse; the rest of this direction is not decoded", len(head)))
+			dst = c.anomaly(dst, h.role, s, a)
+		} else {
+			// Reported if the connection turns out to be WebSocket (a
+			// 101 answers it).
+			h.ht().malformed, h.ht().malformedSeg = a, s
 		}
 		h.state = stLost
 		h.undecoded += int64(len(head))
 		return dst
 	}
 	if m.isRequest {
-		return c.onRequest(dst, h, &m, s)
+		hs := c.hs
+		dst = c.onRequest(dst, h, &m, s)
+		if c.hs != hs {
+			c.hsBytes = int32(min(len(head), 1<<29))
+			if m.malformed != "" {
+				h.ht().reqMalformed = true
+				dst = c.anomaly(dst, RoleClient, s, newAnomaly(CodeHTTPMalformed,
+					"the Upgrade request's head is malformed (%s); its frames are decoded if the 101 response's Accept matches its key", m.malformed))
+			}
+		}
+		return dst
 	}
-	return c.onResponse(dst, h, &m, head, s)
+	dst = c.onResponse(dst, h, &m, head, s)
+	if m.malformed != "" {
+		dst = c.anomaly(dst, h.role, s, newAnomaly(CodeHTTPMalformed,
+			"the %d response's head is malformed (%s)", m.status, m.malformed))
+	}
+	return dst
+}
+
+// trustMalformed reports whether a head with a tolerated violation is
+// decoded anyway: an Upgrade request (its frames are decoded if the server
+// answers 101 with the Accept of its key) or the 101 answer to one.
+// Otherwise the direction stops there, as for a head that does not parse.
+func (c *Conn) trustMalformed(h *half, m *httpHead) bool {
+	if m.isRequest {
+		return isWebSocketRequest(m) && !c.hsPending && (c.hs == nil || !c.hs.Upgraded)
+	}
+	other := &c.h[h.side^1]
+	return m.status == 101 && c.hsPending && other.hp != nil &&
+		len(other.hp.methods) > 0 && other.hp.methods[0] == wsMarker
 }
 
 func (c *Conn) onRequest(dst []Event, h *half, m *httpHead, s Seg) []Event {
@@ -550,6 +617,7 @@ func (c *Conn) onResponse(dst []Event, h *half, m *httpHead, head []byte, s Seg)
 	c.hsPending = false
 	c.hs.ResponsePacket = s.Packet
 	as := fillResponse(c.hs, m)
+	c.hsBytes += int32(min(len(head), 1<<29))
 	dst = c.event(dst, KindHandshake, RoleNone, s)
 	dst[len(dst)-1].Handshake = c.hs
 	c.hsShown = true
@@ -569,8 +637,16 @@ func (c *Conn) onResponse(dst []Event, h *half, m *httpHead, head []byte, s Seg)
 				dst = c.anomaly(dst, RoleClient, s, newAnomaly(CodeClientDataBeforeUpgrade,
 					"the client sent %d bytes after its Upgrade request before the 101 response (packet %d)", len(other.ht().hold), s.Packet))
 			}
-			other.state = stHeader
-			dst = c.release(dst, other)
+			if other.ht().reqMalformed && !c.hs.AcceptValid {
+				// A malformed request whose key the answer does not
+				// confirm: its bytes are not trusted as frames.
+				other.undecoded += int64(len(other.ht().hold))
+				other.ht().hold, other.ht().holdChunks = nil, nil
+				other.state = stLost
+			} else {
+				other.state = stHeader
+				dst = c.release(dst, other)
+			}
 		}
 		c.dropHTTP()
 		return dst
@@ -926,7 +1002,7 @@ func (c *Conn) dataBytes(h *half, b []byte) {
 		if h.compp != nil {
 			h.compp.b = h.comp
 		}
-		h.comp = append(growBuf(&h.compp, len(b)), b...)
+		h.comp = append(growBuf(&h.compp, len(b), 0), b...)
 		h.compp.b = h.comp
 		c.unmaskKept(h, h.comp[start:])
 		return
@@ -935,7 +1011,8 @@ func (c *Conn) dataBytes(h *half, b []byte) {
 	if room := c.opt.MaxPayload - len(h.buf); room > 0 {
 		k = min(room, len(b))
 		start := len(h.buf)
-		h.appendBuf(b[:k])
+		// The frame's rest (h.remaining includes b) bounds the growth.
+		h.appendBuf(b[:k], int(min(uint64(c.opt.MaxPayload), uint64(start)+h.remaining)))
 		kept := h.buf[start:]
 		c.unmaskKept(h, kept)
 		c.msgDecoded(h, kept)
@@ -989,7 +1066,7 @@ func (c *Conn) msgData(h *half, b []byte) {
 		h.utf8.feed(b)
 	}
 	if room := c.opt.MaxPayload - len(h.buf); room > 0 {
-		h.appendBuf(b[:min(room, len(b))])
+		h.appendBuf(b[:min(room, len(b))], c.opt.MaxPayload)
 		if room < len(b) {
 			h.msg.Truncated = true
 		}
@@ -1018,7 +1095,7 @@ func (c *Conn) finishFrame(dst []Event, h *half, s Seg, cut bool) []Event {
 			dst = c.inflateUnit(dst, h, s, cut)
 		}
 		if cut {
-			if !h.gapCut {
+			if !h.gapCut && !c.evicted {
 				dst = c.anomaly(dst, h.role, s, newAnomaly(CodeStreamTruncated,
 					"the direction ended %d bytes into a %d-byte %s frame", fr.Seen+fr.Lost, fr.PayloadLen, fr.Opcode))
 			}
@@ -1026,7 +1103,7 @@ func (c *Conn) finishFrame(dst []Event, h *half, s Seg, cut bool) []Event {
 		} else if fr.Fin {
 			dst = c.finishMessage(dst, h, s, false)
 		}
-	} else if cut && !h.gapCut {
+	} else if cut && !h.gapCut && !c.evicted {
 		dst = c.anomaly(dst, h.role, s, newAnomaly(CodeStreamTruncated,
 			"the direction ended %d bytes into a %d-byte %s frame", fr.Seen+fr.Lost, fr.PayloadLen, fr.Opcode))
 	}
@@ -1086,6 +1163,7 @@ func (c *Conn) inflateUnit(dst []Event, h *half, s Seg, cut bool) []Event {
 	}
 	if why != "" {
 		h.inf.hist, h.inf.histFull = h.inf.hist[:0], false
+		h.inf.lost = fmt.Sprintf("message %d was not inflated: %s", m.N, why)
 		c.rawPayload(h, why)
 		return dst
 	}
@@ -1095,27 +1173,39 @@ func (c *Conn) inflateUnit(dst []Event, h *half, s Seg, cut bool) []Event {
 	res := h.inf.inflate(h.comp, c.opt.MaxInflate-int64(m.Len),
 		func(b []byte) { c.msgData(h, b) },
 		func() { h.buf, m.Len, m.Truncated, h.utf8 = h.buf[:start], startLen, startTrunc, utf })
-	switch {
-	case res.err != nil && res.noContext:
+	if res.err != nil {
+		// Each failure is an anomaly with its cause; the message is shown
+		// raw. The history is gone with it: later messages that refer to
+		// it fail as inflate_no_context.
 		h.buf, m.Len, m.Truncated, h.utf8 = h.buf[:start], startLen, startTrunc, utf
-		c.rawPayload(h, "cannot inflate: the compression history precedes the capture ("+res.err.Error()+")")
-		if !h.noCtxSaid {
-			h.noCtxSaid = true
+		lost := h.inf.lost
+		h.inf.lost = fmt.Sprintf("message %d did not inflate", m.N)
+		switch {
+		case res.noContext:
+			c.rawPayload(h, "cannot inflate: it refers to compression history that is missing ("+lost+")")
 			dst = c.anomaly(dst, h.role, s, newAnomaly(CodeInflateNoContext,
-				"message %d refers to compressed history that is not in the capture; it is shown raw", m.N))
-		}
-	case res.err != nil:
-		h.buf, m.Len, m.Truncated, h.utf8 = h.buf[:start], startLen, startTrunc, utf
-		c.rawPayload(h, "inflate: "+res.err.Error())
-		dst = c.anomaly(dst, h.role, s, newAnomaly(CodeInflateFailed,
-			"message %d does not inflate: %v", m.N, res.err))
-	default:
-		if res.windowExceeded {
+				"message %d refers to compressed history that is missing (%s); it is shown raw", m.N, lost))
+		case res.windowExceeded:
+			c.rawPayload(h, "cannot inflate: it refers farther back than the negotiated window")
 			dst = c.anomaly(dst, h.role, s, newAnomaly(CodeInflateWindowExceeded,
-				"message %d refers farther back than the negotiated %d-byte window", m.N, h.inf.window))
+				"message %d refers farther back than the negotiated %d-byte window; it is shown raw", m.N, h.inf.window))
+		case res.beforeStart && !h.inf.takeover:
+			c.rawPayload(h, "inflate: it refers to bytes before the message under no_context_takeover ("+res.err.Error()+")")
+			dst = c.anomaly(dst, h.role, s, newAnomaly(CodeInflateFailed,
+				"message %d refers to bytes before its start, but no_context_takeover is in force: %v", m.N, res.err))
+		case res.beforeStart:
+			c.rawPayload(h, "inflate: it refers to bytes before the compressed stream started ("+res.err.Error()+")")
+			dst = c.anomaly(dst, h.role, s, newAnomaly(CodeInflateFailed,
+				"message %d refers to bytes before the compressed stream started: %v", m.N, res.err))
+		default:
+			c.rawPayload(h, "inflate: "+res.err.Error())
+			dst = c.anomaly(dst, h.role, s, newAnomaly(CodeInflateFailed,
+				"message %d does not inflate: %v", m.N, res.err))
 		}
+	} else {
 		if res.limited {
 			m.Truncated = true
+			h.inf.lost = fmt.Sprintf("message %d inflated past the limit", m.N)
 			dst = c.anomaly(dst, h.role, s, newAnomaly(CodeInflateLimit,
 				"message %d inflates past the %d-byte limit; the rest is not decoded", m.N, c.opt.MaxInflate))
 		}
@@ -1130,7 +1220,7 @@ func (c *Conn) rawPayload(h *half, why string) {
 	m.Len += uint64(len(h.comp))
 	keep := min(len(h.comp), c.opt.MaxPayload-len(h.buf))
 	if keep > 0 {
-		h.appendBuf(h.comp[:keep])
+		h.appendBuf(h.comp[:keep], c.opt.MaxPayload)
 	}
 	if keep < len(h.comp) {
 		m.Truncated = true
@@ -1147,6 +1237,9 @@ func (c *Conn) finishMessage(dst []Event, h *half, s Seg, cut bool) []Event {
 		dst = c.inflateUnit(dst, h, s, cut)
 	}
 	m.Cut = cut
+	if cut && c.evicted {
+		m.Truncated = true // dropped by the memory budget (memcap_evicted)
+	}
 	var anoms [1]Anomaly
 	na := 0
 	if m.Opcode == OpText && m.DecodeError == "" {
@@ -1255,15 +1348,17 @@ func (c *Conn) end(dst []Event, h *half, s Seg, closing bool) []Event {
 	}
 	switch h.state {
 	case stHeader:
-		if h.hdrN > 0 && c.announced {
+		if h.hdrN > 0 && c.announced && !c.evicted {
 			dst = c.anomaly(dst, h.role, s, newAnomaly(CodeStreamTruncated,
 				"the direction ended inside a frame header (%d bytes of it seen)", h.hdrN))
 		}
 		h.undecoded += int64(h.hdrN)
 		h.hdrN = 0
 		if h.inMsg {
-			dst = c.anomaly(dst, h.role, s, newAnomaly(CodeStreamTruncated,
-				"the direction ended inside fragmented message %d after %d frames", h.msg.N, h.msg.Frames))
+			if !c.evicted {
+				dst = c.anomaly(dst, h.role, s, newAnomaly(CodeStreamTruncated,
+					"the direction ended inside fragmented message %d after %d frames", h.msg.N, h.msg.Frames))
+			}
 			dst = c.finishMessage(dst, h, s, true)
 		}
 	case stPayload:
@@ -1283,8 +1378,10 @@ func (c *Conn) end(dst []Event, h *half, s Seg, closing bool) []Event {
 		other.state = stHead
 		dst = c.release(dst, other)
 	}
-	if c.announced {
-		dst = c.event(dst, KindEnd, h.role, s)
+	if c.announced || c.tls != nil {
+		// A TLS connection's directions end in events even when it is not
+		// (or cannot be seen to be) WebSocket: they date its last packets.
+		dst = c.event(dst, KindEnd, c.roleOf(h.side), s)
 		dst[len(dst)-1].End = End{Bytes: h.bytes, Undecoded: h.undecoded, Frames: h.frames, Messages: h.messages}
 	}
 	return dst

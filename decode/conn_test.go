@@ -299,6 +299,7 @@ var anomalyCases = []anomalyCase{
 	{"request upgrade missing", CodeRequestUpgradeMissing, RoleClient, []step{c2s(str(strings.Replace(testReq, "Upgrade: websocket\r\n", "", 1))), s2c(str(testResp))}, Options{}},
 	{"malformed head after handshake", CodeHTTPMalformed, RoleServer, []step{c2s(str(testReq)), s2c(str("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\nHTTP/1.1 abc\r\n: x\r\n\r\n"))}, Options{}},
 	{"window exceeded", CodeInflateWindowExceeded, RoleServer, windowExceededSteps(), Options{}},
+	{"memcap evicted", CodeMemcapEvicted, RoleServer, hs(s2c(sf(false, OpText, "open")), step{side: Side1, report: CodeMemcapEvicted}), Options{}},
 	{"inflate no context", CodeInflateNoContext, RoleServer, []step{s2c(fb{fin: true, rsv: 4, op: OpText, payload: dehex("22200f00")}.bytes())}, Options{DecodeAs: true}},
 }
 

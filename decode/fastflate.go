@@ -258,16 +258,22 @@ func (f *inflater) fastInflate(comp []byte, limit int64, emit func([]byte)) (inf
 		}
 	}
 
-	// The window: the history (takeover) then the output.
+	// The window: the history (takeover) then the output. With takeover
+	// the output goes into the direction's own history buffer while it
+	// fits (at most ownMax bytes: a window and some slack, so that a
+	// connection at rest holds about its negotiated window); a message
+	// that outgrows it continues in a pooled buffer of 2*histMax (that
+	// slides), and only the last window goes back to the own buffer.
 	var out []byte
 	var pooled *pbuf
+	defer func() { putBuf(pooled) }()
 	if f.takeover {
 		out = f.hist
 	} else {
 		pooled = getBuf(2*histMax + maxRoom)
 		out = pooled.b[:0]
-		defer putBuf(pooled)
 	}
+	ownMax := f.ownMax()
 	orig := len(out)
 	dictLen := min(orig, f.window)
 	st.saved = st.saved[:0]
@@ -287,21 +293,29 @@ func (f *inflater) fastInflate(comp []byte, limit int64, emit func([]byte)) (inf
 		}
 		return inflateResult{}, fastFailed
 	}
-	// room makes space for n more bytes at j, growing the buffer up to
-	// the sliding size, then sliding (emitting first).
+	// room makes space for n more bytes at j: it grows the own buffer up
+	// to ownMax, then slides (emitting first) in a buffer that holds
+	// histMax+maxRoom bytes, switching to a pooled one if the own buffer
+	// is smaller than that.
 	room := func(n int) {
 		if j+n <= cap(out) {
 			return
 		}
-		if cap(out) < 2*histMax+maxRoom {
-			nb := make([]byte, j, min(max(cap(out)+cap(out)/2, j+n, 512), 2*histMax+maxRoom))
-			copy(nb, out[:j])
-			out = nb
-			if j+n <= cap(out) {
+		if pooled == nil {
+			if j+n <= ownMax {
+				nb := make([]byte, j, min(max(cap(out)+cap(out)/2, j+n, 512), ownMax))
+				copy(nb, out[:j])
+				out = nb
+				return
+			}
+			if cap(out) < histMax+maxRoom {
+				pooled = getBuf(2*histMax + maxRoom)
+				out = append(pooled.b[:0], out[:j]...)
+				out = out[:cap(out)]
 				return
 			}
 		}
-		// Full at the sliding size: j > 2*histMax, as n <= maxRoom.
+		// Full: j > histMax, as n <= maxRoom.
 		if !slid && f.takeover {
 			st.saved = append(st.saved[:0], out[:orig]...)
 		}
@@ -395,8 +409,17 @@ done:
 	}
 	res.n = produced
 	if f.takeover {
-		f.hist = out[:j]
-		if !res.limited && len(f.hist) >= histMax {
+		if pooled == nil {
+			f.hist = out[:j]
+		} else {
+			// Back to the own buffer: the last window.
+			keep := min(j, f.window)
+			if cap(f.hist) < keep {
+				f.hist = make([]byte, 0, min(max(2*keep, 512), ownMax))
+			}
+			f.hist = append(f.hist[:0], out[j-keep:j]...)
+		}
+		if !res.limited && len(f.hist) >= f.window {
 			f.histFull = true
 		}
 	}

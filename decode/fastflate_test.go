@@ -31,12 +31,12 @@ func runInflater(msgs [][]byte, bits int, takeover bool, limits []int64, slow bo
 		}
 		var r inflateRun
 		res := f.inflate(comp, limits[i], func(b []byte) { r.out = append(r.out, b...) }, func() { r.out = r.out[:0]; r.reset++ })
-		r.res = fmt.Sprintf("n=%d limited=%v window=%v noctx=%v err=%v", res.n, res.limited, res.windowExceeded, res.noContext, res.err)
+		r.res = fmt.Sprintf("n=%d limited=%v window=%v noctx=%v before=%v err=%v", res.n, res.limited, res.windowExceeded, res.noContext, res.beforeStart, res.err)
 		// Only the last window of the history matters (both keep a
-		// suffix of the stream; how much beyond 32 KiB may differ).
+		// suffix of the stream; how much beyond the window may differ).
 		h := f.hist
-		if len(h) > histMax {
-			h = h[len(h)-histMax:]
+		if len(h) > f.window {
+			h = h[len(h)-f.window:]
 		}
 		r.hist = append([]byte(nil), h...)
 		r.full = f.histFull

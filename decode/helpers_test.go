@@ -113,6 +113,9 @@ type step struct {
 	data []byte
 	gap  int64
 	end  bool
+	// report: an anomaly found outside the decoder (Conn.Report), e.g.
+	// memcap_evicted; run then Closes the Conn, as the caller does.
+	report Code
 }
 
 func c2s(parts ...[]byte) step { return step{side: Side0, data: bytes.Join(parts, nil)} }
@@ -135,6 +138,11 @@ func run(opt Options, steps []step, split func(n int) []int) []Event {
 		switch {
 		case st.end:
 			dst = c.End(dst, st.side, s)
+		case st.report != "":
+			dst = c.Report(dst, st.side, newAnomaly(st.report, "reported by the caller"), s)
+			if st.report == CodeMemcapEvicted {
+				dst = c.Close(dst, s)
+			}
 		case st.gap > 0:
 			dst = c.Gap(dst, st.side, st.gap, s)
 		default:

@@ -2,6 +2,7 @@ package decode
 
 import (
 	"bytes"
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -125,6 +126,10 @@ type httpHead struct {
 	status                int    // status line
 	reason                string
 	fields                []HeaderField // in order, duplicates kept, names as sent
+	// malformed names the first violation parseHead tolerated (a control
+	// character in the request-target, a header line that is not a field);
+	// the caller decides whether the head is trusted anyway.
+	malformed string
 }
 
 // parseHead parses a complete head as delimited by headEnd (the terminating
@@ -167,16 +172,20 @@ func parseHead(head []byte) (h httpHead, ok bool) {
 			}
 			continue
 		}
+		// A line that is not a field is skipped and noted (Wireshark's
+		// HTTP dissector shows it and goes on).
 		colon := bytes.IndexByte(line, ':')
 		if colon < 0 {
-			return httpHead{}, false
+			h.note(fmt.Sprintf("header line %d has no colon", len(h.fields)+1))
+			continue
 		}
 		// RFC 9112 §5.1: "No whitespace is allowed between the field name
 		// and colon." A server must reject it; a dissector tolerates it and
 		// trims, like most proxies did before RFC 7230.
 		name := bytes.TrimRight(line[:colon], " \t")
 		if len(name) == 0 || !isToken(name) {
-			return httpHead{}, false
+			h.note(fmt.Sprintf("header line %d has an invalid field name %q", len(h.fields)+1, clip(name, 40)))
+			continue
 		}
 		h.fields = append(h.fields, HeaderField{
 			Name:  string(name),
@@ -222,15 +231,32 @@ func parseStartLine(h *httpHead, line []byte) bool {
 		return false
 	}
 	// RFC 9112 §3.2: the request-target has no whitespace; tolerate SP
-	// (seen from broken clients) but no control characters.
+	// (seen from broken clients), and note control characters (a tab in
+	// a path): like Wireshark's HTTP dissector, the line is still taken
+	// as method, target and version.
 	for _, c := range target {
 		if c < ' ' || c == 0x7f {
-			return false
+			h.note(fmt.Sprintf("the request-target has a control character 0x%02x", c))
+			break
 		}
 	}
 	h.isRequest = true
 	h.method, h.target, h.proto = string(method), string(target), string(proto)
 	return true
+}
+
+// note records the first tolerated violation of h.
+func (h *httpHead) note(why string) {
+	if h.malformed == "" {
+		h.malformed = why
+	}
+}
+
+func clip(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
 }
 
 // nextLine splits off the first line of b without its line terminator

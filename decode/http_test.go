@@ -2,6 +2,7 @@ package decode
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -204,14 +205,20 @@ func TestParseHead(t *testing.T) {
 		{name: "no version", in: "GET /\r\n\r\n", ok: false},
 		{name: "HTTP/0.9 style", in: "GET / \r\n\r\n", ok: false},
 		{name: "bad method", in: "G(T / HTTP/1.1\r\n\r\n", ok: false},
-		{name: "control in target", in: "GET /\x01 HTTP/1.1\r\n\r\n", ok: false},
+		{name: "control in target", in: "GET /\x01 HTTP/1.1\r\n\r\n", ok: true,
+			want: httpHead{isRequest: true, method: "GET", target: "/\x01", proto: "HTTP/1.1", malformed: "the request-target has a control character 0x01"}},
+		{name: "tab in target", in: "GET /a\tb HTTP/1.1\r\nHost: h\r\n\r\n", ok: true,
+			want: httpHead{isRequest: true, method: "GET", target: "/a\tb", proto: "HTTP/1.1", fields: []HeaderField{{"Host", "h"}}, malformed: "the request-target has a control character 0x09"}},
 		{name: "status 2 digits", in: "HTTP/1.1 10 X\r\n\r\n", ok: false},
 		{name: "status 4 digits", in: "HTTP/1.1 1010 X\r\n\r\n", ok: false},
 		{name: "status letters", in: "HTTP/1.1 abc X\r\n\r\n", ok: false},
 		{name: "bad version", in: "HTTP/11 101 X\r\n\r\n", ok: false},
-		{name: "field without colon", in: "GET / HTTP/1.1\r\nHost h\r\n\r\n", ok: false},
-		{name: "empty field name", in: "GET / HTTP/1.1\r\n: h\r\n\r\n", ok: false},
-		{name: "space in field name", in: "GET / HTTP/1.1\r\nHo st: h\r\n\r\n", ok: false},
+		{name: "field without colon", in: "GET / HTTP/1.1\r\nHost h\r\nA: b\r\n\r\n", ok: true,
+			want: httpHead{isRequest: true, method: "GET", target: "/", proto: "HTTP/1.1", fields: []HeaderField{{"A", "b"}}, malformed: "header line 1 has no colon"}},
+		{name: "empty field name", in: "GET / HTTP/1.1\r\n: h\r\n\r\n", ok: true,
+			want: httpHead{isRequest: true, method: "GET", target: "/", proto: "HTTP/1.1", malformed: `header line 1 has an invalid field name ""`}},
+		{name: "space in field name", in: "GET / HTTP/1.1\r\nHo st: h\r\n\r\n", ok: true,
+			want: httpHead{isRequest: true, method: "GET", target: "/", proto: "HTTP/1.1", malformed: `header line 1 has an invalid field name "Ho st"`}},
 		{name: "binary", in: "\x81\x05hello\r\n\r\n", ok: false},
 	}
 	for _, tt := range tests {
@@ -573,4 +580,52 @@ func FuzzParseHead(f *testing.F) {
 			t.Fatalf("skip consumed %d of %d", m, len(rest))
 		}
 	})
+}
+
+// A malformed request line (a tab in the path) was a silently undecoded
+// client direction shown as accept=MISMATCH (issue 11). It is reported as
+// http_malformed, and the frames after it are decoded when the 101
+// confirms its key, as tshark does.
+func TestMalformedRequestLine(t *testing.T) {
+	tabReq := strings.Replace(testReq, "GET /chat ", "GET /ch\tat ", 1)
+	badResp := strings.Replace(testResp, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", "AAAAAAAAAAAAAAAAAAAAAAAAAAA=", 1)
+	noVersion := strings.Replace(testReq, "GET /chat HTTP/1.1", "GET /chat", 1)
+	frames := []step{c2s(cf(true, OpText, "from the client")), s2c(sf(true, OpText, "from the server"))}
+	tests := []struct {
+		name      string
+		req, resp string
+		want      []Code
+		clientMsg bool // the client's message is decoded
+	}{
+		{"tab in path, Accept matches", tabReq, testResp, []Code{CodeHTTPMalformed}, true},
+		{"tab in path, Accept does not match", tabReq, badResp, []Code{CodeHTTPMalformed, CodeAcceptMismatch}, false},
+		{"no HTTP version, 101 to it", noVersion, testResp, []Code{CodeHTTPMalformed}, false},
+	}
+	for _, tc := range tests {
+		for _, split := range []func(int) []int{nil, bytewise} {
+			t.Run(tc.name, func(t *testing.T) {
+				steps := append([]step{c2s(str(tc.req)), s2c(str(tc.resp))}, frames...)
+				evs := run(Options{}, steps, split)
+				got := codes(evs)
+				for _, c := range tc.want {
+					if !slices.Contains(got, c) {
+						t.Errorf("no %s in %v\n%s", c, got, describe(evs))
+					}
+				}
+				for _, e := range evs {
+					if e.Kind == KindAnomaly && e.Anomaly.Code == CodeHTTPMalformed && e.From != RoleClient {
+						t.Errorf("http_malformed from %s", e.From)
+					}
+				}
+				var client, server bool
+				for _, m := range kinds(evs, KindMessage) {
+					client = client || m.From == RoleClient && string(m.Message.Payload) == "from the client"
+					server = server || m.From == RoleServer && string(m.Message.Payload) == "from the server"
+				}
+				if client != tc.clientMsg || !server {
+					t.Errorf("client message decoded %v (want %v), server %v\n%s", client, tc.clientMsg, server, describe(evs))
+				}
+			})
+		}
+	}
 }

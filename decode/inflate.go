@@ -32,14 +32,26 @@ type inflater struct {
 	// histFull is true when hist holds the whole stream since its start
 	// or a full window: a failure is then the sender's fault, not ours.
 	histFull bool
-	slid     bool // remember moved the history during the current run
+	slid     bool   // remember moved the history during the current run
+	lost     string // why hist lacks history, when !histFull
 }
 
 func newInflater(windowBits int, takeover, histFull bool) *inflater {
 	if windowBits < 8 || windowBits > 15 {
 		windowBits = 15
 	}
-	return &inflater{window: 1 << windowBits, takeover: takeover, histFull: histFull}
+	f := &inflater{window: 1 << windowBits, takeover: takeover, histFull: histFull}
+	if !histFull {
+		f.lost = "the connection started before the capture"
+	}
+	return f
+}
+
+// ownMax is the most a direction's own history buffer holds: its window
+// and some slack, so that short messages are inflated in place and a
+// connection at rest costs about its negotiated window (RFC 7692 §7.1.2).
+func (f *inflater) ownMax() int {
+	return f.window + max(f.window/4, 2*maxRoom)
 }
 
 // inflateResult says how inflating one message went.
@@ -47,14 +59,24 @@ type inflateResult struct {
 	n              int64 // decompressed bytes produced
 	limited        bool  // stopped at the limit
 	windowExceeded bool  // needed history beyond the negotiated window
-	noContext      bool  // failed, and history before the capture may be why
-	err            error
+	noContext      bool  // failed because it needs history we do not have
+	// beforeStart: failed only because it refers to bytes before the
+	// start of its stream (the message under no_context_takeover, the
+	// connection otherwise): the sender's error.
+	beforeStart bool
+	err         error
 }
 
 // inflate decompresses one message (comp without its 00 00 ff ff tail) and
-// passes the output to emit in chunks. If the first attempt fails only
-// because the message reaches beyond the negotiated window, reset is called
-// and the message is inflated again with the whole history we have.
+// passes the output to emit in chunks. reset is called before a second
+// attempt (the fast decoder failed) to take back what the first emitted.
+//
+// When it fails, the result says why: a message that would inflate with
+// a full 32 KiB of history before it refers to history the decoder does
+// not have (noContext: lost before the capture or with an earlier
+// failure), to bytes farther back than the negotiated window
+// (windowExceeded) or to bytes before its stream started (beforeStart);
+// otherwise the compressed data is corrupt.
 func (f *inflater) inflate(comp []byte, limit int64, emit func([]byte), reset func()) inflateResult {
 	if !f.takeover {
 		f.hist = f.hist[:0]
@@ -72,8 +94,7 @@ func (f *inflater) inflate(comp []byte, limit int64, emit func([]byte), reset fu
 		f.histFull = false
 		return res
 	}
-	// compress/flate decides (and words) errors, and retries beyond the
-	// window.
+	// compress/flate decides (and words) errors.
 	if !testSlowInflate {
 		reset()
 	}
@@ -81,22 +102,19 @@ func (f *inflater) inflate(comp []byte, limit int64, emit func([]byte), reset fu
 	if len(dict) > f.window {
 		dict = dict[len(dict)-f.window:]
 	}
+	have, full := len(dict), f.histFull
 	res = f.run(comp, dict, limit, emit)
-	if res.err != nil && len(f.hist) > len(dict) {
-		reset()
-		full := f.hist
-		if len(full) > histMax {
-			full = full[len(full)-histMax:]
-		}
-		if res2 := f.run(comp, full, limit, emit); res2.err == nil {
-			res2.windowExceeded = true
-			res = res2
-		} else {
-			res = res2
-		}
-	}
 	if res.err != nil {
-		res.noContext = !f.histFull
+		if f.inflatesWithHistory(comp, limit) {
+			switch {
+			case f.takeover && !full:
+				res.noContext = true
+			case f.takeover && have >= f.window:
+				res.windowExceeded = true
+			default:
+				res.beforeStart = true
+			}
+		}
 		f.hist = f.hist[:0]
 		f.histFull = false
 		return res
@@ -105,7 +123,54 @@ func (f *inflater) inflate(comp []byte, limit int64, emit func([]byte), reset fu
 		f.hist = f.hist[:0]
 		f.histFull = false
 	}
+	f.fit()
 	return res
+}
+
+// fit bounds the history buffer after compress/flate's run (whose
+// remember slides in a buffer of 2*histMax) to the last window.
+func (f *inflater) fit() {
+	if cap(f.hist) <= f.ownMax() {
+		return
+	}
+	keep := min(len(f.hist), f.window)
+	h := make([]byte, keep, min(max(2*keep, 512), f.ownMax()))
+	copy(h, f.hist[len(f.hist)-keep:])
+	f.hist = h
+}
+
+// zeroHist stands for 32 KiB of history the decoder does not have.
+var zeroHist [histMax]byte
+
+// inflatesWithHistory reports whether comp inflates (up to limit) after a
+// full window of history: the history we have, preceded by zeros for what
+// we lack. It runs only when a message has failed, to name the cause.
+func (f *inflater) inflatesWithHistory(comp []byte, limit int64) bool {
+	dict := zeroHist[:]
+	if f.takeover && len(f.hist) > 0 {
+		p := getBuf(histMax)
+		defer putBuf(p)
+		have := f.hist[len(f.hist)-min(len(f.hist), histMax):]
+		dict = append(append(p.b[:0], zeroHist[:histMax-len(have)]...), have...)
+	}
+	src := &inflateSrc{a: comp, b: syncTail}
+	fr := flatePool.Get().(*flateReader)
+	defer flatePool.Put(fr)
+	if err := fr.r.(flate.Resetter).Reset(src, dict); err != nil {
+		return false
+	}
+	var n int64
+	for n <= limit {
+		k, err := fr.r.Read(fr.out)
+		n += int64(k)
+		if err == io.EOF {
+			return true
+		}
+		if err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // flateReader is a flate reader and its output buffer. Readers are pooled,
@@ -168,7 +233,7 @@ func (f *inflater) run(comp, dict []byte, limit int64, emit func([]byte)) inflat
 			return res
 		}
 	}
-	if f.takeover && len(f.hist) >= histMax {
+	if f.takeover && len(f.hist) >= f.window {
 		f.histFull = true
 	}
 	return res

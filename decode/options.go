@@ -22,7 +22,10 @@ type Options struct {
 	// (default 4096; RFC 6455 allows 125, the rest is kept for oversized
 	// frames so their close reason can be shown).
 	MaxControl int
-	// MaxHead is the longest HTTP head accepted (default 16 KiB).
+	// MaxHead is the longest HTTP head accepted (default 64 KiB: browsers
+	// send Upgrade requests with cookies of tens of KiB). A longer head is
+	// not parsed: its direction is counted, not decoded, with a
+	// head_too_large anomaly where the connection is known to be WebSocket.
 	MaxHead int
 	// MaxHold is how many client bytes are held while the response to its
 	// Upgrade request has not been seen (default 1 MiB).
@@ -39,7 +42,7 @@ const (
 	defaultMaxCompressed = 16 << 20
 	defaultPreviewLen    = 256
 	defaultMaxControl    = 4096
-	defaultMaxHead       = 16 << 10
+	defaultMaxHead       = 64 << 10
 	defaultMaxHold       = 1 << 20
 )
 

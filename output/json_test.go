@@ -190,10 +190,17 @@ func checkConditional(t *testing.T, line int, ev *decode.Event, m map[string]any
 	}
 }
 
+// notYet lists the objects json-lines.md documents that wscap does not
+// write yet, with the issue that adds them.
+var notYet = map[string]string{
+	"app": "issue 14 (protocols inside WebSocket)",
+}
+
 // TestCoreFieldsMatchDoc checks coreFields against the tables of
-// json-lines.md when the design document is at hand.
+// json-lines.md (in ../shared beside the checkout) when the design
+// document is at hand.
 func TestCoreFieldsMatchDoc(t *testing.T) {
-	doc, err := os.ReadFile("/work/shared/design/json-lines.md")
+	doc, err := os.ReadFile("../../shared/design/json-lines.md")
 	if err != nil {
 		t.Skipf("json-lines.md not available: %v", err)
 	}
@@ -202,10 +209,15 @@ func TestCoreFieldsMatchDoc(t *testing.T) {
 	heading := regexp.MustCompile("^#{2,4} (?:`([a-z_]+)`|Fields on every event)")
 	row := regexp.MustCompile("^\\| (`[^|]+`) \\| ([^|]+) \\|")
 	for _, line := range strings.Split(string(doc), "\n") {
-		if h := heading.FindStringSubmatch(line); h != nil {
-			section = h[1]
-			if section == "" {
-				section = "*"
+		if strings.HasPrefix(line, "#") {
+			// Sections of fields on several types ("field | on | type |
+			// meaning") extend the core; their rows are not parsed here.
+			section = ""
+			if h := heading.FindStringSubmatch(line); h != nil {
+				section = h[1]
+				if section == "" {
+					section = "*"
+				}
 			}
 			continue
 		}
@@ -226,6 +238,10 @@ func TestCoreFieldsMatchDoc(t *testing.T) {
 		t.Fatal("no tables found in json-lines.md")
 	}
 	for sec, fields := range parsed {
+		if why, ok := notYet[sec]; ok {
+			t.Logf("json-lines.md documents %q, not written yet: %s", sec, why)
+			continue
+		}
 		mine, ok := coreFields[sec]
 		if !ok {
 			t.Errorf("json-lines.md has type %q that the test does not know", sec)

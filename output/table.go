@@ -6,8 +6,10 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/pkg/twwidth"
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
 )
@@ -21,7 +23,8 @@ var summaryHeader = []any{
 // newTable is the one place tablewriter is configured: ASCII borders (the
 // default is Unicode box drawing), headers as written (the default
 // upper-cases them), no wrapping. Cells are kept ASCII so their width does
-// not depend on RUNEWIDTH_EASTASIAN or the locale.
+// not depend on RUNEWIDTH_EASTASIAN or the locale, except close reasons,
+// which are text (appendCellText).
 func newTable(w io.Writer) *tablewriter.Table {
 	return tablewriter.NewTable(w,
 		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
@@ -153,7 +156,8 @@ func plainCell(c string) bool {
 // tlsColumn is where the TLS column goes: after Accept.
 const tlsColumn = 7
 
-// summaryRow is the table row of one connection; every cell is ASCII.
+// summaryRow is the table row of one connection; every cell is ASCII but
+// the close reasons.
 func summaryRow(c *connStats) []string {
 	client, server := "-", "-"
 	if c.hasInfo {
@@ -209,6 +213,39 @@ func dirCell(d *dirStats) string {
 // maxReasonCell is how much of a close reason the summary shows.
 const maxReasonCell = 24
 
+// appendCellText appends s for a table cell and returns dst: printable
+// text (UTF-8 included) as it is, everything else escaped as in payload
+// previews (control characters, ESC, DEL and invalid UTF-8 as \xNN, other
+// non-printable runes as \uXXXX, backslash as \\), without quotes. It
+// takes at most budget columns (>= 4) as tablewriter measures them; when s
+// needs more it is cut with "..." on a character boundary, never inside an
+// escape.
+func appendCellText(dst []byte, s string, budget int) []byte {
+	budget = max(budget, 4)
+	p := []byte(s)
+	cut, cols := -1, 0
+	for i := 0; i < len(p); {
+		before := len(dst)
+		var n, w int
+		if p[i] == '"' {
+			dst, n, w = append(dst, '"'), 1, 1
+		} else {
+			dst, n, w = previewUnit(dst, p[i:])
+			if p[i] >= utf8.RuneSelf && len(dst)-before == n {
+				w = twwidth.Width(string(p[i : i+n])) // kept as it is: 0, 1 or 2 columns
+			}
+		}
+		if cut < 0 && cols+w > budget-3 {
+			cut = before
+		}
+		if cols += w; cols > budget {
+			return append(dst[:cut], "..."...)
+		}
+		i += n
+	}
+	return dst
+}
+
 // closeCell: "C:1000 bye / S:1000", "-" when nobody closed.
 func closeCell(c *connStats) string {
 	var parts []string
@@ -224,11 +261,7 @@ func closeCell(c *connStats) string {
 			p += "-"
 		}
 		if s.closeReason != "" {
-			r := string(appendASCII(nil, s.closeReason))
-			if len(r) > maxReasonCell {
-				r = r[:maxReasonCell-3] + "..."
-			}
-			p += " " + r
+			p += " " + string(appendCellText(nil, s.closeReason, maxReasonCell))
 		}
 		parts = append(parts, p)
 	}

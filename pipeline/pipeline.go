@@ -33,6 +33,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -92,6 +93,8 @@ type Pipeline struct {
 	dstats   reassembly.Stats // packets the dispatcher did not forward
 	lastSent int              // number of the last packet sent to a worker
 	ticks    int              // idle flushes so far (they number tick records)
+	wm       key              // key of the last record sent to a worker
+	checks   *checks          // the workers' memory at checkpoints
 
 	started bool // init ran
 	epoch   bool // the first packet was seen
@@ -136,11 +139,13 @@ func (p *Pipeline) init() {
 		return
 	}
 	p.tr = reassembly.NewTracker(cfg.Engine)
+	p.checks = newChecks(p.workers)
+	p.tr.SetTotal(p.total)
 	p.mg = newMerger(cfg, w, p.workers)
 	p.ws = make([]*worker, p.workers)
 	p.cur = make([]*batch, p.workers)
 	for i := range p.ws {
-		p.ws[i] = newWorker(cfg, p.mg.in[i])
+		p.ws[i] = newWorker(cfg, p.mg.in[i], p.checks)
 		p.cur[i] = p.ws[i].getBatch()
 		go p.ws[i].run()
 	}
@@ -194,6 +199,12 @@ func (p *Pipeline) Packet(n int, pkt source.Packet) error {
 		p.curRecs = max(p.curRecs, len(b.recs))
 	} else {
 		p.dstats.Count(&pkt, d.Class)
+	}
+	if d.Check > 0 {
+		for _, b := range p.cur {
+			b.recs = append(b.recs, rec{kind: recCheck, n: n, id: d.Check})
+		}
+		p.curRecs++
 	}
 	if d.Flush {
 		p.tick(n, d.Now)
@@ -277,8 +288,9 @@ func (p *Pipeline) tick(n int, now time.Time) {
 		b := p.cur[i]
 		b.retired = append(b.retired, r)
 	}
+	cut := p.tr.Cut()
 	for _, b := range p.cur {
-		b.recs = append(b.recs, rec{kind: recTick, n: n, id: p.ticks, off: b.retStart, end: len(b.retired), pkt: source.Packet{Time: now}})
+		b.recs = append(b.recs, rec{kind: recTick, n: n, id: p.ticks, off: b.retStart, end: len(b.retired), pkt: source.Packet{Time: now}, cut: cut})
 		b.retStart = len(b.retired)
 	}
 	p.curRecs++
@@ -335,16 +347,30 @@ func (p *Pipeline) Flush() error {
 	return p.err
 }
 
+// total returns what the workers held at checkpoint k (see
+// reassembly.Tracker.SetTotal), waiting for them to get there.
+func (p *Pipeline) total(k int) int64 {
+	if !p.checks.ready(k) {
+		p.send(false) // the checkpoint may still be in the round being filled
+	}
+	return p.checks.wait(k)
+}
+
 // send hands the current round to the workers.
 func (p *Pipeline) send(flush bool) {
 	if err := p.mg.failed(); err != nil {
 		p.err = err
 	}
-	for i, b := range p.cur {
-		b.flush = flush
+	for _, b := range p.cur {
 		if k := len(b.recs); k > 0 {
 			p.lastSent = max(p.lastSent, b.recs[k-1].n)
+			if last := b.recs[k-1].key(); p.wm.less(last) {
+				p.wm = last
+			}
 		}
+	}
+	for i, b := range p.cur {
+		b.flush, b.wm = flush, p.wm
 		p.ws[i].sent += int64(len(b.data))
 		p.ws[i].in <- b
 		p.cur[i] = p.ws[i].getBatch()
@@ -430,16 +456,28 @@ type recKind uint8
 const (
 	recPacket recKind = iota
 	recTick
+	recCheck
 )
 
 // rec is one record of a batch: a packet of connection id (data in
-// batch.data[off:end]) or idle flush number id after packet n (retired
-// connections in batch.retired[off:end]).
+// batch.data[off:end]), idle flush number id after packet n (retired
+// connections in batch.retired[off:end]), or memory checkpoint number id
+// after packet n.
 type rec struct {
 	kind     recKind
 	n, id    int
 	off, end int
 	pkt      source.Packet // without Data; Time is the flush time of a tick
+	cut      time.Time     // a tick's Tracker.Cut
+}
+
+// key returns the merge key that every chunk rendered after rc is
+// greater than.
+func (rc *rec) key() key {
+	if rc.kind == recTick {
+		return key{n: rc.n, phase: phaseTick, tick: rc.id, conn: math.MaxInt}
+	}
+	return key{n: rc.n, phase: phasePacket, conn: math.MaxInt}
 }
 
 // batch is what one worker gets of one round.
@@ -450,6 +488,7 @@ type batch struct {
 	retStart int
 	epoch    time.Time
 	hasEpoch bool
+	wm       key  // the key of the round's last record, of any worker
 	flush    bool // the merger flushes the output after this round
 	final    bool // end of capture: flush and close every connection
 }
@@ -468,17 +507,19 @@ const (
 	phaseClose               // connections closed at the end, by connection
 )
 
-// chunk is a run of rendered bytes (result.out[start:end]) and its merge
-// key.
-type chunk struct {
+// key orders rendered output as a single engine emits it: by packet
+// number, phase, idle flush number and connection id.
+type key struct {
 	n     int
 	phase uint8
 	tick  int // phaseTick: the flush's number (two may follow one packet)
 	conn  int
-	end   int
 }
 
-func (c *chunk) less(d *chunk) bool {
+// keyMax is greater than every chunk's key.
+var keyMax = key{n: math.MaxInt, phase: math.MaxUint8, tick: math.MaxInt, conn: math.MaxInt}
+
+func (c key) less(d key) bool {
 	if c.n != d.n {
 		return c.n < d.n
 	}
@@ -491,10 +532,25 @@ func (c *chunk) less(d *chunk) bool {
 	return c.conn < d.conn
 }
 
-// result is what a worker rendered of one round.
+// chunk is a run of rendered bytes (result.out[start:end]) and its merge
+// key.
+type chunk struct {
+	key
+	end int
+}
+
+// outLimit is how many rendered bytes a worker holds before it hands
+// them to the merger, in the middle of a batch if need be: memory
+// follows the number of workers, not what a round renders. (A variable
+// for tests.)
+var outLimit = 1 << 20
+
+// result is a run of what a worker rendered, in key order. Every chunk
+// the worker renders later has a key greater than wm.
 type result struct {
 	out    []byte
 	chunks []chunk
+	wm     key
 	flush  bool
 	final  bool
 	// Set on the final result.
@@ -512,21 +568,24 @@ type worker struct {
 	rfree chan *result
 	eng   *reassembly.Engine
 	sh    *output.Shard
+	ck    *checks
 
 	sent  int64        // dispatcher: packet bytes sent to the worker
 	conns int          // dispatcher: connections given to the worker
 	done  atomic.Int64 // packet bytes the worker decoded
 
 	res      *result
+	past     key // key of the last record decoded
 	n        int
 	tick     int
 	phase    uint8
 	failures int
 }
 
-func newWorker(cfg Config, out chan<- *result) *worker {
+func newWorker(cfg Config, out chan<- *result, ck *checks) *worker {
 	w := &worker{
 		cfg:   cfg,
+		ck:    ck,
 		in:    make(chan *batch, inflight),
 		free:  make(chan *batch, inflight+2),
 		out:   out,
@@ -565,13 +624,19 @@ func (w *worker) getResult() *result {
 	}
 }
 
+// ship hands the current result to the merger with watermark wm and
+// starts a new one.
+func (w *worker) ship(wm key) {
+	w.res.wm = wm
+	w.out <- w.res
+	w.res = w.getResult()
+}
+
 // sink renders events into the current result, in chunks.
 func (w *worker) sink(evs []decode.Event) error {
 	w.failures += countFailures(&w.cfg, evs)
-	r := w.res
 	if w.phase == phasePacket {
-		r.out = w.sh.Append(r.out, evs)
-		r.chunks = append(r.chunks, chunk{n: w.n, phase: w.phase, end: len(r.out)})
+		w.render(evs, key{n: w.n, phase: w.phase})
 		return nil
 	}
 	// Flush events come sorted by connection: one chunk per connection.
@@ -580,16 +645,33 @@ func (w *worker) sink(evs []decode.Event) error {
 		for k < len(evs) && evs[k].Conn == evs[0].Conn {
 			k++
 		}
-		r.out = w.sh.Append(r.out, evs[:k])
-		r.chunks = append(r.chunks, chunk{n: w.n, phase: w.phase, tick: w.tick, conn: evs[0].Conn, end: len(r.out)})
+		w.render(evs[:k], key{n: w.n, phase: w.phase, tick: w.tick, conn: evs[0].Conn})
 		evs = evs[k:]
 	}
 	return nil
 }
 
+// render renders evs as chunks with key k, shipping the result whenever
+// it holds outLimit bytes.
+func (w *worker) render(evs []decode.Event, k key) {
+	r := w.res
+	start := len(r.out)
+	for i := range evs {
+		r.out = w.sh.Append(r.out, evs[i:i+1])
+		if len(r.out) >= outLimit && i+1 < len(evs) {
+			r.chunks = append(r.chunks, chunk{k, len(r.out)})
+			w.ship(w.past)
+			r, start = w.res, 0
+		}
+	}
+	if len(r.out) > start {
+		r.chunks = append(r.chunks, chunk{k, len(r.out)})
+	}
+}
+
 func (w *worker) run() {
+	w.res = w.getResult()
 	for b := range w.in {
-		w.res = w.getResult()
 		if b.hasEpoch {
 			w.sh.SetEpoch(b.epoch)
 		}
@@ -604,33 +686,96 @@ func (w *worker) run() {
 				w.eng.Handle(rc.n, pkt, rc.id)
 			case recTick:
 				w.phase, w.tick = phaseTick, rc.id
-				w.eng.IdleFlush(rc.pkt.Time, b.retired[rc.off:rc.end])
+				w.eng.IdleFlush(rc.pkt.Time, rc.cut, b.retired[rc.off:rc.end])
+			case recCheck:
+				w.ck.report(rc.id, w.eng.MemSize())
+				continue
+			}
+			w.past = rc.key()
+			if len(w.res.out) >= outLimit {
+				w.ship(w.past)
 			}
 		}
-		r := w.res
-		r.flush, r.final = b.flush, b.final
+		w.past = b.wm
+		wm := b.wm
 		if b.final {
 			w.n = math.MaxInt
 			w.phase = phaseEOF
 			w.eng.FlushStreams()
 			w.phase = phaseClose
 			w.eng.CloseAll()
+			r := w.res
+			r.final = true
 			r.summary = w.sh.Summary()
 			r.stats = w.eng.Stats()
 			r.failures = w.failures
+			wm = keyMax
 		}
+		w.res.flush = b.flush
 		w.done.Add(int64(len(b.data)))
 		select {
 		case w.free <- b:
 		default:
 		}
-		w.out <- r
+		w.ship(wm)
 	}
 	close(w.out)
 }
 
+// ---- memory checkpoints ----
+
+// checks collects what every worker's engine held at each memory
+// checkpoint (see reassembly.Tracker.SetTotal).
+type checks struct {
+	mu      sync.Mutex
+	cond    sync.Cond
+	workers int
+	got     map[int]int   // checkpoint -> workers that reported
+	sum     map[int]int64 // checkpoint -> bytes they held
+}
+
+func newChecks(workers int) *checks {
+	c := &checks{workers: workers, got: make(map[int]int), sum: make(map[int]int64)}
+	c.cond.L = &c.mu
+	return c
+}
+
+func (c *checks) report(k int, mem int64) {
+	c.mu.Lock()
+	c.got[k]++
+	c.sum[k] += mem
+	if c.got[k] == c.workers {
+		c.cond.Broadcast()
+	}
+	c.mu.Unlock()
+}
+
+func (c *checks) ready(k int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.got[k] == c.workers
+}
+
+// wait returns the total of checkpoint k once every worker reported it,
+// and forgets it.
+func (c *checks) wait(k int) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.got[k] < c.workers {
+		c.cond.Wait()
+	}
+	n := c.sum[k]
+	delete(c.got, k)
+	delete(c.sum, k)
+	return n
+}
+
 // ---- merger ----
 
+// The merger merges the workers' results by key as they come: it holds
+// at most one result per worker, and reads from a worker only when the
+// smallest chunk it holds cannot be written before it knows that the
+// worker has nothing smaller.
 type merger struct {
 	cfg  Config
 	bw   *bufio.Writer
@@ -689,66 +834,98 @@ func (m *merger) setErr(err error) {
 	}
 }
 
+// mergeIn is the merger's view of one worker.
+type mergeIn struct {
+	r     *result // being written; nil when all its chunks are
+	pos   int     // its next chunk
+	start int     // the first byte of that chunk
+	wm    key     // the worker renders nothing at or below wm any more
+	ended bool    // its channel is closed
+}
+
 func (m *merger) run() {
-	rs := make([]*result, len(m.in))
-	pos := make([]int, len(m.in))   // next chunk of each result
-	start := make([]int, len(m.in)) // its first byte
+	ins := make([]mergeIn, len(m.in))
 	var summaries []*output.Summary
+	flush := false
 	for {
-		for i, c := range m.in {
-			r, ok := <-c
-			if !ok {
-				m.finish(summaries)
-				return
+		// The smallest chunk held.
+		best := -1
+		for i := range ins {
+			in := &ins[i]
+			if in.r != nil && (best < 0 || in.r.chunks[in.pos].less(ins[best].r.chunks[ins[best].pos].key)) {
+				best = i
 			}
-			rs[i], pos[i], start[i] = r, 0, 0
 		}
-		// k-way merge of the rounds' chunks.
-		for {
-			best := -1
-			for i, r := range rs {
-				if pos[i] < len(r.chunks) && (best < 0 || r.chunks[pos[i]].less(&rs[best].chunks[pos[best]])) {
-					best = i
+		// A worker that holds no chunk and may still render one below
+		// it must be heard first.
+		wait := -1
+		for i := range ins {
+			in := &ins[i]
+			if in.r != nil || in.ended {
+				continue
+			}
+			if best >= 0 && !in.wm.less(ins[best].r.chunks[ins[best].pos].key) {
+				continue
+			}
+			if wait < 0 || in.wm.less(ins[wait].wm) {
+				wait = i
+			}
+		}
+		if wait < 0 && best < 0 {
+			break // every worker ended
+		}
+		if wait >= 0 {
+			if flush && m.err == nil {
+				// Everything that can be written was: out with it
+				// while waiting.
+				if err := m.bw.Flush(); err != nil {
+					m.setErr(err)
 				}
+				flush = false
 			}
-			if best < 0 {
-				break
+			in := &ins[wait]
+			r, ok := <-m.in[wait]
+			if !ok {
+				in.ended, in.wm = true, keyMax
+				continue
 			}
-			r := rs[best]
-			c := &r.chunks[pos[best]]
-			m.write(r.out[start[best]:c.end])
-			start[best] = c.end
-			pos[best]++
-		}
-		flush := false
-		for i, r := range rs {
+			in.wm = r.wm
 			flush = flush || r.flush
 			if r.final {
 				summaries = append(summaries, r.summary)
 				m.stats.Add(r.stats)
 				m.failures += r.failures
 			}
-			rs[i] = nil
-			select {
-			case r.w.rfree <- r:
-			default:
+			if len(r.chunks) == 0 {
+				m.recycle(r)
+				continue
 			}
+			in.r, in.pos, in.start = r, 0, 0
+			continue
 		}
-		if flush && m.err == nil {
-			if err := m.bw.Flush(); err != nil {
-				m.setErr(err)
-			}
+		in := &ins[best]
+		c := &in.r.chunks[in.pos]
+		m.write(in.r.out[in.start:c.end])
+		in.start = c.end
+		in.pos++
+		if in.pos == len(in.r.chunks) {
+			m.recycle(in.r)
+			in.r = nil
 		}
+	}
+	m.finish(summaries)
+}
+
+// recycle gives a written result back to its worker.
+func (m *merger) recycle(r *result) {
+	select {
+	case r.w.rfree <- r:
+	default:
 	}
 }
 
 // finish writes the summary once every worker has stopped.
 func (m *merger) finish(summaries []*output.Summary) {
-	// Drain the other workers' channels (closed after their last round).
-	for _, c := range m.in {
-		for range c {
-		}
-	}
 	if m.cfg.Output.Summary && m.err == nil {
 		if !m.cfg.JSON && m.header {
 			m.write([]byte("\n"))

@@ -114,6 +114,25 @@ func TestSameOutput(t *testing.T) {
 	}
 }
 
+// TestSameOutputShipped is TestSameOutput with workers that hand their
+// output to the merger after every event, in the middle of packets and
+// batches: the merge must still give the output of one worker.
+func TestSameOutputShipped(t *testing.T) {
+	defer func(n int) { outLimit = n }(outLimit)
+	outLimit = 1
+	for _, name := range []string{"two-conns-interleaved", "chat", "gap-in-payload", "permessage-deflate"} {
+		pkts := packets(t, name)
+		for _, json := range []bool{false, true} {
+			cfg := Config{JSON: json, Output: output.Options{Timeline: true, Summary: true, Verbose: true}}
+			one, _ := runAll(t, cfg, pkts)
+			cfg.Workers = 3
+			if three, _ := runAll(t, cfg, pkts); one != three {
+				t.Errorf("%s json=%v: -j 1 and -j 3 differ:\n%s\n---\n%s", name, json, one, three)
+			}
+		}
+	}
+}
+
 // TestFlushStreams checks that with workers, Flush gets what was decoded
 // so far out without waiting for Close (live capture).
 func TestFlushStreams(t *testing.T) {

@@ -35,11 +35,13 @@ type seqRange struct{ start, end uint32 }
 
 // halfState is what the engine knows about one direction of a connection.
 type halfState struct {
-	gNext uint32     // the assembler's next expected sequence number
-	next  uint32     // sequence number of the next byte for the decoder
-	known bool       // next is set
-	ended bool       // End was called
-	fake  []seqRange // bytes the capture cut off (zeros in the assembler)
+	gNext  uint32     // the assembler's next expected sequence number
+	maxEnd uint32     // end of the furthest segment the assembler queued
+	queued int32      // segments the assembler queued since it last had none
+	next   uint32     // sequence number of the next byte for the decoder
+	known  bool       // next is set
+	ended  bool       // End was called
+	fake   []seqRange // bytes the capture cut off (zeros in the assembler)
 }
 
 // conn is one TCP connection: its decoder and the bookkeeping around it. It
@@ -67,6 +69,8 @@ type conn struct {
 
 	lastSeen time.Time
 	lastSeg  decode.Seg
+
+	mem int64 // bytes of state accounted in Engine.mem
 
 	mode tlsMode   // whether the connection is TLS, decided by its first bytes
 	pre  preBytes  // first bytes held while mode is undecided
@@ -108,6 +112,9 @@ func dirIndex(d tcpasm.TCPFlowDirection) int {
 func (c *conn) Accept(t *layers.TCP, _ gopacket.CaptureInfo, dir tcpasm.TCPFlowDirection, nextSeq tcpasm.Sequence, start *bool, _ tcpasm.AssemblerContext) bool {
 	*start = true
 	if c.done || c.dec == nil || c.idle() {
+		if c.tls != nil && (t.FIN || t.RST) && !c.done && c.dec != nil {
+			c.opaqueEnd(dir, t.RST) // tls.go
+		}
 		return false
 	}
 	h := &c.half[c.dirSide[dirIndex(dir)]]
@@ -120,6 +127,14 @@ func (c *conn) Accept(t *layers.TCP, _ gopacket.CaptureInfo, dir tcpasm.TCPFlowD
 		h.gNext = uint32(nextSeq)
 		if len(t.Payload) > 0 && nextSeq.Difference(tcpasm.Sequence(t.Seq)) > 0 {
 			c.e.retained = true // out of order: the assembler keeps its context
+			// and a page or more of data, until the hole is filled or
+			// skipped: the memory budget counts them.
+			end := t.Seq + uint32(len(t.Payload))
+			if h.queued == 0 || int32(end-h.maxEnd) > 0 {
+				h.maxEnd = end
+			}
+			h.queued++
+			c.e.account(c)
 		}
 	}
 	return true
@@ -140,9 +155,20 @@ func (c *conn) ReassembledSG(sg tcpasm.ScatterGather, ac tcpasm.AssemblerContext
 		c.deliver(side, first, sg.Fetch(n), seg)
 	}
 	h.gNext = first + uint32(n)
+	if h.queued > 0 && int32(h.gNext-h.maxEnd) >= 0 {
+		h.queued = 0 // the assembler delivered all it had queued
+		c.e.account(c)
+	}
 	if end && c.dec != nil && !h.ended {
 		h.ended = true
 		c.end(side, seg)
+		// A RST aborts both directions (RFC 9293 §3.10.7.4), but the
+		// assembler closes only the half that carried it: end the other
+		// here, at the RST, rather than at the end of the capture.
+		if o := side.Other(); !c.half[o].ended && c.e.cur == c && side == c.e.curSide && c.e.ld.tcp.RST {
+			c.half[o].ended = true
+			c.end(o, seg)
+		}
 	}
 }
 
@@ -151,6 +177,12 @@ func (c *conn) ReassembledSG(sg tcpasm.ScatterGather, ac tcpasm.AssemblerContext
 func (c *conn) ReassemblyComplete(tcpasm.AssemblerContext) bool {
 	c.attached = false
 	e := c.e
+	if c.half[0].queued > 0 || c.half[1].queued > 0 {
+		c.half[0].queued, c.half[1].queued = 0, 0 // the assembler freed its pages
+		if !c.done {
+			e.account(c)
+		}
+	}
 	if e.atEOF || c.done {
 		return true // at the end of the capture, Flush closes in id order
 	}

@@ -46,6 +46,7 @@ package reassembly
 import (
 	"cmp"
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 	"slices"
 	"time"
@@ -80,6 +81,16 @@ type Config struct {
 	// plaintext TCP. With a nil or empty KeyLog nothing is decrypted and
 	// the tls events say so, without a tls_no_key anomaly per connection.
 	KeyLog *tlsdec.KeyLog
+	// ConnTimeout is how long, in capture time, a connection that is
+	// still open (no FIN or RST) may stay silent before it is finished
+	// and its state freed (default 5 minutes, as Zeek's
+	// tcp_inactivity_timeout; at least IdleTimeout). A later packet of
+	// its 4-tuple starts a new connection.
+	ConnTimeout time.Duration
+	// MemCap is the budget, in bytes, for the state of all connections
+	// (see budget.go): 0 is DefaultMemCap, a negative value none, and
+	// less than MinMemCap is MinMemCap.
+	MemCap int64
 }
 
 // Sink receives the events of a run, in output order. The slice and the
@@ -102,13 +113,19 @@ type Stats struct {
 	LostBytes       int64 // bytes in those holes
 	TLS             int   // connections that started with a TLS ClientHello
 	TLSDecrypted    int   // TLS connections whose application data was decrypted
+	Evicted         int   // connections evicted by the memory budget
+	EvictedWS       int   // of those, WebSocket or TLS connections (they got memcap_evicted)
 }
 
 const (
 	defaultIdle     = 2 * time.Minute
-	maxPagesPerConn = 4096  // 1900-byte pages: ~7.8 MB behind one hole
-	maxPagesTotal   = 65536 // ~125 MB behind all holes
-	maxFake         = 256   // snap-length holes remembered per direction
+	defaultConnIdle = 5 * time.Minute
+	// Out-of-order data is bounded per connection (1900-byte pages:
+	// ~1.9 MB behind one hole), never per engine, so that every number
+	// of workers skips a hole at the same packet; the total is bounded
+	// by the memory budget.
+	maxPagesPerConn = 1024
+	maxFake         = 256 // snap-length holes remembered per direction
 )
 
 // endpointConn is the gopacket endpoint type of the network flows the
@@ -173,6 +190,9 @@ type Engine struct {
 	touched []*decode.Conn // decoders that produced the pending events
 	err     error          // the sink's error, sticky
 	stats   Stats
+
+	mem   int64           // bytes of state of the connections (see MemSize)
+	memAt [ringSize]int64 // mem at recent checkpoints (Packet)
 }
 
 // New returns an Engine that passes the events it produces to sink.
@@ -189,9 +209,9 @@ func New(cfg Config, sink Sink) *Engine {
 		epoch: 1,
 	}
 	e.tr = newTracker(cfg, e.ld)
+	e.tr.SetTotal(func(k int) int64 { return e.memAt[k%ringSize] })
 	e.asm = tcpasm.NewAssembler(tcpasm.NewStreamPool(factory{e}))
 	e.asm.MaxBufferedPagesPerConnection = maxPagesPerConn
-	e.asm.MaxBufferedPagesTotal = maxPagesTotal
 	return e
 }
 
@@ -217,10 +237,49 @@ func (e *Engine) Packet(n int, p source.Packet) error {
 	if err := e.emit(); err != nil {
 		return err
 	}
+	if d.Check > 0 {
+		e.memAt[d.Check%ringSize] = e.mem
+	}
 	if d.Flush {
-		return e.idleFlush(d.Now, e.tr.Retired())
+		return e.idleFlush(d.Now, e.tr.Cut(), e.tr.Retired())
 	}
 	return nil
+}
+
+// MemSize returns the bytes of traffic state the engine holds, as the
+// memory budget counts them: for each connection a fixed cost, its
+// decoder's (decode.Conn.MemSize), the TLS layer's and the out-of-order
+// data the assembler buffers for it.
+func (e *Engine) MemSize() int64 { return e.mem }
+
+// account brings c's share of e.mem up to date.
+func (e *Engine) account(c *conn) {
+	if c.done {
+		e.unaccount(c)
+		return
+	}
+	m := int64(connCost)
+	if c.dec != nil {
+		m += int64(c.dec.MemSize())
+	}
+	if c.tls != nil {
+		m += tlsCost
+	}
+	for s := range c.half {
+		h := &c.half[s]
+		if h.queued > 0 {
+			pages := max(int64(h.queued), int64(h.maxEnd-h.gNext)/1900+1)
+			m += min(pages, maxPagesPerConn) * pageCost
+		}
+	}
+	e.mem += m - c.mem
+	c.mem = m
+}
+
+// unaccount removes c from e.mem.
+func (e *Engine) unaccount(c *conn) {
+	e.mem -= c.mem
+	c.mem = 0
 }
 
 // Handle processes packet number n, a TCP packet of connection id as the
@@ -242,11 +301,13 @@ func (e *Engine) Handle(n int, p source.Packet, id int) error {
 // (Decision.Flush, or Tracker.Tick) at capture time now: data stuck
 // behind a hole for the idle timeout is released, and the retired
 // connections (those of this engine; others are ignored) are finished.
-func (e *Engine) IdleFlush(now time.Time, retired []Retired) error {
+// With a nonzero cut (Tracker.Cut), what the assembler holds for
+// connections silent since then is flushed too.
+func (e *Engine) IdleFlush(now, cut time.Time, retired []Retired) error {
 	if e.err != nil || e.flushed {
 		return e.err
 	}
-	return e.idleFlush(now, retired)
+	return e.idleFlush(now, cut, retired)
 }
 
 // Count adds packet p, classified as c, to the counters.
@@ -286,6 +347,8 @@ func (s *Stats) Add(o Stats) {
 	s.LostBytes += o.LostBytes
 	s.TLS += o.TLS
 	s.TLSDecrypted += o.TLSDecrypted
+	s.Evicted += o.Evicted
+	s.EvictedWS += o.EvictedWS
 }
 
 // Flush ends the run: data still held behind holes is delivered, then every
@@ -336,6 +399,7 @@ func (e *Engine) CloseAll() error {
 		c.done = true
 		c.close(c.lastSeg)
 		c.dec = nil
+		e.unaccount(c)
 	}
 	clear(e.flows)
 	clear(e.byID)
@@ -347,12 +411,18 @@ func (e *Engine) Stats() Stats { return e.stats }
 
 // idleFlush releases data that waited too long behind a hole and
 // finishes the retired connections.
-func (e *Engine) idleFlush(now time.Time, retired []Retired) error {
+func (e *Engine) idleFlush(now, cut time.Time, retired []Retired) error {
 	cutoff := now.Add(-e.cfg.IdleTimeout)
 	e.flushing = true
 	e.asm.FlushCloseOlderThan(cutoff)
+	if cut.After(cutoff) {
+		e.asm.FlushCloseOlderThan(cut)
+	}
 	for _, r := range retired {
 		if c := e.flows[r.key]; c != nil && c.id == r.ID {
+			if r.Evicted {
+				e.evicted(c)
+			}
 			e.finish(c)
 			delete(e.flows, r.key)
 			e.byID[c.id] = nil
@@ -465,6 +535,7 @@ func (e *Engine) tcpPacket(n int, p *source.Packet, id int) {
 func (e *Engine) newConn(key flowKey, srcIsA bool, src, dst netip.AddrPort, t *layers.TCP, id int) *conn {
 	e.nextGen++
 	c := &conn{e: e, id: id, gen: e.nextGen, key: key}
+	e.account(c)
 	c.setSide0(srcIsA, src, dst, t)
 	e.flows[key] = c
 	if id > 0 {
@@ -507,6 +578,7 @@ func (e *Engine) finish(c *conn) {
 	}
 	c.done = true
 	if c.dec == nil {
+		e.unaccount(c)
 		return
 	}
 	for s := range 2 {
@@ -517,6 +589,41 @@ func (e *Engine) finish(c *conn) {
 	}
 	c.close(c.lastSeg)
 	c.dec = nil
+	e.unaccount(c)
+}
+
+// evicted reports that the memory budget evicts c: a memcap_evicted
+// anomaly on a WebSocket or TLS connection (others are only counted).
+func (e *Engine) evicted(c *conn) {
+	e.stats.Evicted++
+	if c.done || c.dec == nil || !c.dec.IsWebSocket() && c.tls == nil {
+		return
+	}
+	e.stats.EvictedWS++
+	a := decode.Anomaly{
+		Code:     decode.CodeMemcapEvicted,
+		Severity: decode.SeverityWarning,
+		Ref:      "wscap limit",
+		Detail: fmt.Sprintf("the memory budget (--memcap %s) was reached: this connection, silent since %s, was the least recently active; its state is dropped and what was open is truncated",
+			sizeString(e.cfg.MemCap), c.lastSeen.UTC().Format(time.RFC3339Nano)),
+	}
+	e.before(c)
+	e.out = c.dec.Report(e.out, decode.Side0, a, c.lastSeg)
+	e.after(c)
+}
+
+// sizeString formats a memory budget as the --memcap flag takes it.
+func sizeString(n int64) string {
+	n = memCap(n)
+	switch {
+	case n == 0:
+		return "off"
+	case n%(1<<30) == 0:
+		return fmt.Sprintf("%dGiB", n>>30)
+	case n%(1<<20) == 0:
+		return fmt.Sprintf("%dMiB", n>>20)
+	}
+	return fmt.Sprintf("%dKiB", n>>10)
 }
 
 // segFor says which packet a chunk handed to ReassembledSG is attributed
@@ -556,6 +663,7 @@ func (e *Engine) after(c *conn) {
 	}
 	c.outEnd = len(e.out)
 	c.outEpoch = e.epoch
+	e.account(c)
 }
 
 // factory implements tcpasm.StreamFactory.
@@ -586,6 +694,7 @@ func (f factory) New(_, _ gopacket.Flow, t *layers.TCP, _ tcpasm.AssemblerContex
 			testHook(hookCall{Op: opNew, Conn: c.id, Meta: meta, Opt: opt})
 		}
 		c.dec = decode.NewConn(meta, opt)
+		e.account(c)
 		e.stats.Conns++
 	}
 	c.attached = true

@@ -103,7 +103,7 @@ func TestStreams(t *testing.T) {
 			"close 1 @4",
 		},
 	}, {
-		name: "RST ends the sender's side",
+		name: "RST ends both sides at the RST",
 		build: func(c *capture) {
 			f := c.flow(cli, srv)
 			f.handshake()
@@ -114,6 +114,7 @@ func TestStreams(t *testing.T) {
 			"new 1 side0=10.0.0.1:40000 side1=10.0.0.2:80 syn=true",
 			`feed 1 s0 "x" @4`,
 			"end 1 s1 @5",
+			"end 1 s0 @5",
 			"close 1 @5",
 		},
 	}, {

@@ -13,7 +13,7 @@ func (e *Engine) Tick(now time.Time) error {
 		return e.err
 	}
 	if due, at := e.tr.Tick(now); due {
-		return e.idleFlush(at, e.tr.Retired())
+		return e.idleFlush(at, e.tr.Cut(), e.tr.Retired())
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package reassembly
 
 import (
+	tcpasm "github.com/gopacket/gopacket/reassembly"
+
 	"github.com/wscap/wscap/decode"
 	"github.com/wscap/wscap/tlsdec"
 )
@@ -120,9 +122,14 @@ func (c *conn) gap(side decode.Side, n int64, seg decode.Seg) {
 func (c *conn) end(side decode.Side, seg decode.Seg) {
 	switch c.mode {
 	case modeTLS:
-		if l := c.tls; !l.hopeless {
+		l := c.tls
+		if !l.hopeless {
 			l.out = l.dec.End(l.out[:0], l.fromServer(side))
 			c.tlsOut(side, seg)
+		}
+		if !l.announced {
+			// The tls event comes before the connection's end events.
+			c.announceTLS(seg)
 		}
 	case modeUnknown:
 		if c.pre.n > 0 && c.pre.side == side {
@@ -130,6 +137,24 @@ func (c *conn) end(side decode.Side, seg decode.Seg) {
 		}
 	}
 	c.decEnd(side, seg)
+}
+
+// opaqueEnd ends the direction dir of a TLS connection the engine no
+// longer reassembles (see conn.idle) at its FIN or RST packet, the current
+// one (a RST ends both directions): its end events then come in capture
+// order and date its last packets, which the summary's duration needs.
+// Plain connections never get here.
+func (c *conn) opaqueEnd(dir tcpasm.TCPFlowDirection, rst bool) {
+	side := c.dirSide[dirIndex(dir)]
+	for _, s := range [2]decode.Side{side, side.Other()} {
+		if h := &c.half[s]; !h.ended {
+			h.ended = true
+			c.end(s, c.e.curSeg)
+		}
+		if !rst {
+			break
+		}
+	}
 }
 
 // close ends the connection (end of capture, or its 4-tuple was reused).

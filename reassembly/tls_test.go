@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -263,8 +264,9 @@ func TestTLSDecrypted(t *testing.T) {
 }
 
 // TestTLSNotDecrypted: without keys a TLS connection is one tls event
-// (decrypted false); with a key log that lacks its keys, also a tls_no_key
-// anomaly. Either way the connection is not reassembled further.
+// (decrypted false) and an end event per direction, at its FIN; with a key
+// log that lacks its keys, also a tls_no_key anomaly. Either way the
+// connection is not reassembled further.
 func TestTLSNotDecrypted(t *testing.T) {
 	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 		t.Run(tls.VersionName(v), func(t *testing.T) {
@@ -294,6 +296,22 @@ func TestTLSNotDecrypted(t *testing.T) {
 				wantKinds := []string{"tls"}
 				for range tc.codes {
 					wantKinds = append(wantKinds, "anomaly")
+				}
+				// Each direction ends at its FIN (the capture closes with
+				// the client's FIN, the server's, and an ACK), in capture
+				// order, though the connection is no longer reassembled.
+				wantKinds = append(wantKinds, "end", "end")
+				for _, ev := range evs {
+					if ev.Kind != decode.KindEnd {
+						continue
+					}
+					want := len(pkts) - 2 // the client's FIN
+					if ev.From == decode.RoleServer {
+						want++
+					}
+					if ev.Packet != want || !ev.Time.Equal(pkts[want-1].Time) {
+						t.Errorf("%s: %s end at packet %d (%v), want packet %d", tc.name, ev.From, ev.Packet, ev.Time, want)
+					}
 				}
 				if strings.Join(kinds, ",") != strings.Join(wantKinds, ",") || strings.Join(codes, ",") != strings.Join(tc.codes, ",") {
 					t.Errorf("%s: events %v anomalies %v, want %v %v", tc.name, kinds, codes, wantKinds, tc.codes)
@@ -597,6 +615,59 @@ func TestTLSResumption(t *testing.T) {
 			}
 			if s := e.Stats(); s.TLS != 2 || s.TLSDecrypted != 2 || s.WebSocket != 2 || msgs[1] != 6 || msgs[2] != 6 {
 				t.Errorf("stats %+v, messages %v", s, msgs)
+			}
+		})
+	}
+}
+
+// TestTLSWrongKeys: a key log whose client random matches but whose
+// secrets are wrong (bytes flipped) decrypts nothing: records fail
+// authentication (tls_auth_failed), and neither the tls event nor the
+// stats say decrypted.
+func TestTLSWrongKeys(t *testing.T) {
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		t.Run(tls.VersionName(v), func(t *testing.T) {
+			res, err := tlstest.Session(tlstest.Config{Client: &tls.Config{MaxVersion: v}, Steps: wsSteps()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wrong []byte
+			for _, line := range strings.SplitAfter(string(res.KeyLog), "\n") {
+				if f := strings.Fields(line); len(f) == 3 {
+					s := []byte(f[2]) // the secret: its last hex digit changes
+					if s[len(s)-1] == '0' {
+						s[len(s)-1] = '1'
+					} else {
+						s[len(s)-1] = '0'
+					}
+					line = f[0] + " " + f[1] + " " + string(s) + "\n"
+				}
+				wrong = append(wrong, line...)
+			}
+			if bytes.Equal(wrong, res.KeyLog) {
+				t.Fatal("key log unchanged")
+			}
+			evs, e := run(t, Config{KeyLog: keyLog(t, wrong)}, packetsOf(t, writesCapture(t, res.Conns[0].Writes, 443)))
+			var codes []string
+			var tlsEv *decode.TLSInfo
+			for _, ev := range evs {
+				switch ev.Kind {
+				case decode.KindAnomaly:
+					codes = append(codes, string(ev.Anomaly.Code))
+				case decode.KindTLS:
+					tlsEv = ev.TLS
+				case decode.KindConn, decode.KindHandshake, decode.KindFrame, decode.KindMessage:
+					t.Errorf("wrong keys decoded a %s event", ev.Kind)
+				}
+			}
+			if tlsEv == nil || tlsEv.Decrypted {
+				t.Errorf("tls event %+v, want decrypted false", tlsEv)
+			}
+			if !slices.Contains(codes, "tls_auth_failed") {
+				t.Errorf("anomalies %v, want tls_auth_failed", codes)
+			}
+			if s := e.Stats(); s.TLS != 1 || s.TLSDecrypted != 0 || s.WebSocket != 0 {
+				t.Errorf("stats %+v", s)
 			}
 		})
 	}

@@ -1,8 +1,10 @@
 package reassembly
 
 import (
+	"cmp"
 	"encoding/binary"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
@@ -43,25 +45,42 @@ type Tracker struct {
 	now     time.Time
 	last    time.Time // time of the last idle flush
 	retired []Retired
+	cut     time.Time // evictions: flush what has been silent since then
+
+	// The memory budget (see budget.go).
+	connIdle   time.Duration // open connections silent this long are retired
+	memcap     int64
+	busy       lru // tracks that carried data, most recently seen first
+	quiet      lru // the others
+	total      func(k int) int64
+	own        [ringSize]int64 // the Tracker's own bytes at recent checkpoints
+	sincePkts  int
+	sinceBytes int
+	checks     int
 }
 
 // track is what a Tracker knows about one connection.
 type track struct {
-	id       int
-	lastSeen time.Time
-	side0IsA bool
-	synOK    bool
-	synSeen  bool
-	synSeq   uint32
-	started  bool // sent a SYN or data: the engine made a decoder
-	closed   bool // a FIN or RST was seen
+	key        flowKey
+	prev, next *track // in the Tracker's lru lists
+	data       bool   // carried a payload byte
+	id         int
+	lastSeen   time.Time
+	side0IsA   bool
+	synOK      bool
+	synSeen    bool
+	synSeq     uint32
+	started    bool // sent a SYN or data: the engine made a decoder
+	closed     bool // a FIN or RST was seen
 }
 
-// Retired names a connection retired by an idle flush.
+// Retired names a connection retired by an idle flush, or evicted by the
+// memory budget.
 type Retired struct {
-	ID   int
-	Hash uint32 // the connection's flow hash (see Decision.Hash)
-	key  flowKey
+	ID      int
+	Hash    uint32 // the connection's flow hash (see Decision.Hash)
+	Evicted bool   // by the memory budget
+	key     flowKey
 }
 
 // Decision is what a Tracker decided about one packet.
@@ -82,9 +101,13 @@ type Decision struct {
 	// shards connections by it.
 	Hash uint32
 	// Flush says that an idle flush is due after this packet, at capture
-	// time Now; Tracker.Retired lists the connections it retires.
+	// time Now; Tracker.Retired lists the connections it retires and
+	// Tracker.Cut what else it flushes.
 	Flush bool
 	Now   time.Time
+	// Check is the number of the memory checkpoint after this packet, or
+	// 0: engines note Engine.MemSize there, before any flush.
+	Check int
 }
 
 // Class is what layer decoding made of a packet.
@@ -112,12 +135,29 @@ func newTracker(cfg Config, ld *linkDecoder) *Tracker {
 	if idle <= 0 {
 		idle = defaultIdle
 	}
-	return &Tracker{
-		ld:    ld,
-		idle:  idle,
-		every: max(idle/4, time.Millisecond),
-		flows: make(map[flowKey]*track),
+	connIdle := cfg.ConnTimeout
+	if connIdle <= 0 {
+		connIdle = defaultConnIdle
 	}
+	return &Tracker{
+		ld:       ld,
+		idle:     idle,
+		connIdle: max(connIdle, idle),
+		every:    max(idle/4, time.Millisecond),
+		flows:    make(map[flowKey]*track),
+		memcap:   memCap(cfg.MemCap),
+	}
+}
+
+// memCap returns the budget in force for Config.MemCap.
+func memCap(c int64) int64 {
+	switch {
+	case c < 0:
+		return 0
+	case c == 0:
+		return DefaultMemCap
+	}
+	return max(c, MinMemCap)
 }
 
 // Packet decides about packet number n, the next packet of the capture.
@@ -141,9 +181,17 @@ func (tr *Tracker) Packet(n int, p *source.Packet) Decision {
 	if d.Class == ClassTCP {
 		tr.tcp(p, &s, &d)
 	}
-	if tr.now.Sub(tr.last) >= tr.every {
-		d.Flush, d.Now = true, tr.now
+	if len(tr.retired) > 0 || !tr.cut.IsZero() {
+		tr.retired, tr.cut = tr.retired[:0], time.Time{}
+	}
+	d.Check = tr.checkpoint(len(p.Data))
+	due := tr.now.Sub(tr.last) >= tr.every
+	if due {
 		tr.flush()
+	}
+	if due || len(tr.retired) > 0 {
+		d.Flush, d.Now = true, tr.now
+		sortRetired(tr.retired)
 	}
 	return d
 }
@@ -161,37 +209,40 @@ func (tr *Tracker) Tick(now time.Time) (bool, time.Time) {
 	if tr.now.Sub(tr.last) < tr.every {
 		return false, time.Time{}
 	}
+	tr.retired, tr.cut = tr.retired[:0], time.Time{}
 	tr.flush()
+	sortRetired(tr.retired)
 	return true, tr.now
 }
 
-// Retired returns the connections retired by the last idle flush, in id
-// order. The slice is reused by the next flush.
+// Retired returns the connections retired by the last idle flush or
+// evicted by the memory budget, in id order. The slice is reused by the
+// next flush.
 func (tr *Tracker) Retired() []Retired { return tr.retired }
 
+// Cut returns the time before which the last flush also flushes the
+// connections the engines hold (the zero time: none): the memory budget
+// evicted connections, and what the assembler buffers for them goes too.
+func (tr *Tracker) Cut() time.Time { return tr.cut }
+
 // flush retires the connections silent for the idle timeout that nothing
-// more can come of.
+// more can come of, and open ones silent for Config.ConnTimeout.
 func (tr *Tracker) flush() {
 	tr.last = tr.now
 	cutoff := tr.now.Add(-tr.idle)
-	tr.retired = tr.retired[:0]
+	connCutoff := tr.now.Add(-tr.connIdle)
 	for k, t := range tr.flows {
-		if !t.lastSeen.Before(cutoff) || t.started && !t.closed {
+		if !t.lastSeen.Before(cutoff) || t.started && !t.closed && !t.lastSeen.Before(connCutoff) {
 			continue
 		}
 		tr.retired = append(tr.retired, Retired{ID: t.id, Hash: hashKey(&k), key: k})
+		tr.list(t).remove(t)
 		delete(tr.flows, k)
 	}
-	sortRetired(tr.retired)
 }
 
 func sortRetired(r []Retired) {
-	// Insertion sort: a flush retires few connections.
-	for i := 1; i < len(r); i++ {
-		for j := i; j > 0 && r[j].ID < r[j-1].ID; j-- {
-			r[j], r[j-1] = r[j-1], r[j]
-		}
-	}
+	slices.SortFunc(r, func(a, b Retired) int { return cmp.Compare(a.ID, b.ID) })
 }
 
 // tcpSeg is what the id rules need of a TCP segment.
@@ -275,9 +326,11 @@ func (tr *Tracker) tcp(p *source.Packet, t *tcpSeg, d *Decision) {
 			break // a retransmitted SYN
 		}
 		d.New, d.Prev = true, c.id
+		tr.list(c).remove(c)
 		c = tr.newTrack(key, srcIsA, t.syn, t.ack, t.seq)
 	}
 	c.lastSeen = p.Time
+	tr.touch(c, t.payload > 0 || t.missing > 0)
 	// The engine makes a decoder for the first SYN or data (bytes the
 	// capture cut off count: they reach the decoder as a gap).
 	if !c.started && (t.syn || t.payload > 0 || t.missing > 0) {
@@ -291,9 +344,10 @@ func (tr *Tracker) tcp(p *source.Packet, t *tcpSeg, d *Decision) {
 
 func (tr *Tracker) newTrack(key flowKey, srcIsA, syn, ack bool, seq uint32) *track {
 	tr.nextID++
-	c := &track{id: tr.nextID}
+	c := &track{id: tr.nextID, key: key}
 	c.setSide0(srcIsA, syn, ack, seq)
 	tr.flows[key] = c
+	tr.quiet.pushFront(c)
 	return c
 }
 

@@ -42,7 +42,7 @@ type Info struct {
 	SNI          string   // server_name the client sent
 	ALPN         string   // protocol the server selected ("" if none)
 	ClientRandom string   // hex; the key log lookup key
-	Decrypting   bool     // keys were found and at least one direction is still decrypted
+	Decrypting   bool     // a direction is still decrypted, with keys its records authenticated under
 	Resumed      bool     // the handshake resumed a session (TLS 1.2 abbreviated, TLS 1.3 PSK)
 	HelloRetry   bool     // the server sent a HelloRetryRequest
 	EarlyData    bool     // the client offered 0-RTT data (never decrypted)
@@ -63,6 +63,9 @@ type half struct {
 	dark    bool // records are protected but there are no keys: skip them
 	skipped int  // TLS 1.3 0-RTT records skipped
 	stopped bool // nothing more is decoded (gap, auth failure, malformed, midstream)
+	// verified: a record of this direction authenticated (AEAD tag or MAC)
+	// under keys from the key log, so the keys are the right ones.
+	verified bool
 }
 
 // Conn decrypts one TLS connection. Feed it the reassembled bytes of each
@@ -124,7 +127,7 @@ func (c *Conn) Info() Info {
 	in := c.info
 	in.Decrypting = false
 	for i := range c.h {
-		if c.h[i].rc != nil && !c.h[i].stopped {
+		if h := &c.h[i]; h.rc != nil && h.verified && !h.stopped {
 			in.Decrypting = true
 		}
 	}
@@ -258,6 +261,7 @@ func (c *Conn) record(dst []Output, d int, hdr, body []byte) []Output {
 		}
 		c.arena = c.arena[:len(c.arena)+len(p)]
 		typ, plain = t, p
+		h.verified = true
 	case h.dark:
 		return dst
 	case typ == typeAppData && d == 0 && c.info.EarlyData && !c.haveSH:

@@ -358,3 +358,86 @@ func TestEarlyData(t *testing.T) {
 		}
 	}
 }
+
+// flipSecrets returns a copy of the key log b with the first byte of every
+// secret changed: the client randoms still match, the keys are wrong.
+func flipSecrets(t testing.TB, b []byte) []byte {
+	t.Helper()
+	var out []byte
+	n := 0
+	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
+		f := bytes.Fields(line)
+		if len(f) == 3 && !bytes.HasPrefix(f[0], []byte("#")) {
+			x := bytes.Clone(f[2])
+			if x[0] == '0' {
+				x[0] = '1'
+			} else {
+				x[0] = '0'
+			}
+			line = []byte(string(f[0]) + " " + string(f[1]) + " " + string(x) + "\n")
+			n++
+		}
+		out = append(out, line...)
+	}
+	if n == 0 {
+		t.Fatalf("no secret in key log %q", b)
+	}
+	return out
+}
+
+// TestWrongKeys: with a key log whose client randoms match but whose
+// secrets are wrong, records fail authentication (tls_auth_failed, both
+// directions), nothing is decrypted, and Info never says Decrypting, not
+// even when the first problem is reported (which is when the tls event is
+// made).
+func TestWrongKeys(t *testing.T) {
+	v12 := func(id uint16) tlstest.Config {
+		return tlstest.Config{Client: &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{id}},
+			Server: &tls.Config{CipherSuites: []uint16{id}}}
+	}
+	for _, tc := range []struct {
+		name string
+		cfg  tlstest.Config
+	}{
+		{"tls13", tlstest.Config{}},
+		{"tls12-gcm", v12(tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)},
+		{"tls12-cbc", v12(tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA)},
+		{"tls12-chacha20", v12(tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			cfg.Steps = script
+			res, err := tlstest.Session(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			good, bad := keyLogOf(t, res.KeyLog), keyLogOf(t, flipSecrets(t, res.KeyLog))
+			if in := feed(t, NewConn(good), res.Conns[0].Writes, splits["whole"]).info; !in.Decrypting {
+				t.Fatalf("right keys: info %+v", in)
+			}
+			c := NewConn(bad)
+			var out []Output
+			var codes []Code
+			firstProblem := false
+			for _, w := range res.Conns[0].Writes {
+				out = c.Feed(out[:0], w.FromServer, w.Data)
+				for _, o := range out {
+					if o.Problem == nil {
+						t.Fatalf("wrong keys decrypted %d bytes: %.40q", len(o.Data), o.Data)
+					}
+					codes = append(codes, o.Problem.Code)
+					if !firstProblem && c.Info().Decrypting {
+						t.Errorf("at the first problem (%s) Info says Decrypting", o.Problem.Code)
+					}
+					firstProblem = true
+				}
+			}
+			if want := []Code{CodeAuthFailed, CodeAuthFailed}; !slices.Equal(codes, want) {
+				t.Errorf("problems %v, want %v", codes, want)
+			}
+			if in := c.Info(); in.Decrypting || in.AppBytes != [2]int64{} {
+				t.Errorf("info %+v: decrypting or app bytes with wrong keys", in)
+			}
+		})
+	}
+}
