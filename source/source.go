@@ -355,6 +355,7 @@ func (s *file) nextPcap() (Packet, error) {
 	if err != nil {
 		return Packet{}, s.wrap("record", off, noEOF(err))
 	}
+	h = rec[:16] // the peek may have moved the buffered bytes
 	frac := int64(s.order.Uint32(h[4:8]))
 	if !s.nanos {
 		frac *= 1000

@@ -351,3 +351,27 @@ func TestZeroCopy(t *testing.T) {
 		}
 	}
 }
+
+// TestAcrossBuffer reads records that straddle the 1 MiB read buffer's
+// refills and checks every field against the writer's.
+func TestAcrossBuffer(t *testing.T) {
+	var pkts []pkt
+	for i := range 3000 {
+		pkts = append(pkts, pkt{data: noise(100 + i%1400), time: t0.Add(time.Duration(i) * 1733 * time.Microsecond), len: 2000})
+	}
+	for _, file := range [][]byte{writePcap(t, false, layers.LinkTypeEthernet, pkts), writePcapng(t, []layers.LinkType{layers.LinkTypeEthernet}, pkts)} {
+		s, err := NewReader("big", &slowReader{b: file})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range pkts {
+			p, err := s.Next()
+			if err != nil {
+				t.Fatalf("packet %d: %v", i+1, err)
+			}
+			if !bytes.Equal(p.Data, want.data) || want.time.Sub(p.Time) < 0 || want.time.Sub(p.Time) >= time.Microsecond || p.Len != 2000 {
+				t.Fatalf("packet %d: %d bytes at %v, want %d at %v", i+1, len(p.Data), p.Time, len(want.data), want.time)
+			}
+		}
+	}
+}
