@@ -26,8 +26,9 @@
 // Live capture needs root or the CAP_NET_RAW capability (and CAP_NET_ADMIN
 // for promiscuous mode). Ctrl-C (SIGINT) or SIGTERM stops it: every open
 // connection is flushed, the summary printed, the -w file closed, capture
-// statistics written to stderr, and wscap exits 0. A second Ctrl-C exits at
-// once with status 130, flushing nothing.
+// statistics written to stderr, and wscap exits 0. A second Ctrl-C (more
+// than a second after the first: signals closer together count as one)
+// exits at once with status 130, flushing nothing.
 //
 // Exit status: 0 on success (anomalies in the traffic are not failures), 1
 // when the capture cannot be read or is damaged, 2 for usage errors (a bad
@@ -71,13 +72,7 @@ func main() {
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-sigs
-		cancel() // stop reading; flush, summary and statistics follow
-		<-sigs
-		fmt.Fprintln(os.Stderr, "wscap: interrupted again: exiting at once (output and -w file may be incomplete)")
-		os.Exit(130)
-	}()
+	go onSignals(sigs, cancel, time.Now, os.Stderr, os.Exit)
 	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
 		tuneGC()
 	}
@@ -89,6 +84,28 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	signal.Stop(sigs)
 	os.Exit(exitCode(err, os.Stderr))
+}
+
+// sameSignal is how close two signals must be to count as one: timeout(1)
+// and a terminal's Ctrl-C signal the whole process group, and a shell
+// may pass a signal on too, so one stop request can arrive twice.
+const sameSignal = time.Second
+
+// onSignals handles SIGINT and SIGTERM: the first cancels (reading stops;
+// flush, summary and statistics follow), as do others within sameSignal
+// of it; a later one exits at once with status 130.
+func onSignals(sigs <-chan os.Signal, cancel func(), now func() time.Time, stderr io.Writer, exit func(int)) {
+	<-sigs
+	first := now()
+	cancel()
+	for range sigs {
+		if now().Sub(first) < sameSignal {
+			continue
+		}
+		fmt.Fprintln(stderr, "wscap: interrupted again: exiting at once (output and -w file may be incomplete)")
+		exit(130)
+		return
+	}
 }
 
 // GC pacing. wscap's live heap is mostly per-connection state that grows
@@ -167,7 +184,7 @@ Examples:
 Live capture needs root or: setcap cap_net_raw,cap_net_admin+ep $(which wscap).
 Filters (-f) are compiled by libpcap in -tags pcap builds, else by tcpdump -ddd.
 Ctrl-C stops a capture: connections are flushed, the summary and capture
-statistics printed, -w closed; a second Ctrl-C exits at once (status 130).
+statistics printed, -w closed; a second Ctrl-C (a second later) exits at once (130).
 
 Exit status: 0 ok (anomalies in the traffic are not failures), 1 unreadable or
 damaged capture or capture failure, 2 usage error or bad filter, 3 --fail-on
@@ -520,6 +537,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return analyze(ctx, cfg, stdout, stderr)
 }
 
+// streamIdle is how long a stream (-r - or a FIFO) may be quiet before
+// what is decoded is printed.
+const streamIdle = 50 * time.Millisecond
+
 // analyze runs source -> reassembly -> decode -> output.
 func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	start := time.Now()
@@ -527,10 +548,16 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		src  source.Source
 		live capture.Handle
 		filt *source.Filter
+		// stream: -r reads a pipe or FIFO; like live capture, its
+		// events are printed as its packets arrive.
+		stream bool
 	)
 	keys, err := openKeyLog(cfg.keylog, os.Getenv)
 	if err != nil {
 		return err
+	}
+	if keys != nil {
+		keys.SetDone(ctx.Done()) // an interrupt stops reading the key log
 	}
 	if cfg.iface != "" {
 		h, err := capture.Open(capture.Options{
@@ -557,11 +584,14 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 			defer cancel()
 		}
 	} else {
-		s, err := source.Open(cfg.read)
+		s, err := source.OpenStream(ctx, cfg.read, streamIdle)
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil // interrupted while waiting for the writer
+			}
 			return err
 		}
-		src = s
+		src, stream = s, source.IsStream(s)
 		keys = withCaptureSecrets(keys, s) // before the filter wraps s: it does not carry secrets
 		if cfg.filter != "" {
 			expr := cfg.filter
@@ -611,7 +641,8 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	// Live, events reach a terminal or a JSON consumer (| jq) as they
 	// happen (with workers: within flushWorkers); otherwise output is
 	// flushed at least once a second.
-	flushEach := live != nil && (cfg.json || isTerminal(stdout))
+	streaming := live != nil || stream
+	flushEach := streaming && (cfg.json || isTerminal(stdout))
 	const flushWorkers = 50 * time.Millisecond
 
 	// flush pushes output and the -w file out during a live capture.
@@ -633,7 +664,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	n := 0
 	done := ctx.Done()
 	for cfg.count == 0 || n < cfg.count {
-		if live != nil || n&255 == 0 {
+		if streaming || n&255 == 0 {
 			select {
 			case <-done: // interrupted: finish like at the end of the file
 				readErr = io.EOF
@@ -654,6 +685,14 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 					return err
 				}
 				if err := flush(now); err != nil {
+					pipe.Close()
+					return err
+				}
+				continue
+			}
+			if err == source.ErrIdle {
+				// A stream's writer is quiet: print what is decoded.
+				if err := flush(time.Now()); err != nil {
 					pipe.Close()
 					return err
 				}
@@ -682,7 +721,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 				return err
 			}
 		}
-		if live != nil && (n&63 == 0 || flushEach) {
+		if streaming && (n&63 == 0 || flushEach) {
 			every := time.Second
 			if flushEach {
 				every = flushWorkers
@@ -720,6 +759,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if filt != nil {
 		unsupported += filt.Stats().Unsupported
 	}
+	keyLogWarning(keys, stderr)
 	if unsupported > 0 {
 		fmt.Fprintf(stderr, "wscap: warning: skipped %d packets of link types wscap does not decode\n", unsupported)
 	}

@@ -129,6 +129,8 @@ func TestCLI(t *testing.T) {
 	full, _ := os.ReadFile(good)
 	cut := filepath.Join(dir, "cut.pcap")
 	os.WriteFile(cut, full[:len(full)-20], 0o644)
+	lying := filepath.Join(dir, "lying.pcap") // a last record that claims 4 GB
+	os.WriteFile(lying, append(full, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff), 0o644)
 
 	tests := []struct {
 		name   string
@@ -167,6 +169,7 @@ func TestCLI(t *testing.T) {
 		{"stats", []string{"-r", good, "--stats", "--no-summary"}, 0, "HANDSHAKE", "wscap: 9 packets, "},
 		{"count", []string{"-r", good, "--stats", "-c", "5"}, 0, "HANDSHAKE", "wscap: 5 packets, "},
 		{"damaged", []string{"-r", cut, "--json"}, 1, `"type":"handshake"`, "wscap: read " + cut + ": packet 9: record at byte"},
+		{"lying record", []string{"-r", lying}, 1, "HANDSHAKE", "wscap: read " + lying + ": packet 10: record at byte " + strconv.Itoa(len(full)) + ": record claims 4294967295 bytes, more than the"},
 		{"-r and -i", []string{"-r", good, "-i", "lo"}, 2, "", "wscap: -r and -i exclude each other"},
 		{"snaplen with -r", []string{"-r", good, "-s", "100"}, 2, "", "wscap: --snaplen applies to live capture (-i) only"},
 		{"duration with -r", []string{"-r", good, "--duration", "1s"}, 2, "", "wscap: --duration applies to live capture (-i) only"},

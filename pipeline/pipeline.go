@@ -67,7 +67,7 @@ type Config struct {
 // packets count; secrets that arrive later in the file (or in a followed
 // key log) may reach the workers ahead of the packets that precede them.
 func (cfg *Config) Serial() bool {
-	return !cfg.JSON && cfg.Output.Time == output.TimeDelta || cfg.Engine.KeyLog != nil && cfg.Engine.KeyLog.Len() > 0
+	return !cfg.JSON && cfg.Output.Time == output.TimeDelta || cfg.Engine.KeyLog.HasSecrets()
 }
 
 // A Pipeline takes the packets of a capture in order and writes the
