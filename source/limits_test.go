@@ -70,6 +70,8 @@ func TestLyingLengths(t *testing.T) {
 			next: "packet 2: record at byte 52: record claims 6 captured bytes of a 3-byte packet"},
 		{name: "pcapng 200 MB packet", file: handNg(o, good, epbClaim(200e6)), packets: 1,
 			next: "packet 2: record at byte 140: record claims 200000000 bytes, more than the snap length 65535"},
+		{name: "pcapng 200 MB claim in a 32-byte block", file: handNg(o, good, blockLen(epbClaim(200e6)[:32], 32)), packets: 1,
+			next: "packet 2: record at byte 140: record claims 200000000 bytes, more than the snap length 65535"},
 		{name: "pcapng packet beyond its block", file: handNg(o, good, epbClaim(1000)), packets: 1,
 			next: "record claims 1000 bytes, but its block of 92 bytes holds at most 60"},
 		{name: "pcapng 1 GB block", file: handNg(o, good, blockLen(good, 1<<30)), packets: 1,

@@ -99,6 +99,19 @@ func (r *ngReader) checkLength(h []byte, min uint32) (uint32, error) {
 // most maxBlock, in place in the read buffer (valid until the next read),
 // after checking its trailing length.
 func (r *ngReader) whole(h []byte, min uint32) ([]byte, error) {
+	b, err := r.block(h, min)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.trailer(b[len(b)-4:], uint32(len(b))); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// block is whole without the check of the trailing length, for a block
+// whose own fields make claims worth naming first.
+func (r *ngReader) block(h []byte, min uint32) ([]byte, error) {
 	n, err := r.checkLength(h, min)
 	if err != nil {
 		return nil, err
@@ -109,9 +122,6 @@ func (r *ngReader) whole(h []byte, min uint32) ([]byte, error) {
 	b, err := r.f.peek(int(n))
 	if err != nil {
 		return nil, noEOF(err)
-	}
-	if err := r.trailer(b[len(b)-4:], n); err != nil {
-		return nil, err
 	}
 	return b, nil
 }
@@ -222,7 +232,9 @@ func (r *ngReader) packet(typ uint32, h []byte) (Packet, error) {
 	if typ == blockSPB {
 		least = 16
 	}
-	b, err := r.whole(h, least)
+	// The captured length is checked before the trailer: a block that
+	// lies about it is named by that claim.
+	b, err := r.block(h, least)
 	if err != nil {
 		return Packet{}, err
 	}
@@ -263,6 +275,9 @@ func (r *ngReader) packet(typ uint32, h []byte) (Packet, error) {
 	}
 	if int64(capLen) > int64(len(data)) {
 		return Packet{}, fmt.Errorf("record claims %d bytes, but its block of %d bytes holds at most %d: %w", capLen, len(b), len(data), errDamaged)
+	}
+	if err := r.trailer(b[len(b)-4:], uint32(len(b))); err != nil {
+		return Packet{}, err
 	}
 	r.f.br.Discard(len(b))
 	return Packet{Data: data[:capLen], Time: t, CapLen: int(capLen), Len: int(origLen), LinkType: in.link}, nil
