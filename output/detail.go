@@ -194,8 +194,8 @@ func appendMessageTree(l []byte, m *decode.Message, pretty bool) []byte {
 		}
 		if pretty && !more {
 			if pj := prettyJSON(p); pj != nil {
-				l = field(l, "websocket.payload.text")
-				l = append(l, '\n')
+				l = append(l, indent...)
+				l = append(l, "websocket.payload.text:\n"...)
 				return appendText(l, pj, indent+indent)
 			}
 		}
