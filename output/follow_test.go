@@ -207,3 +207,14 @@ func TestVerbosePretty(t *testing.T) {
 		}
 	}
 }
+
+// TestFollowNothingSummary: a --follow run that shows nothing prints the
+// summary without the blank line that separates it from a view (as the
+// pipeline's merger does).
+func TestFollowNothingSummary(t *testing.T) {
+	opt := Options{Timeline: true, Summary: true, Follow: &Follow{Conns: []int{99}}}
+	out := render(t, func(b *bytes.Buffer) Renderer { return NewText(b, opt) }, sampleEvents())
+	if !bytes.HasPrefix(out, []byte("+")) {
+		t.Errorf("output does not start with the summary table:\n%s", out)
+	}
+}

@@ -60,6 +60,7 @@ type textRenderer struct {
 	hasPrev bool
 	ts      tsCache
 	header  bool
+	printed bool // something was written: a blank line goes before the summary
 	err     error
 	pend    pending // the frame of a single-frame message, until its message event
 	fw      follower
@@ -138,6 +139,7 @@ func (t *textRenderer) write(b []byte) {
 	if t.err != nil {
 		return
 	}
+	t.printed = t.printed || len(b) > 0
 	if err := t.put(b); err != nil {
 		t.err = err
 	}
@@ -177,7 +179,7 @@ func (t *textRenderer) Close() error {
 	t.closed = true
 	t.flushPending()
 	if t.opt.Summary && t.err == nil {
-		if t.opt.Timeline && t.header {
+		if t.opt.Timeline && t.printed {
 			t.write([]byte("\n"))
 		}
 		if t.err == nil {
