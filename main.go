@@ -16,6 +16,7 @@
 //
 //	wscap -r capture.pcapng              # timeline, then a summary table
 //	wscap -r capture.pcap -V -x          # with field trees and hex dumps
+//	wscap -r capture.pcap --follow 1     # connection #1 as a conversation
 //	wscap -r capture.pcap --json | jq .  # JSON Lines, one event per line
 //	wscap -r capture.pcap -d 8080        # port 8080 is WebSocket, handshake or not
 //	wscap -r capture.pcap --fail-on error  # exit 3 on protocol errors (CI)
@@ -153,6 +154,9 @@ Examples:
   wscap -r capture.pcapng                 timeline of every WebSocket connection, then a summary
   wscap -r capture.pcap -V                with a field tree under each row
   wscap -r capture.pcap -x                with hex dumps of the payloads
+  wscap -r capture.pcap --messages        only messages, close frames and anomalies (--frames: every frame)
+  wscap -r capture.pcap --follow 1 --pretty
+                                          connection #1 as a conversation, whole payloads, JSON indented
   wscap -r capture.pcap --json | jq .     JSON Lines, one event per line
   wscap -r capture.pcap -d 8080           decode port 8080 as WebSocket even without a handshake
   wscap -r wss.pcapng --keylog keys.txt   decrypt wss:// (TLS 1.2/1.3) with an SSLKEYLOGFILE key log
