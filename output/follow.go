@@ -31,8 +31,12 @@ type follower struct {
 	pretty []byte // scratch for --pretty
 }
 
-// follow renders ev in the --follow view.
+// follow renders ev in the --follow view. As in the timeline, the
+// anomalies of a message's only frame follow the message's block.
 func (t *textRenderer) follow(ev *decode.Event, c *connStats) {
+	if t.pend.on && !t.pend.takes(ev) {
+		t.flushPending()
+	}
 	switch ev.Kind {
 	case decode.KindConn:
 		if ev.Info != nil {
@@ -79,12 +83,30 @@ func (t *textRenderer) follow(ev *decode.Event, c *connStats) {
 	case decode.KindFrame:
 		f := &ev.Frame
 		if f.Message > 0 {
-			return // its message stands for it
+			// Its message stands for it.
+			if f.Fin && f.Opcode != decode.OpContinuation {
+				t.hold(ev)
+			}
+			return
 		}
 		l = t.followFrame(l, f)
 	case decode.KindMessage:
 		l = t.followMessage(l, &ev.Message)
+		if t.pend.on {
+			t.line = l
+			t.write(l)
+			t.pend.on = false
+			for i := range t.pend.anoms {
+				t.follow(&t.pend.anoms[i], c)
+			}
+			t.pend.anoms = t.pend.anoms[:0]
+			return
+		}
 	case decode.KindAnomaly:
+		if t.pend.on {
+			t.pend.anoms = append(t.pend.anoms, *ev)
+			return
+		}
 		a := &ev.Anomaly
 		l = append(l, "anomaly ["...)
 		l = append(l, a.Severity.String()...)

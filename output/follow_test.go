@@ -136,6 +136,20 @@ func repeatedRows(t *testing.T, opt Options, evs []decode.Event) []string {
 	return rep
 }
 
+// TestFollowPendingFallback: in --follow, the anomalies held with a
+// message's frame show even when no message comes.
+func TestFollowPendingFallback(t *testing.T) {
+	opt := Options{Follow: &Follow{All: true}}
+	out := string(render(t, func(b *bytes.Buffer) Renderer { return NewText(b, opt) }, viewEvents()[:3]))
+	if !strings.Contains(out, "client_frame_unmasked") {
+		t.Errorf("the held anomaly is lost:\n%s", out)
+	}
+	out = string(render(t, func(b *bytes.Buffer) Renderer { return NewText(b, opt) }, viewEvents()[:4]))
+	if i, j := strings.Index(out, "text, 7 bytes"), strings.Index(out, "client_frame_unmasked"); i < 0 || j < i {
+		t.Errorf("the frame's anomaly does not follow its message:\n%s", out)
+	}
+}
+
 // TestNoRepeatedRows checks that the default timeline prints no data row
 // that repeats another, where --frames does.
 func TestNoRepeatedRows(t *testing.T) {

@@ -118,9 +118,15 @@ func (t *textRenderer) flushPending() {
 	}
 	p.on = false
 	c := t.conns.get(p.ev.Conn)
-	t.row(&p.ev, c, nil)
+	if t.opt.Follow == nil {
+		t.row(&p.ev, c, nil)
+	}
 	for i := range p.anoms {
-		t.row(&p.anoms[i], c, nil)
+		if t.opt.Follow != nil {
+			t.follow(&p.anoms[i], c)
+		} else {
+			t.row(&p.anoms[i], c, nil)
+		}
 	}
 	p.anoms = p.anoms[:0]
 }
