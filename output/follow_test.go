@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/wscap/wscap/decode"
 )
@@ -231,4 +233,28 @@ func TestFollowNothingSummary(t *testing.T) {
 	if len(out) == 0 || out[0] == '\n' {
 		t.Errorf("output starts with a blank line:\n%q", out)
 	}
+}
+
+// FuzzAppendText: whatever the payload, the follow view's text is valid
+// UTF-8 with no control character but newline and tab, and every line
+// starts with the indent.
+func FuzzAppendText(f *testing.F) {
+	f.Add([]byte("hello\nworld"))
+	f.Add([]byte("\x1b]0;title\x07\r\n\xff\xfe\u202e\u2028"))
+	f.Fuzz(func(t *testing.T, p []byte) {
+		out := appendText(nil, p, "  ")
+		if !utf8.Valid(out) {
+			t.Fatalf("invalid UTF-8: %q", out)
+		}
+		for _, line := range strings.Split(strings.TrimSuffix(string(out), "\n"), "\n") {
+			if line != "" && !strings.HasPrefix(line, "  ") {
+				t.Fatalf("line without indent: %q in %q", line, out)
+			}
+			for _, r := range line {
+				if r < 0x20 && r != '\t' || r == 0x7f || !unicode.IsPrint(r) && r != '\t' && r != ' ' {
+					t.Fatalf("unescaped %U in %q", r, out)
+				}
+			}
+		}
+	})
 }
