@@ -16,6 +16,7 @@
 //
 //	wscap -r capture.pcapng              # timeline, then a summary table
 //	wscap -r capture.pcap -V -x          # with field trees and hex dumps
+//	wscap -r capture.pcap --follow 1     # connection #1 as a conversation
 //	wscap -r capture.pcap --json | jq .  # JSON Lines, one event per line
 //	wscap -r capture.pcap -d 8080        # port 8080 is WebSocket, handshake or not
 //	wscap -r capture.pcap --fail-on error  # exit 3 on protocol errors (CI)
@@ -47,6 +48,7 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -169,6 +171,9 @@ Examples:
   wscap -r capture.pcapng                 timeline of every WebSocket connection, then a summary
   wscap -r capture.pcap -V                with a field tree under each row
   wscap -r capture.pcap -x                with hex dumps of the payloads
+  wscap -r capture.pcap --messages        only messages, close frames and anomalies (--frames: every frame)
+  wscap -r capture.pcap --follow 1 --pretty
+                                          connection #1 as a conversation, whole payloads, JSON indented
   wscap -r capture.pcap --json | jq .     JSON Lines, one event per line
   wscap -r capture.pcap -d 8080           decode port 8080 as WebSocket even without a handshake
   wscap -r wss.pcapng --keylog keys.txt   decrypt wss:// (TLS 1.2/1.3) with an SSLKEYLOGFILE key log
@@ -210,6 +215,9 @@ type config struct {
 	hex        bool
 	json       bool
 	summary    bool
+	view       output.View
+	follow     *output.Follow
+	pretty     bool
 	decodeAs   []uint16
 	keylog     string
 	maxPayload int
@@ -290,6 +298,9 @@ func parseArgs(args []string) (*config, error) {
 		noSummary  bool
 		bufferSize string
 		memcap     string
+		frames     bool
+		messages   bool
+		follow     []string
 	)
 	fs.StringVarP(&cfg.read, "read", "r", "", "read packets from `FILE` (pcap or pcapng, maybe gzipped; \"-\" = standard input)")
 	fs.StringVarP(&cfg.iface, "interface", "i", "", "capture live on interface `NAME` (\"any\": all interfaces, Linux) until Ctrl-C")
@@ -305,6 +316,10 @@ func parseArgs(args []string) (*config, error) {
 	fs.MarkHidden("capture-backend")
 	fs.BoolVarP(&cfg.verbose, "verbose", "V", false, "show a field tree under each row")
 	fs.BoolVarP(&cfg.hex, "hex", "x", false, "show a hex dump of each payload")
+	fs.BoolVar(&frames, "frames", false, "timeline: a row for every frame as well as for every message")
+	fs.BoolVar(&messages, "messages", false, "timeline: only data messages, close frames, anomalies and gaps")
+	fs.StringSliceVar(&follow, "follow", nil, "show the conversation of connection `ID` (as in #ID; repeatable, a comma list, or all) instead of the timeline")
+	fs.BoolVar(&cfg.pretty, "pretty", false, "pretty-print JSON payloads (with --follow or -V)")
 	fs.BoolVar(&cfg.json, "json", false, "write JSON Lines (one event per line) instead of the timeline")
 	fs.BoolVar(&summary, "summary", false, "print the per-connection summary (default for the timeline)")
 	fs.BoolVar(&noSummary, "no-summary", false, "do not print the summary (default with --json)")
@@ -434,6 +449,9 @@ func parseArgs(args []string) (*config, error) {
 			return nil, usagef("invalid --fail-on %q: want warning or error", failOn)
 		}
 	}
+	if err := cfg.parseViews(frames, messages, follow); err != nil {
+		return nil, err
+	}
 	switch {
 	case summary && noSummary:
 		return nil, usagef("--summary and --no-summary contradict each other")
@@ -442,9 +460,54 @@ func parseArgs(args []string) (*config, error) {
 	case noSummary:
 		cfg.summary = false
 	default:
-		cfg.summary = !cfg.json
+		cfg.summary = !cfg.json && cfg.follow == nil
 	}
 	return cfg, nil
+}
+
+// parseViews checks and sets the text views: --frames, --messages,
+// --follow and --pretty.
+func (cfg *config) parseViews(frames, messages bool, follow []string) error {
+	switch {
+	case frames && messages:
+		return usagef("--frames and --messages exclude each other: every frame, or only the messages")
+	case cfg.json && (frames || messages):
+		return usagef("--frames and --messages choose the rows of the text timeline; JSON Lines (--json) always carries every event")
+	case frames:
+		cfg.view = output.ViewFrames
+	case messages:
+		cfg.view = output.ViewMessages
+	}
+	if follow != nil {
+		f := &output.Follow{}
+		for _, v := range follow {
+			v = strings.TrimPrefix(strings.TrimSpace(v), "#")
+			if v == "all" {
+				f.All = true
+				continue
+			}
+			id, err := strconv.Atoi(v)
+			if err != nil || id < 1 {
+				return usagef("invalid --follow %q: want a connection id (1, 2, ... as the timeline's #1, #2) or all", v)
+			}
+			f.Conns = append(f.Conns, id)
+		}
+		slices.Sort(f.Conns)
+		f.Conns = slices.Compact(f.Conns)
+		switch {
+		case cfg.json:
+			return usagef("--follow is a text view and --json writes JSON Lines: for one connection's events use jq 'select(.conn == N)'")
+		case frames || messages:
+			return usagef("--follow replaces the timeline: --frames and --messages do not apply to it")
+		case cfg.verbose || cfg.hex:
+			return usagef("--follow shows whole payloads already (binary ones as hex dumps): -V and -x apply to the timeline only")
+		}
+		cfg.follow = f
+	}
+	if cfg.pretty && (cfg.json || cfg.follow == nil && !cfg.verbose) {
+		return usagef("--pretty applies to --follow and -V only (JSON Lines carries payloads as sent)")
+	}
+	return nil
 }
 
 // maxSize bounds size flags (1 TiB): more is certainly a typo.
@@ -623,6 +686,9 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		Width:    termWidth(stdout),
 		Summary:  cfg.summary,
 		Timeline: true,
+		View:     cfg.view,
+		Follow:   cfg.follow,
+		Pretty:   cfg.pretty,
 	}
 	pipe := pipeline.New(pipeline.Config{
 		Workers: cfg.jobs,

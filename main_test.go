@@ -184,6 +184,17 @@ func TestCLI(t *testing.T) {
 		{"write over read", []string{"-r", good, "-w", good}, 2, "", "would overwrite the capture being read"},
 		{"positional filter", []string{"-i", "lo", "tcp", "port", "80"}, 2, "", `unexpected argument "tcp" (a capture filter goes in -f: -f 'tcp port 80')`},
 		{"list interfaces", []string{"-D"}, 0, "1.", ""},
+		{"frames and messages", []string{"-r", good, "--frames", "--messages"}, 2, "", "--frames and --messages exclude each other"},
+		{"messages with json", []string{"-r", good, "--messages", "--json"}, 2, "", "JSON Lines (--json) always carries every event"},
+		{"follow with json", []string{"-r", good, "--follow", "1", "--json"}, 2, "", "--follow is a text view"},
+		{"follow with -V", []string{"-r", good, "--follow", "all", "-V"}, 2, "", "-V and -x apply to the timeline only"},
+		{"follow with --frames", []string{"-r", good, "--follow", "all", "--frames"}, 2, "", "--follow replaces the timeline"},
+		{"follow bogus", []string{"-r", good, "--follow", "x"}, 2, "", `invalid --follow "x"`},
+		{"follow zero", []string{"-r", good, "--follow", "0"}, 2, "", `invalid --follow "0"`},
+		{"pretty alone", []string{"-r", good, "--pretty"}, 2, "", "--pretty applies to --follow and -V only"},
+		{"follow", []string{"-r", good, "--follow", "#1,2"}, 0, "] #1 handshake: GET", ""},
+		{"follow no summary", []string{"-r", good, "--follow", "all"}, 0, "] #1 client -> server: ", ""},
+		{"messages", []string{"-r", good, "--messages", "--no-summary"}, 0, "C>S TEXT", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -371,6 +382,10 @@ var jobsVariants = [][]string{
 	{"--no-summary"},
 	{"-t", "delta"},
 	{"-t", "absolute", "-V"},
+	{"--frames", "--no-summary"},
+	{"--messages", "-V", "--pretty"},
+	{"--follow", "all", "--summary"},
+	{"--follow", "1,3", "--pretty", "-t", "absolute"},
 }
 
 // runJobs runs wscap with -j 1 and -j 4 and fails unless both give the
@@ -443,7 +458,7 @@ func TestJobsIdentical(t *testing.T) {
 		if out, err := gen.CombinedOutput(); err != nil {
 			t.Fatalf("wsgen: %v\n%s", err, out)
 		}
-		for _, v := range [][]string{nil, {"--json"}, {"-V", "-x", "--no-summary"}} {
+		for _, v := range [][]string{nil, {"--json"}, {"-V", "-x", "--no-summary"}, {"--follow", "all"}, {"--messages"}} {
 			runJobs(t, append([]string{"-r", path}, v...))
 		}
 	})
