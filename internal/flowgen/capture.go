@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/wscap/wscap/source"
 	"hash/fnv"
 	"net"
 	"net/netip"
@@ -452,6 +453,20 @@ func (c *Capture) Drain() ([]Packet, error) {
 		c.Start = out[n-1].Info.Timestamp.Add(c.Step)
 		clear(c.pkts)
 		c.pkts = c.pkts[:0]
+	}
+	return out, nil
+}
+
+// SourcePackets returns the packets of c as a source.Reader of its file
+// would (for tests that feed a pipeline or an engine directly).
+func (c *Capture) SourcePackets() ([]source.Packet, error) {
+	raw, err := c.Packets()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]source.Packet, len(raw))
+	for i, p := range raw {
+		out[i] = source.Packet{Data: p.Data, Time: p.Info.Timestamp, CapLen: p.Info.CaptureLength, Len: p.Info.Length, LinkType: c.Link.linkType()}
 	}
 	return out, nil
 }
