@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/wscap/wscap/source"
 	"hash/fnv"
 	"net"
 	"net/netip"
@@ -14,6 +13,8 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/wscap/wscap/source"
 )
 
 // Link is the link-layer header type written in front of each IP packet.
