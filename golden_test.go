@@ -20,6 +20,9 @@ var goldenVariants = []struct {
 	{".golden", nil}, // timeline + summary
 	{".V.golden", []string{"-V", "--no-summary"}},
 	{".json.golden", []string{"--json"}},
+	{".frames.golden", []string{"--frames", "--no-summary"}},                             // every frame row
+	{".messages.golden", []string{"--messages", "--no-summary"}},                         // messages, closes, anomalies
+	{".follow.golden", []string{"--follow", "all", "--pretty", "--max-payload", "2KiB"}}, // the conversations
 }
 
 // TestGolden runs wscap over every capture in testdata/ (generated

@@ -16,6 +16,7 @@
 //
 //	wscap -r capture.pcapng              # timeline, then a summary table
 //	wscap -r capture.pcap -V -x          # with field trees and hex dumps
+//	wscap -r capture.pcap --follow 1     # connection #1 as a conversation
 //	wscap -r capture.pcap --json | jq .  # JSON Lines, one event per line
 //	wscap -r capture.pcap -d 8080        # port 8080 is WebSocket, handshake or not
 //	wscap -r capture.pcap --fail-on error  # exit 3 on protocol errors (CI)
@@ -26,8 +27,9 @@
 // Live capture needs root or the CAP_NET_RAW capability (and CAP_NET_ADMIN
 // for promiscuous mode). Ctrl-C (SIGINT) or SIGTERM stops it: every open
 // connection is flushed, the summary printed, the -w file closed, capture
-// statistics written to stderr, and wscap exits 0. A second Ctrl-C exits at
-// once with status 130, flushing nothing.
+// statistics written to stderr, and wscap exits 0. A second Ctrl-C (more
+// than a second after the first: signals closer together count as one)
+// exits at once with status 130, flushing nothing.
 //
 // Exit status: 0 on success (anomalies in the traffic are not failures), 1
 // when the capture cannot be read or is damaged, 2 for usage errors (a bad
@@ -46,6 +48,7 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -72,13 +75,7 @@ func main() {
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-sigs
-		cancel() // stop reading; flush, summary and statistics follow
-		<-sigs
-		fmt.Fprintln(os.Stderr, "wscap: interrupted again: exiting at once (output and -w file may be incomplete)")
-		os.Exit(130)
-	}()
+	go onSignals(sigs, cancel, time.Now, os.Stderr, os.Exit)
 	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
 		tuneGC()
 	}
@@ -90,6 +87,28 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	signal.Stop(sigs)
 	os.Exit(exitCode(err, os.Stderr))
+}
+
+// sameSignal is how close two signals must be to count as one: timeout(1)
+// and a terminal's Ctrl-C signal the whole process group, and a shell
+// may pass a signal on too, so one stop request can arrive twice.
+const sameSignal = time.Second
+
+// onSignals handles SIGINT and SIGTERM: the first cancels (reading stops;
+// flush, summary and statistics follow), as do others within sameSignal
+// of it; a later one exits at once with status 130.
+func onSignals(sigs <-chan os.Signal, cancel func(), now func() time.Time, stderr io.Writer, exit func(int)) {
+	<-sigs
+	first := now()
+	cancel()
+	for range sigs {
+		if now().Sub(first) < sameSignal {
+			continue
+		}
+		fmt.Fprintln(stderr, "wscap: interrupted again: exiting at once (output and -w file may be incomplete)")
+		exit(130)
+		return
+	}
 }
 
 // GC pacing. wscap's live heap is mostly per-connection state that grows
@@ -153,6 +172,9 @@ Examples:
   wscap -r capture.pcapng                 timeline of every WebSocket connection, then a summary
   wscap -r capture.pcap -V                with a field tree under each row
   wscap -r capture.pcap -x                with hex dumps of the payloads
+  wscap -r capture.pcap --messages        only messages, close frames and anomalies (--frames: every frame)
+  wscap -r capture.pcap --follow 1 --pretty
+                                          connection #1 as a conversation, whole payloads, JSON indented
   wscap -r capture.pcap --json | jq .     JSON Lines, one event per line
   wscap -r capture.pcap -d 8080           decode port 8080 as WebSocket even without a handshake
   wscap -r wss.pcapng --keylog keys.txt   decrypt wss:// (TLS 1.2/1.3) with an SSLKEYLOGFILE key log
@@ -168,7 +190,7 @@ Examples:
 Live capture needs root or: setcap cap_net_raw,cap_net_admin+ep $(which wscap).
 Filters (-f) are compiled by libpcap in -tags pcap builds, else by tcpdump -ddd.
 Ctrl-C stops a capture: connections are flushed, the summary and capture
-statistics printed, -w closed; a second Ctrl-C exits at once (status 130).
+statistics printed, -w closed; a second Ctrl-C (a second later) exits at once (130).
 
 Exit status: 0 ok (anomalies in the traffic are not failures), 1 unreadable or
 damaged capture or capture failure, 2 usage error or bad filter, 3 --fail-on
@@ -195,6 +217,9 @@ type config struct {
 	hex        bool
 	json       bool
 	summary    bool
+	view       output.View
+	follow     *output.Follow
+	pretty     bool
 	decodeAs   []uint16
 	keylog     string
 	maxPayload int
@@ -275,6 +300,9 @@ func parseArgs(args []string) (*config, error) {
 		noSummary  bool
 		bufferSize string
 		memcap     string
+		frames     bool
+		messages   bool
+		follow     []string
 	)
 	fs.StringVarP(&cfg.read, "read", "r", "", "read packets from `FILE` (pcap or pcapng, maybe gzipped; \"-\" = standard input)")
 	fs.StringVarP(&cfg.iface, "interface", "i", "", "capture live on interface `NAME` (\"any\": all interfaces, Linux) until Ctrl-C")
@@ -292,6 +320,10 @@ func parseArgs(args []string) (*config, error) {
 	fs.MarkHidden("capture-backend")
 	fs.BoolVarP(&cfg.verbose, "verbose", "V", false, "show a field tree under each row")
 	fs.BoolVarP(&cfg.hex, "hex", "x", false, "show a hex dump of each payload")
+	fs.BoolVar(&frames, "frames", false, "timeline: a row for every frame as well as for every message")
+	fs.BoolVar(&messages, "messages", false, "timeline: only data messages, close frames, anomalies and gaps")
+	fs.StringSliceVar(&follow, "follow", nil, "show the conversation of connection `ID` (as in #ID; repeatable, a comma list, or all) instead of the timeline")
+	fs.BoolVar(&cfg.pretty, "pretty", false, "pretty-print JSON payloads (with --follow or -V)")
 	fs.BoolVar(&cfg.json, "json", false, "write JSON Lines (one event per line) instead of the timeline")
 	fs.BoolVar(&summary, "summary", false, "print the per-connection summary (default for the timeline)")
 	fs.BoolVar(&noSummary, "no-summary", false, "do not print the summary (default with --json)")
@@ -428,6 +460,9 @@ func parseArgs(args []string) (*config, error) {
 			return nil, usagef("invalid --fail-on %q: want warning or error", failOn)
 		}
 	}
+	if err := cfg.parseViews(frames, messages, follow); err != nil {
+		return nil, err
+	}
 	switch {
 	case summary && noSummary:
 		return nil, usagef("--summary and --no-summary contradict each other")
@@ -436,9 +471,54 @@ func parseArgs(args []string) (*config, error) {
 	case noSummary:
 		cfg.summary = false
 	default:
-		cfg.summary = !cfg.json
+		cfg.summary = !cfg.json && cfg.follow == nil
 	}
 	return cfg, nil
+}
+
+// parseViews checks and sets the text views: --frames, --messages,
+// --follow and --pretty.
+func (cfg *config) parseViews(frames, messages bool, follow []string) error {
+	switch {
+	case frames && messages:
+		return usagef("--frames and --messages exclude each other: every frame, or only the messages")
+	case cfg.json && (frames || messages):
+		return usagef("--frames and --messages choose the rows of the text timeline; JSON Lines (--json) always carries every event")
+	case frames:
+		cfg.view = output.ViewFrames
+	case messages:
+		cfg.view = output.ViewMessages
+	}
+	if follow != nil {
+		f := &output.Follow{}
+		for _, v := range follow {
+			v = strings.TrimPrefix(strings.TrimSpace(v), "#")
+			if v == "all" {
+				f.All = true
+				continue
+			}
+			id, err := strconv.Atoi(v)
+			if err != nil || id < 1 {
+				return usagef("invalid --follow %q: want a connection id (1, 2, ... as the timeline's #1, #2) or all", v)
+			}
+			f.Conns = append(f.Conns, id)
+		}
+		slices.Sort(f.Conns)
+		f.Conns = slices.Compact(f.Conns)
+		switch {
+		case cfg.json:
+			return usagef("--follow is a text view and --json writes JSON Lines: for one connection's events use jq 'select(.conn == N)'")
+		case frames || messages:
+			return usagef("--follow replaces the timeline: --frames and --messages do not apply to it")
+		case cfg.verbose || cfg.hex:
+			return usagef("--follow shows whole payloads already (binary ones as hex dumps): -V and -x apply to the timeline only")
+		}
+		cfg.follow = f
+	}
+	if cfg.pretty && (cfg.json || cfg.follow == nil && !cfg.verbose) {
+		return usagef("--pretty applies to --follow and -V only (JSON Lines carries payloads as sent)")
+	}
+	return nil
 }
 
 // maxSize bounds size flags (1 TiB): more is certainly a typo.
@@ -535,6 +615,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // without libpcap or tcpdump.
 var compileFilter = capture.CompileFilter
 
+// streamIdle is how long a stream (-r - or a FIFO) may be quiet before
+// what is decoded is printed.
+const streamIdle = 50 * time.Millisecond
+
 // analyze runs source -> reassembly -> decode -> output.
 func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	start := time.Now()
@@ -542,10 +626,16 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		src  source.Source
 		live capture.Handle
 		filt *source.Filter
+		// stream: -r reads a pipe or FIFO; like live capture, its
+		// events are printed as its packets arrive.
+		stream bool
 	)
 	keys, err := openKeyLog(cfg.keylog, os.Getenv)
 	if err != nil {
 		return err
+	}
+	if keys != nil {
+		keys.SetDone(ctx.Done()) // an interrupt stops reading the key log
 	}
 	if cfg.iface != "" {
 		h, err := capture.Open(capture.Options{
@@ -572,11 +662,14 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 			defer cancel()
 		}
 	} else {
-		s, err := source.Open(cfg.read)
+		s, err := source.OpenStream(ctx, cfg.read, streamIdle)
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil // interrupted while waiting for the writer
+			}
 			return err
 		}
-		src = s
+		src, stream = s, source.IsStream(s)
 		keys = withCaptureSecrets(keys, s) // before the filter wraps s: it does not carry secrets
 		if cfg.filter != "" {
 			expr := cfg.filter
@@ -608,6 +701,9 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		Width:    termWidth(stdout),
 		Summary:  cfg.summary,
 		Timeline: true,
+		View:     cfg.view,
+		Follow:   cfg.follow,
+		Pretty:   cfg.pretty,
 		Filter:   cfg.display,
 	}
 	pipe := pipeline.New(pipeline.Config{
@@ -627,7 +723,8 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	// Live, events reach a terminal or a JSON consumer (| jq) as they
 	// happen (with workers: within flushWorkers); otherwise output is
 	// flushed at least once a second.
-	flushEach := live != nil && (cfg.json || isTerminal(stdout))
+	streaming := live != nil || stream
+	flushEach := streaming && (cfg.json || isTerminal(stdout))
 	const flushWorkers = 50 * time.Millisecond
 
 	// flush pushes output and the -w file out during a live capture.
@@ -651,7 +748,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	n, accepted := 0, 0
 	done := ctx.Done()
 	for cfg.count == 0 || accepted < cfg.count {
-		if live != nil || n&255 == 0 {
+		if streaming || n&255 == 0 {
 			select {
 			case <-done: // interrupted: finish like at the end of the file
 				readErr = io.EOF
@@ -678,6 +775,14 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 					return err
 				}
 				if err := flush(now); err != nil {
+					pipe.Close()
+					return err
+				}
+				continue
+			}
+			if err == source.ErrIdle {
+				// A stream's writer is quiet: print what is decoded.
+				if err := flush(time.Now()); err != nil {
 					pipe.Close()
 					return err
 				}
@@ -714,7 +819,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 				return err
 			}
 		}
-		if live != nil && (n&63 == 0 || flushEach) {
+		if streaming && (n&63 == 0 || flushEach) {
 			every := time.Second
 			if flushEach {
 				every = flushWorkers
@@ -752,6 +857,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if filt != nil {
 		unsupported += filt.Stats().Unsupported
 	}
+	keyLogWarning(keys, stderr)
 	if unsupported > 0 {
 		fmt.Fprintf(stderr, "wscap: warning: skipped %d packets of link types wscap does not decode\n", unsupported)
 	}

@@ -129,6 +129,8 @@ func TestCLI(t *testing.T) {
 	full, _ := os.ReadFile(good)
 	cut := filepath.Join(dir, "cut.pcap")
 	os.WriteFile(cut, full[:len(full)-20], 0o644)
+	lying := filepath.Join(dir, "lying.pcap") // a last record that claims 4 GB
+	os.WriteFile(lying, append(full, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff), 0o644)
 
 	tests := []struct {
 		name   string
@@ -167,6 +169,7 @@ func TestCLI(t *testing.T) {
 		{"stats", []string{"-r", good, "--stats", "--no-summary"}, 0, "HANDSHAKE", "wscap: 9 packets, "},
 		{"count", []string{"-r", good, "--stats", "-c", "5"}, 0, "HANDSHAKE", "wscap: 5 packets, "},
 		{"damaged", []string{"-r", cut, "--json"}, 1, `"type":"handshake"`, "wscap: read " + cut + ": packet 9: record at byte"},
+		{"lying record", []string{"-r", lying}, 1, "HANDSHAKE", "wscap: read " + lying + ": packet 10: record at byte " + strconv.Itoa(len(full)) + ": record claims 4294967295 bytes, more than the"},
 		{"-r and -i", []string{"-r", good, "-i", "lo"}, 2, "", "wscap: -r and -i exclude each other"},
 		{"snaplen with -r", []string{"-r", good, "-s", "100"}, 2, "", "wscap: --snaplen applies to live capture (-i) only"},
 		{"duration with -r", []string{"-r", good, "--duration", "1s"}, 2, "", "wscap: --duration applies to live capture (-i) only"},
@@ -181,6 +184,17 @@ func TestCLI(t *testing.T) {
 		{"write over read", []string{"-r", good, "-w", good}, 2, "", "would overwrite the capture being read"},
 		{"positional filter", []string{"-i", "lo", "tcp", "port", "80"}, 2, "", `unexpected argument "tcp" (a capture filter goes in -f: -f 'tcp port 80')`},
 		{"list interfaces", []string{"-D"}, 0, "1.", ""},
+		{"frames and messages", []string{"-r", good, "--frames", "--messages"}, 2, "", "--frames and --messages exclude each other"},
+		{"messages with json", []string{"-r", good, "--messages", "--json"}, 2, "", "JSON Lines (--json) always carries every event"},
+		{"follow with json", []string{"-r", good, "--follow", "1", "--json"}, 2, "", "--follow is a text view"},
+		{"follow with -V", []string{"-r", good, "--follow", "all", "-V"}, 2, "", "-V and -x apply to the timeline only"},
+		{"follow with --frames", []string{"-r", good, "--follow", "all", "--frames"}, 2, "", "--follow replaces the timeline"},
+		{"follow bogus", []string{"-r", good, "--follow", "x"}, 2, "", `invalid --follow "x"`},
+		{"follow zero", []string{"-r", good, "--follow", "0"}, 2, "", `invalid --follow "0"`},
+		{"pretty alone", []string{"-r", good, "--pretty"}, 2, "", "--pretty applies to --follow and -V only"},
+		{"follow", []string{"-r", good, "--follow", "#1,2"}, 0, "] #1 handshake: GET", ""},
+		{"follow no summary", []string{"-r", good, "--follow", "all"}, 0, "] #1 client -> server: ", ""},
+		{"messages", []string{"-r", good, "--messages", "--no-summary"}, 0, "C>S TEXT", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -368,8 +382,15 @@ var jobsVariants = [][]string{
 	{"--no-summary"},
 	{"-t", "delta"},
 	{"-t", "absolute", "-V"},
+	{"--frames", "--no-summary"},
+	{"--messages", "-V", "--pretty"},
+	{"--follow", "all", "--summary"},
+	{"--follow", "1,3", "--pretty", "-t", "absolute"},
 	{"-Y", "type == message or type == anomaly or conn == 2", "-V", "-x"},
 	{"-Y", "opcode == continuation or len > 100"}, // a timeline with hidden first fragments, and a summary
+	{"-Y", "type == frame or from == server", "--frames"},
+	{"-Y", "type == frame and fin", "--messages"}, // held frames whose messages are hidden
+	{"-Y", "from == client or type == handshake", "--follow", "all", "--summary"},
 }
 
 // runJobs runs wscap with -j 1 and -j 4 and fails unless both give the
@@ -442,7 +463,7 @@ func TestJobsIdentical(t *testing.T) {
 		if out, err := gen.CombinedOutput(); err != nil {
 			t.Fatalf("wsgen: %v\n%s", err, out)
 		}
-		for _, v := range [][]string{nil, {"--json"}, {"-V", "-x", "--no-summary"}} {
+		for _, v := range [][]string{nil, {"--json"}, {"-V", "-x", "--no-summary"}, {"--follow", "all"}, {"--messages"}} {
 			runJobs(t, append([]string{"-r", path}, v...))
 		}
 	})

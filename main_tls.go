@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 
 	"github.com/wscap/wscap/source"
@@ -15,9 +16,11 @@ import (
 // SSLKEYLOGFILE environment variable names (looked up with getenv). It
 // returns nil, nil when neither names one.
 //
-// The file is followed: a connection whose secrets are not in it yet makes
-// the key log read the lines appended since, so a browser that writes its
-// key log while wscap reads a live capture is decrypted as it goes. A file
+// The file is read only when a TLS connection needs it, and then kept as
+// an index of its lines, not as text (see tlsdec.KeyLog). It is followed:
+// a connection whose secrets are not in it yet makes the key log read the
+// lines appended since, so a browser that writes its key log while wscap
+// reads a live capture is decrypted as it goes. A file
 // named by SSLKEYLOGFILE that does not exist yet is not an error (it is
 // followed from when it appears); one named by --keylog is.
 func openKeyLog(path string, getenv func(string) string) (*tlsdec.KeyLog, error) {
@@ -59,4 +62,16 @@ func withCaptureSecrets(keys *tlsdec.KeyLog, src source.Source) *tlsdec.KeyLog {
 		keys.ReadFrom(bytes.NewReader(keylog)) // never fails on a bytes.Reader
 	})
 	return keys
+}
+
+// keyLogWarning reports an error met reading the key log file when a TLS
+// connection needed it (the connections it could not decrypt are reported
+// as such).
+func keyLogWarning(keys *tlsdec.KeyLog, stderr io.Writer) {
+	if keys == nil {
+		return
+	}
+	if err := keys.Err(); err != nil {
+		fmt.Fprintf(stderr, "wscap: warning: %v\n", err)
+	}
 }

@@ -12,12 +12,14 @@ const treeHexMax = 32
 // appendTree appends the -V field tree of ev. Frame field names follow
 // Wireshark's websocket.* display filter fields; fields only wscap has are
 // named wscap.*.
-func appendTree(l []byte, ev *decode.Event) []byte {
+//
+// pretty pretty-prints a text message that is JSON.
+func appendTree(l []byte, ev *decode.Event, pretty bool) []byte {
 	switch ev.Kind {
 	case decode.KindFrame:
 		return appendFrameTree(l, &ev.Frame)
 	case decode.KindMessage:
-		return appendMessageTree(l, &ev.Message)
+		return appendMessageTree(l, &ev.Message, pretty)
 	case decode.KindHandshake:
 		if ev.Handshake != nil {
 			return appendHandshakeTree(l, ev.Handshake)
@@ -55,6 +57,62 @@ func fieldBool(l []byte, name string, v bool) []byte {
 }
 
 func appendFrameTree(l []byte, f *decode.Frame) []byte {
+	l = appendFrameHeaderTree(l, f)
+	more := uint64(len(f.Payload)) < f.PayloadLen
+	switch {
+	case f.Opcode == decode.OpClose && f.Close.HasCode:
+		l = field(l, "websocket.payload.close.status_code")
+		l = strconv.AppendUint(l, uint64(f.Close.Code), 10)
+		l = append(l, " ("...)
+		l = append(l, CloseCodeName(f.Close.Code)...)
+		l = append(l, ")\n"...)
+		if len(f.Close.Reason) > 0 {
+			l = field(l, "websocket.payload.close.reason")
+			l = appendPreview(l, f.Close.Reason, more, false, 0)
+			l = append(l, '\n')
+		}
+	case len(f.Payload) == 0:
+	case f.Opcode == decode.OpPing:
+		l = treeHex(l, "websocket.payload.ping", f.Payload, more)
+	case f.Opcode == decode.OpPong:
+		l = treeHex(l, "websocket.payload.pong", f.Payload, more)
+	case f.Opcode == decode.OpText && !f.Compressed:
+		l = field(l, "websocket.payload.text")
+		l = appendPreview(l, f.Payload, more, false, 0)
+		l = append(l, '\n')
+	default:
+		l = treeHex(l, "websocket.payload", f.Payload, more)
+	}
+	l = appendFramePosTree(l, f)
+	l = fieldUint(l, "wscap.first_pkt", uint64(max(f.FirstPacket, 0)))
+	if f.Message > 0 {
+		l = fieldUint(l, "wscap.message", uint64(f.Message))
+	}
+	l = fieldUint(l, "wscap.seen", f.Seen)
+	if f.Lost > 0 {
+		l = fieldUint(l, "wscap.lost", f.Lost)
+	}
+	if f.Cut {
+		l = fieldUint(l, "wscap.cut", 1)
+	}
+	return l
+}
+
+// appendFramePosTree appends the frame's header length and offset.
+func appendFramePosTree(l []byte, f *decode.Frame) []byte {
+	l = fieldUint(l, "wscap.header_len", uint64(f.Len))
+	return fieldUint(l, "wscap.offset", uint64(max(f.Offset, 0)))
+}
+
+// appendSingleFrameTree appends the header fields of the only frame of
+// a message, for the message's row: the payload follows in the
+// message's tree.
+func appendSingleFrameTree(l []byte, f *decode.Frame) []byte {
+	return appendFramePosTree(appendFrameHeaderTree(l, f), f)
+}
+
+// appendFrameHeaderTree appends the fields of a frame's header.
+func appendFrameHeaderTree(l []byte, f *decode.Frame) []byte {
 	l = fieldBool(l, "websocket.fin", f.Fin)
 	l = field(l, "websocket.rsv")
 	l = append(l, '0', 'x', hexDigits[f.Rsv&0xF], '\n')
@@ -82,44 +140,6 @@ func appendFrameTree(l []byte, f *decode.Frame) []byte {
 	if f.Compressed {
 		l = fieldUint(l, "websocket.pmc", 1)
 	}
-	more := uint64(len(f.Payload)) < f.PayloadLen
-	switch {
-	case f.Opcode == decode.OpClose && f.Close.HasCode:
-		l = field(l, "websocket.payload.close.status_code")
-		l = strconv.AppendUint(l, uint64(f.Close.Code), 10)
-		l = append(l, " ("...)
-		l = append(l, CloseCodeName(f.Close.Code)...)
-		l = append(l, ")\n"...)
-		if len(f.Close.Reason) > 0 {
-			l = field(l, "websocket.payload.close.reason")
-			l = appendPreview(l, f.Close.Reason, more, false, 0)
-			l = append(l, '\n')
-		}
-	case len(f.Payload) == 0:
-	case f.Opcode == decode.OpPing:
-		l = treeHex(l, "websocket.payload.ping", f.Payload, more)
-	case f.Opcode == decode.OpPong:
-		l = treeHex(l, "websocket.payload.pong", f.Payload, more)
-	case f.Opcode == decode.OpText && !f.Compressed:
-		l = field(l, "websocket.payload.text")
-		l = appendPreview(l, f.Payload, more, f.Opcode == decode.OpBinary, 0)
-		l = append(l, '\n')
-	default:
-		l = treeHex(l, "websocket.payload", f.Payload, more)
-	}
-	l = fieldUint(l, "wscap.header_len", uint64(f.Len))
-	l = fieldUint(l, "wscap.offset", uint64(max(f.Offset, 0)))
-	l = fieldUint(l, "wscap.first_pkt", uint64(max(f.FirstPacket, 0)))
-	if f.Message > 0 {
-		l = fieldUint(l, "wscap.message", uint64(f.Message))
-	}
-	l = fieldUint(l, "wscap.seen", f.Seen)
-	if f.Lost > 0 {
-		l = fieldUint(l, "wscap.lost", f.Lost)
-	}
-	if f.Cut {
-		l = fieldUint(l, "wscap.cut", 1)
-	}
 	return l
 }
 
@@ -137,7 +157,7 @@ func treeHex(l []byte, name string, p []byte, more bool) []byte {
 	return append(l, '\n')
 }
 
-func appendMessageTree(l []byte, m *decode.Message) []byte {
+func appendMessageTree(l []byte, m *decode.Message, pretty bool) []byte {
 	l = fieldUint(l, "wscap.message.n", uint64(max(m.N, 0)))
 	l = field(l, "wscap.message.opcode")
 	l = append(l, m.Opcode.String()...)
@@ -162,6 +182,25 @@ func appendMessageTree(l []byte, m *decode.Message) []byte {
 	if m.DecodeError != "" {
 		l = field(l, "wscap.message.decode_error")
 		l = appendASCII(l, m.DecodeError)
+		l = append(l, '\n')
+	}
+	if m.Opcode == decode.OpText && m.DecodeError == "" && m.Len > 0 {
+		// The whole text as kept (--max-payload), escaped as previews
+		// are; the bytes are in the -x dump.
+		more := messageMore(m)
+		p := m.Payload
+		if more {
+			p = trimPartialRune(p)
+		}
+		if pretty && !more {
+			if pj := prettyJSON(p); pj != nil {
+				l = append(l, indent...)
+				l = append(l, "websocket.payload.text:\n"...)
+				return appendText(l, pj, indent+indent)
+			}
+		}
+		l = field(l, "websocket.payload.text")
+		l = appendPreview(l, p, more, false, 0)
 		l = append(l, '\n')
 	}
 	return l

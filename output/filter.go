@@ -5,8 +5,19 @@ import "github.com/wscap/wscap/decode"
 // hidden keeps what the text timeline remembers of an event the display
 // filter hides, so that the rows it shows read as without the filter: the
 // handshake for the connection's legend, the endpoints of a TLS session,
-// the state of a fragmented message.
+// the state of a fragmented message, and the frame of a single-frame
+// message, whose flags its message's row shows. A hidden message hides
+// its held frame too: the views show a data frame as its message's row.
 func (t *textRenderer) hidden(ev *decode.Event, c *connStats) {
+	if p := &t.pend; p.on {
+		switch {
+		case !p.takes(ev):
+			t.flushPending()
+		case ev.Kind == decode.KindMessage:
+			p.hidden = true
+			t.flushPending() // the frame's anomalies that matched
+		}
+	}
 	switch ev.Kind {
 	case decode.KindHandshake:
 		if h := ev.Handshake; h != nil && !c.legend {
@@ -20,7 +31,12 @@ func (t *textRenderer) hidden(ev *decode.Event, c *connStats) {
 	case decode.KindTLS:
 		c.setTLS(ev.TLS)
 	case decode.KindFrame:
-		c.fragment(&ev.Frame, roleIndex(ev.From))
+		f := &ev.Frame
+		c.fragment(f, roleIndex(ev.From))
+		if f.Message > 0 && f.Fin && f.Opcode != decode.OpContinuation && (t.opt.View != ViewFrames || t.opt.Follow != nil) {
+			t.hold(ev)
+			t.pend.hidden = true
+		}
 	}
 }
 

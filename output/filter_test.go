@@ -24,35 +24,42 @@ func compile(t *testing.T, expr string) *dfilter.Filter {
 // of all their events.
 func TestTextFilter(t *testing.T) {
 	t.Setenv("RUNEWIDTH_EASTASIAN", "0")
-	full := string(render(t, func(b *bytes.Buffer) Renderer {
-		return NewText(b, Options{Timeline: true, Summary: true})
-	}, sampleEvents()))
-	lines := map[string]bool{}
-	for _, l := range strings.Split(full, "\n") {
-		lines[l] = true
-		lines[cells(l)] = true
+	lines := map[View]map[string]bool{}
+	for _, v := range []View{ViewDefault, ViewFrames, ViewMessages} {
+		full := string(render(t, func(b *bytes.Buffer) Renderer {
+			return NewText(b, Options{Timeline: true, Summary: true, View: v})
+		}, sampleEvents()))
+		lines[v] = map[string]bool{}
+		for _, l := range strings.Split(full, "\n") {
+			lines[v][l] = true
+			lines[v][cells(l)] = true
+		}
 	}
 	for _, tc := range []struct {
+		view     View
 		expr     string
 		rows     int    // timeline rows (not legends) shown
 		want     string // a line the output must have
 		conns    string // connections in the summary, "#1 #2"
 		notWants string
 	}{
-		{`type == "message"`, -1, "#1 10.0.0.2:51512 -> 10.0.0.1:8080 GET /chat proto=chat", "#1 #2", "HANDSHAKE"},
-		{`type == frame and opcode == continuation`, -1, "", "#1", "MSG"},
-		{`conn == 2`, -1, "", "#2", "#1 "},
-		{`conn == 99`, 0, "", "", "No."},
+		{ViewDefault, `type == "message"`, -1, "#1 10.0.0.2:51512 -> 10.0.0.1:8080 GET /chat proto=chat", "#1 #2", "HANDSHAKE"},
+		{ViewFrames, `type == frame and opcode == continuation`, -1, "", "#1", "MSG"},
+		{ViewDefault, `type == frame`, -1, "", "#1 #2", "MSG"}, // control frames, and frames of no message
+		{ViewMessages, `type == "message" or type == "frame"`, -1, "", "#1 #2", ""},
+		{ViewDefault, `from == server`, -1, "", "#1 #2", ""},
+		{ViewDefault, `conn == 2`, -1, "", "#2", "#1 "},
+		{ViewDefault, `conn == 99`, 0, "", "", "No."},
 	} {
 		t.Run(tc.expr, func(t *testing.T) {
 			got := string(render(t, func(b *bytes.Buffer) Renderer {
-				return NewText(b, Options{Timeline: true, Summary: true, Filter: compile(t, tc.expr)})
+				return NewText(b, Options{Timeline: true, Summary: true, View: tc.view, Filter: compile(t, tc.expr)})
 			}, sampleEvents()))
 			timeline, table, _ := strings.Cut(got, "\n+")
 			if tc.want != "" && !strings.Contains(timeline, tc.want) {
 				t.Errorf("no %q in\n%s", tc.want, timeline)
 			}
-			if strings.Contains(timeline, tc.notWants) {
+			if tc.notWants != "" && strings.Contains(timeline, tc.notWants) {
 				t.Errorf("%q in\n%s", tc.notWants, timeline)
 			}
 			rows := 0
@@ -61,7 +68,7 @@ func TestTextFilter(t *testing.T) {
 					continue
 				}
 				rows++
-				if !lines[l] {
+				if !lines[tc.view][l] {
 					t.Errorf("row not in the unfiltered output: %q", l)
 				}
 			}
@@ -75,7 +82,7 @@ func TestTextFilter(t *testing.T) {
 			var conns []string
 			for _, l := range strings.Split(table, "\n") {
 				if strings.HasPrefix(l, "| #") {
-					if !lines[cells(l)] {
+					if !lines[tc.view][cells(l)] {
 						t.Errorf("summary row not in the unfiltered table: %q", l)
 					}
 					conns = append(conns, strings.Fields(l)[1])

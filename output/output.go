@@ -3,6 +3,7 @@ package output
 import (
 	"bufio"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/wscap/wscap/decode"
@@ -57,10 +58,45 @@ type Options struct {
 	Width    int        // text: terminal width to cut previews to; 0 = do not cut
 	Summary  bool       // per-connection summary: a table (text) or "summary" lines (JSON) at Close
 	Timeline bool       // text: print the timeline rows (false for a summary-only run)
+	View     View       // text timeline: which rows it prints (--frames, --messages)
+	Follow   *Follow    // text: the conversation view of these connections instead of the timeline (--follow)
+	Pretty   bool       // text: pretty-print JSON payloads in -V trees and the --follow view (--pretty)
 	// Filter (-Y), if set, hides the events it does not match; the
 	// counters still see every event, and the summary lists only the
 	// connections with a matching event.
 	Filter *dfilter.Filter
+}
+
+// View selects the rows of the text timeline. JSON Lines always carries
+// every event.
+type View uint8
+
+const (
+	// ViewDefault prints one row per data message: a single-frame
+	// message's row carries its frame's flags, a fragmented message's
+	// row counts its frames ("[3 frames]"). Control frames, frames that
+	// belong to no message, anomalies, gaps and the rest keep their rows.
+	ViewDefault View = iota
+	// ViewFrames prints every frame row and every message row (--frames).
+	ViewFrames
+	// ViewMessages prints only the rows of data messages, close frames,
+	// anomalies and gaps (--messages), under each connection's legend.
+	ViewMessages
+)
+
+// Follow selects the connections of the --follow view.
+type Follow struct {
+	All   bool  // every connection
+	Conns []int // connection ids, sorted
+}
+
+// Has reports whether connection id is followed.
+func (f *Follow) Has(id int) bool {
+	if f.All {
+		return true
+	}
+	_, ok := slices.BinarySearch(f.Conns, id)
+	return ok
 }
 
 // Renderer writes decode events to an io.Writer through a buffer it owns.

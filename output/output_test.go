@@ -87,6 +87,11 @@ func TestTextGolden(t *testing.T) {
 		{"absolute", Options{Timeline: true, Time: TimeAbsolute}},
 		{"delta", Options{Timeline: true, Time: TimeDelta}},
 		{"width80", Options{Timeline: true, Width: 80}},
+		{"frames", Options{Timeline: true, View: ViewFrames}},
+		{"messages", Options{Timeline: true, View: ViewMessages}},
+		{"verbose-pretty", Options{Timeline: true, Verbose: true, Pretty: true}},
+		{"follow", Options{Timeline: true, Follow: &Follow{All: true}}},
+		{"follow-pretty", Options{Timeline: true, Follow: &Follow{Conns: []int{1}}, Pretty: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,6 +103,17 @@ func TestTextGolden(t *testing.T) {
 						t.Errorf("line %d is %d columns wide (> %d): %q", i+1, n, tt.opt.Width, line)
 					}
 				}
+			}
+			if tt.opt.Follow != nil {
+				// The --follow view shows payloads as they are,
+				// indented, under lines that are ASCII.
+				var heads []string
+				for _, line := range strings.Split(string(got), "\n") {
+					if !strings.HasPrefix(line, indent) {
+						heads = append(heads, line)
+					}
+				}
+				got = []byte(strings.Join(heads, "\n"))
 			}
 			checkASCII(t, got)
 		})

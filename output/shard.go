@@ -79,6 +79,9 @@ type Summary struct {
 // Renderer prints it before its first line, and a pipeline of Shards
 // before the first rendered byte.
 func Header(opt Options) []byte {
+	if opt.Follow != nil {
+		return nil // the --follow view has no columns
+	}
 	t := &textRenderer{}
 	t.opt = opt
 	t.columnHeader()

@@ -60,7 +60,76 @@ type textRenderer struct {
 	hasPrev bool
 	ts      tsCache
 	header  bool
+	printed bool // something was written: a blank line goes before the summary
 	err     error
+	pend    pending // the frame of a single-frame message, until its message event
+	fw      follower
+}
+
+// maxHeld bounds the anomalies held with a pending frame; past it the
+// frame is printed as a row of its own.
+const maxHeld = 16
+
+// pending is a data frame that is a whole message (FIN on its first
+// frame) held until its message event, whose row then carries the
+// frame's flags, followed by the frame's anomalies. The decoder emits
+// frame, anomalies and message back to back for one connection, so one
+// slot serves the renderer; anything else that comes first prints the
+// frame as a frame row, as --frames would.
+type pending struct {
+	on     bool
+	hidden bool         // -Y hides the frame: it only lends its flags to its message's row
+	ev     decode.Event // the frame event; Frame.Payload points into buf
+	buf    []byte
+	anoms  []decode.Event
+}
+
+// takes reports whether ev belongs to the pending frame: one of its
+// anomalies, or its message.
+func (p *pending) takes(ev *decode.Event) bool {
+	if ev.Conn != p.ev.Conn || ev.From != p.ev.From {
+		return false
+	}
+	switch ev.Kind {
+	case decode.KindAnomaly:
+		return len(p.anoms) < maxHeld
+	case decode.KindMessage:
+		return ev.Message.N == p.ev.Frame.Message
+	}
+	return false
+}
+
+// hold makes ev (a frame) the pending frame.
+func (t *textRenderer) hold(ev *decode.Event) {
+	p := &t.pend
+	p.on, p.hidden = true, false
+	p.ev = *ev
+	p.buf = append(p.buf[:0], ev.Frame.Payload...)
+	p.ev.Frame.Payload = p.buf
+	p.ev.Frame.Close.Reason = nil // data frames have no close body
+	p.anoms = p.anoms[:0]
+}
+
+// flushPending prints the pending frame and its anomalies as rows of
+// their own.
+func (t *textRenderer) flushPending() {
+	p := &t.pend
+	if !p.on {
+		return
+	}
+	p.on = false
+	c := t.conns.get(p.ev.Conn)
+	if t.opt.Follow == nil && !p.hidden {
+		t.row(&p.ev, c, nil)
+	}
+	for i := range p.anoms {
+		if t.opt.Follow != nil {
+			t.follow(&p.anoms[i], c)
+		} else {
+			t.row(&p.anoms[i], c, nil)
+		}
+	}
+	p.anoms = p.anoms[:0]
 }
 
 func newText(w io.Writer, opt Options) *textRenderer {
@@ -69,6 +138,7 @@ func newText(w io.Writer, opt Options) *textRenderer {
 		num:  make([]byte, 0, 32),
 	}
 	t.init(w, opt)
+	t.header = opt.Follow != nil // the --follow view has no columns
 	return t
 }
 
@@ -76,6 +146,7 @@ func (t *textRenderer) write(b []byte) {
 	if t.err != nil {
 		return
 	}
+	t.printed = t.printed || len(b) > 0
 	if err := t.put(b); err != nil {
 		t.err = err
 	}
@@ -89,12 +160,18 @@ func (t *textRenderer) Write(evs []decode.Event) error {
 		if !t.epochV {
 			t.epoch, t.epochV = ev.Time, true
 		}
+		if t.opt.Follow != nil && !t.opt.Follow.Has(ev.Conn) {
+			continue
+		}
 		c := t.conns.get(ev.Conn)
 		switch show := t.show(ev, c); {
-		case t.opt.Timeline && show:
-			t.render(ev, c)
-		case t.opt.Timeline:
+		case !show && (t.opt.Follow != nil || t.opt.Timeline):
 			t.hidden(ev, c)
+		case !show:
+		case t.opt.Follow != nil:
+			t.follow(ev, c)
+		case t.opt.Timeline:
+			t.render(ev, c)
 		}
 		c.update(ev)
 		if ev.Kind == decode.KindEnd {
@@ -110,8 +187,9 @@ func (t *textRenderer) Close() error {
 		return t.err
 	}
 	t.closed = true
+	t.flushPending()
 	if t.opt.Summary && t.err == nil {
-		if t.opt.Timeline && t.header {
+		if t.opt.Timeline && t.printed {
 			t.write([]byte("\n"))
 		}
 		if t.err == nil {
@@ -125,6 +203,9 @@ func (t *textRenderer) Close() error {
 }
 
 func (t *textRenderer) render(ev *decode.Event, c *connStats) {
+	if t.pend.on && !t.pend.takes(ev) {
+		t.flushPending()
+	}
 	switch ev.Kind {
 	case decode.KindConn:
 		if ev.Info != nil && ev.Info.Midstream {
@@ -152,7 +233,44 @@ func (t *textRenderer) render(ev *decode.Event, c *connStats) {
 			c.hs = nil
 		}
 	}
-	t.row(ev, c)
+	if t.opt.View == ViewFrames {
+		t.row(ev, c, nil)
+		return
+	}
+	switch ev.Kind {
+	case decode.KindFrame:
+		f := &ev.Frame
+		if f.Message > 0 {
+			// A frame of a data message: its message row stands for it.
+			if f.Fin && f.Opcode != decode.OpContinuation {
+				t.hold(ev)
+			}
+			return
+		}
+		if t.opt.View == ViewMessages && f.Opcode != decode.OpClose {
+			return
+		}
+	case decode.KindAnomaly:
+		if t.pend.on {
+			t.pend.anoms = append(t.pend.anoms, *ev)
+			return
+		}
+	case decode.KindMessage:
+		if t.pend.on {
+			t.pend.on = false
+			t.row(ev, c, &t.pend.ev.Frame)
+			for i := range t.pend.anoms {
+				t.row(&t.pend.anoms[i], c, nil)
+			}
+			t.pend.anoms = t.pend.anoms[:0]
+			return
+		}
+	case decode.KindHandshake, decode.KindEnd, decode.KindTLS:
+		if t.opt.View == ViewMessages {
+			return
+		}
+	}
+	t.row(ev, c, nil)
 }
 
 // legend prints the line that introduces connection c:
@@ -299,8 +417,9 @@ func (t *textRenderer) appendTime(dst []byte, ts time.Time) []byte {
 	return appendSeconds(dst, ts.Sub(t.epoch))
 }
 
-// row prints one timeline row and, with -V or -x, its details.
-func (t *textRenderer) row(ev *decode.Event, c *connStats) {
+// row prints one timeline row and, with -V or -x, its details. fr, for a
+// message row, is the message's only frame, whose flags the row shows.
+func (t *textRenderer) row(ev *decode.Event, c *connStats, fr *decode.Frame) {
 	t.columnHeader()
 	l := t.line[:0]
 
@@ -339,7 +458,14 @@ func (t *textRenderer) row(ev *decode.Event, c *connStats) {
 		flags = frameFlags(&f.Header)
 		hasFlags, hasLen, length = true, true, f.PayloadLen
 	case decode.KindMessage:
-		what = messageWhat(ev.Message.Opcode)
+		if t.opt.View == ViewFrames {
+			what = messageWhat(ev.Message.Opcode)
+		} else {
+			what = frameWhat(ev.Message.Opcode) // the row is the message
+		}
+		if fr != nil {
+			flags, hasFlags = frameFlags(&fr.Header), true
+		}
 		hasLen, length = true, ev.Message.Len
 	case decode.KindAnomaly:
 		what = "ANOMALY"
@@ -423,7 +549,10 @@ func (t *textRenderer) row(ev *decode.Event, c *connStats) {
 	l = append(l, '\n')
 
 	if t.opt.Verbose {
-		l = appendTree(l, ev)
+		if fr != nil {
+			l = appendSingleFrameTree(l, fr)
+		}
+		l = appendTree(l, ev, t.opt.Pretty)
 	}
 	if t.opt.Hex {
 		switch ev.Kind {
@@ -596,13 +725,18 @@ func messageInfo(l []byte, m *decode.Message, start, budget int) []byte {
 			return cutLine(l, start, budget)
 		}
 	}
-	more := m.Truncated || m.Lost > 0 || m.Cut || uint64(len(m.Payload)) < m.Len
+	more := messageMore(m)
 	p := m.Payload
 	if more && m.Opcode == decode.OpText && m.UTF8Valid && m.DecodeError == "" {
 		p = trimPartialRune(p)
 	}
 	binary := m.Opcode == decode.OpBinary || m.DecodeError != ""
 	return appendPreview(l, p, more, binary, budgetLeft(budget, len(l)-start))
+}
+
+// messageMore reports whether m's payload goes on past the bytes kept.
+func messageMore(m *decode.Message) bool {
+	return m.Truncated || m.Lost > 0 || m.Cut || uint64(len(m.Payload)) < m.Len
 }
 
 // appendDump is the -x dump of a payload and a note for bytes not kept.

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket/layers"
-
 	"github.com/wscap/wscap/decode"
 	"github.com/wscap/wscap/internal/flowgen"
 	"github.com/wscap/wscap/output"
@@ -157,15 +155,11 @@ func TestConnTimeout(t *testing.T) {
 // fromFlowgen returns the packets of c.
 func fromFlowgen(t testing.TB, c *flowgen.Capture) []source.Packet {
 	t.Helper()
-	raw, err := c.Packets()
+	pkts, err := c.SourcePackets()
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := make([]source.Packet, len(raw))
-	for i, p := range raw {
-		out[i] = source.Packet{Data: p.Data, Time: p.Info.Timestamp, CapLen: p.Info.CaptureLength, Len: p.Info.Length, LinkType: layers.LinkTypeEthernet}
-	}
-	return out
+	return pkts
 }
 
 // TestPipelineConnCost compares what a whole one-worker pipeline holds

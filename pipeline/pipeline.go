@@ -67,7 +67,7 @@ type Config struct {
 // packets count; secrets that arrive later in the file (or in a followed
 // key log) may reach the workers ahead of the packets that precede them.
 func (cfg *Config) Serial() bool {
-	return !cfg.JSON && cfg.Output.Time == output.TimeDelta || cfg.Engine.KeyLog != nil && cfg.Engine.KeyLog.Len() > 0
+	return !cfg.JSON && cfg.Output.Time == output.TimeDelta || cfg.Engine.KeyLog.HasSecrets()
 }
 
 // A Pipeline takes the packets of a capture in order and writes the
@@ -886,6 +886,7 @@ func (m *merger) run() {
 	ins := make([]mergeIn, len(m.in))
 	var summaries []*output.Summary
 	flush := false
+	turn := 0 // rotates which worker is asked first
 	for {
 		// The smallest chunk held.
 		best := -1
@@ -896,15 +897,29 @@ func (m *merger) run() {
 			}
 		}
 		// A worker that holds no chunk and may still render one below
-		// it must be heard first.
-		wait := -1
-		for i := range ins {
+		// it must be heard first: the one that has rendered least. A
+		// result any such worker has ready is taken first, so that
+		// workers whose marks stand still (rounds without packets, as
+		// a quiet live capture's flushes send) are all drained and none
+		// is left blocked with its dispatcher behind it.
+		wait, ready := -1, -1
+		var r *result
+		ok := false
+		for k := range ins {
+			i := (k + turn) % len(ins)
 			in := &ins[i]
 			if in.r != nil || in.ended {
 				continue
 			}
 			if best >= 0 && !in.wm.less(ins[best].r.chunks[ins[best].pos].key) {
 				continue
+			}
+			if ready < 0 {
+				select {
+				case r, ok = <-m.in[i]:
+					ready = i
+				default:
+				}
 			}
 			if wait < 0 || in.wm.less(ins[wait].wm) {
 				wait = i
@@ -914,16 +929,21 @@ func (m *merger) run() {
 			break // every worker ended
 		}
 		if wait >= 0 {
-			if flush && m.err == nil {
-				// Everything that can be written was: out with it
-				// while waiting.
-				if err := m.bw.Flush(); err != nil {
-					m.setErr(err)
+			turn++
+			if ready >= 0 {
+				wait = ready
+			} else {
+				if flush && m.err == nil {
+					// Everything that can be written was: out with
+					// it while waiting.
+					if err := m.bw.Flush(); err != nil {
+						m.setErr(err)
+					}
+					flush = false
 				}
-				flush = false
+				r, ok = <-m.in[wait]
 			}
 			in := &ins[wait]
-			r, ok := <-m.in[wait]
 			if !ok {
 				in.ended, in.wm = true, keyMax
 				continue

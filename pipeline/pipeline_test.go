@@ -283,3 +283,35 @@ func TestTwoTicksAfterOnePacket(t *testing.T) {
 		t.Errorf("want two gaps, got:\n%s", one)
 	}
 }
+
+// TestQuietFlushes checks that many flushes without packets between
+// them (a live capture on a quiet interface flushes every 50 ms) do not
+// stall the workers: rounds without records leave every worker's mark
+// where it was, and the merger must still drain all of them.
+func TestQuietFlushes(t *testing.T) {
+	pkts := packets(t, "chat")
+	done := make(chan string, 1)
+	go func() {
+		var out syncBuffer
+		p := New(Config{Workers: 3, JSON: true}, &out)
+		for i, pk := range pkts {
+			p.Packet(i+1, pk)
+			if i == len(pkts)/2 {
+				for range 200 {
+					p.Flush()
+				}
+			}
+		}
+		p.Close()
+		done <- out.String()
+	}()
+	select {
+	case got := <-done:
+		want, _ := runAll(t, Config{JSON: true}, pkts)
+		if got != want {
+			t.Errorf("output differs from one worker's")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the pipeline stalled")
+	}
+}

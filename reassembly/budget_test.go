@@ -5,8 +5,6 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/gopacket/gopacket/layers"
-
 	"github.com/wscap/wscap/decode"
 	"github.com/wscap/wscap/internal/flowgen"
 	"github.com/wscap/wscap/source"
@@ -15,15 +13,11 @@ import (
 // flowPackets returns the packets of c.
 func flowPackets(t testing.TB, c *flowgen.Capture) []source.Packet {
 	t.Helper()
-	raw, err := c.Packets()
+	pkts, err := c.SourcePackets()
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := make([]source.Packet, len(raw))
-	for i, p := range raw {
-		out[i] = source.Packet{Data: p.Data, Time: p.Info.Timestamp, CapLen: p.Info.CaptureLength, Len: p.Info.Length, LinkType: layers.LinkTypeEthernet}
-	}
-	return out
+	return pkts
 }
 
 // heapAfter returns the live heap after a full collection.

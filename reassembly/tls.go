@@ -248,5 +248,5 @@ func (c *conn) report(side decode.Side, a decode.Anomaly, seg decode.Seg) {
 
 // haveKeys reports whether the engine has TLS secrets to decrypt with.
 func (e *Engine) haveKeys() bool {
-	return e.cfg.KeyLog != nil && e.cfg.KeyLog.Len() > 0
+	return e.cfg.KeyLog.HasSecrets()
 }

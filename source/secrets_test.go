@@ -92,7 +92,8 @@ func TestTLSSecrets(t *testing.T) {
 				if s := string(src.(TLSSecrets).TLSSecrets()); s != want {
 					t.Errorf("TLSSecrets %q, want %q", s, want)
 				}
-				if len(got) != 1 || got[0] != want {
+				// Each block as it is read: the second after the first packet.
+				if len(got) != 2 || got[0] != keys1 || got[1] != keys2+"\n" {
 					t.Errorf("OnTLSSecrets got %q", got)
 				}
 			})
@@ -140,8 +141,8 @@ func (r *slowReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// TestTLSSecretsDamaged: bad block lengths stop the scan, never the run
-// (the reader reports the damage), and nothing panics.
+// TestTLSSecretsDamaged: damaged blocks yield no secrets, only the
+// reader's error, and nothing panics.
 func TestTLSSecretsDamaged(t *testing.T) {
 	var o order = binary.LittleEndian
 	good := handNg(o, dsb(o, secretsTypeTLS, keys1), epb(o, make([]byte, 60)))
@@ -153,15 +154,24 @@ func TestTLSSecretsDamaged(t *testing.T) {
 		"bad-length": append(handNg(o), 10, 0, 0, 0, 7, 0, 0, 0),
 		"no-section": epb(o, []byte("x")),
 	} {
-		s := newNgScanner()
-		for i := range b {
-			s.Write(b[i : i+1])
+		src, err := NewReader(name, &slowReader{b: b})
+		if err != nil {
+			if name != "no-section" {
+				t.Errorf("%s: %v", name, err)
+			}
+			continue
 		}
-		if name == "cut" && string(s.tls) != keys1 {
-			t.Errorf("%s: %q", name, s.tls)
+		for {
+			if _, err := src.Next(); err != nil {
+				break
+			}
 		}
-		if name != "cut" && len(s.tls) != 0 {
-			t.Errorf("%s: %q", name, s.tls)
+		tls := src.(TLSSecrets).TLSSecrets()
+		if name == "cut" && string(tls) != keys1 {
+			t.Errorf("%s: %q", name, tls)
+		}
+		if name != "cut" && len(tls) != 0 {
+			t.Errorf("%s: %q", name, tls)
 		}
 	}
 }

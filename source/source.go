@@ -4,8 +4,13 @@
 // chosen by the file's magic bytes, never by its name.
 //
 // A damaged file is reported as an error from [Source.Next] that names the
-// packet number and the byte offset where reading went wrong; every packet
-// before the damage is delivered first.
+// packet number, the byte offset and the cause; every packet before the
+// damage is delivered first. Every length a record or block claims is
+// checked before anything is read or allocated: against [MaxPacket], the
+// snap length, what is left of a regular file and, in pcapng, the copy of
+// the block length at the end of each block. The reader never holds more
+// than its 1 MiB buffer of the file (and the key log of a Decryption
+// Secrets Block, at most 16 MiB).
 //
 // The TLS key logs that pcapng files carry in Decryption Secrets Blocks
 // (editcap --inject-secrets) are available through [TLSSecrets].
@@ -20,11 +25,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
-	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // Packet is one captured packet.
@@ -55,14 +59,26 @@ var ErrUnsupportedLinkType = errors.New("unsupported link type")
 // ErrNotCapture is wrapped by Open when the input is neither pcap nor pcapng.
 var ErrNotCapture = errors.New("not a pcap or pcapng file")
 
-// bufSize is the read buffer: large enough that reads from the file are few.
+// bufSize is the read buffer: large enough that reads from the file are
+// few, and larger than any record or parsed block (maxBlock), which are
+// read in place from it.
 const bufSize = 1 << 20
 
-// maxRecord bounds the captured length a pcap record or pcapng block may
-// claim. libpcap's own limit is 256 KiB; this leaves room for GRO/TSO
-// super-frames while keeping a damaged length from reading the rest of a
-// large file into memory.
-const maxRecord = 16 << 20
+// Limits on what a file may claim. Every length a record or block header
+// states is checked against them before anything is read or allocated.
+const (
+	// MaxPacket is the most captured bytes one packet may have: libpcap's
+	// (and tcpdump's) largest snap length. A pcap record or pcapng packet
+	// block claiming more is damage.
+	MaxPacket = 256 << 10
+	// maxBlock bounds the pcapng blocks that are parsed whole (packet,
+	// section header and interface blocks): a packet of MaxPacket bytes
+	// plus room for the block's fields and options.
+	maxBlock = MaxPacket + 64<<10
+	// MaxInterfaces is the most interface description blocks one pcapng
+	// section may have; each costs a few bytes of state.
+	MaxInterfaces = 1 << 16
+)
 
 // Magic numbers as the first four bytes appear in the file.
 var (
@@ -107,19 +123,15 @@ func SupportedLinkTypes() []layers.LinkType {
 }
 
 // countingReader counts the bytes read from r, so that the offset of a
-// damaged record can be reported, and shows them to scan (pcapng).
+// damaged record can be reported.
 type countingReader struct {
-	r    io.Reader
-	n    int64
-	scan *ngScanner
+	r io.Reader
+	n int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
-	if c.scan != nil && n > 0 {
-		c.scan.Write(p[:n])
-	}
 	return n, err
 }
 
@@ -130,38 +142,56 @@ type file struct {
 	gz     *gzip.Reader
 	cr     *countingReader // counts bytes below br (decompressed if gz)
 	br     *bufio.Reader
-	pcap   *pcapgo.Reader
-	ng     *pcapgo.NgReader
-	order  binary.ByteOrder // pcap only
-	link   layers.LinkType  // pcap only
-	n      int              // packets delivered
-	err    error            // sticky error
+	size   int64 // size of a regular, uncompressed file; -1 if unknown
+	n      int   // packets delivered
+	err    error // sticky error
 	zipped bool
-	scan   *ngScanner // pcapng only: collects Decryption Secrets Blocks
+
+	// pcap
+	order   binary.ByteOrder
+	link    layers.LinkType
+	snaplen uint32
+	nanos   bool
+
+	ng *ngReader // pcapng; nil for pcap
+
+	smu    sync.Mutex // guards tls and notify (Stream reads on another goroutine)
+	tls    []byte     // key log text of the Decryption Secrets Blocks read so far
+	notify func([]byte)
 }
 
 // Open opens a capture file; path "-" reads standard input. The format is
 // detected from the first bytes: pcap, pcapng, or either one gzip-compressed.
-func Open(path string) (Source, error) {
+func Open(path string) (Source, error) { return open(path, os.Stdin) }
+
+func open(path string, stdin *os.File) (Source, error) {
 	var (
 		r      io.Reader
 		closer io.Closer
 		name   = path
+		size   = int64(-1)
 	)
 	if path == "-" {
-		r, name = os.Stdin, "stdin"
+		r, name = stdin, "stdin"
+		if st, err := stdin.Stat(); err == nil && st.Mode().IsRegular() {
+			size = st.Size()
+		}
 	} else {
 		f, err := os.Open(path)
 		if err != nil {
 			return nil, err // an *fs.PathError: "open PATH: reason"
 		}
-		if st, err := f.Stat(); err == nil && st.IsDir() {
+		st, err := f.Stat()
+		if err == nil && st.IsDir() {
 			f.Close()
 			return nil, fmt.Errorf("open %s: is a directory", path)
 		}
+		if err == nil && st.Mode().IsRegular() {
+			size = st.Size()
+		}
 		r, closer = f, f
 	}
-	s, err := newFile(name, r)
+	s, err := newFile(name, r, size)
 	if err != nil {
 		if closer != nil {
 			closer.Close()
@@ -175,11 +205,11 @@ func Open(path string) (Source, error) {
 // NewReader reads a capture from r, as Open does for a file; name is used
 // in error messages.
 func NewReader(name string, r io.Reader) (Source, error) {
-	return newFile(name, r)
+	return newFile(name, r, -1)
 }
 
-func newFile(name string, r io.Reader) (*file, error) {
-	s := &file{name: name}
+func newFile(name string, r io.Reader, size int64) (*file, error) {
+	s := &file{name: name, size: size}
 	s.cr = &countingReader{r: r}
 	s.br = bufio.NewReaderSize(s.cr, bufSize)
 	head, err := s.br.Peek(4)
@@ -192,7 +222,7 @@ func newFile(name string, r io.Reader) (*file, error) {
 			return nil, fmt.Errorf("read %s: gzip: %w", name, err)
 		}
 		gz.Multistream(true)
-		s.gz, s.zipped = gz, true
+		s.gz, s.zipped, s.size = gz, true, -1
 		s.cr = &countingReader{r: gz}
 		s.br = bufio.NewReaderSize(s.cr, bufSize)
 		head, err = s.br.Peek(4)
@@ -214,35 +244,57 @@ func newFile(name string, r io.Reader) (*file, error) {
 	case magicPcapUsBE, magicPcapNsBE:
 		s.order = binary.BigEndian
 	case magicPcapng:
+		s.ng = &ngReader{f: s}
+		if err := s.ng.firstSection(); err != nil {
+			return nil, fmt.Errorf("read %s: pcapng section header: %w", name, err)
+		}
+		return s, nil
 	case magicPcapMod, magicPcapModB:
 		return nil, fmt.Errorf("read %s: modified (Kuznetzov) pcap format is not supported; convert it with editcap -F pcap", name)
 	default:
 		return nil, fmt.Errorf("read %s: %w (starts with %s)", name, ErrNotCapture, hex.EncodeToString(head[:4]))
 	}
-	if magic == magicPcapng {
-		// pcapgo skips Decryption Secrets Blocks: look at every byte of
-		// the file as it is read, starting with those already buffered.
-		s.scan = newNgScanner()
-		buffered, _ := s.br.Peek(s.br.Buffered())
-		s.scan.Write(buffered)
-		s.cr.scan = s.scan
-		ng, err := pcapgo.NewNgReader(s.br, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
-		if err != nil {
-			return nil, fmt.Errorf("read %s: pcapng section header: %w", name, noEOF(err))
-		}
-		s.ng = ng
-		return s, nil
-	}
-	pr, err := pcapgo.NewReader(s.br)
+	h, err := s.peek(24)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: pcap file header: %w", name, noEOF(err))
 	}
-	s.pcap = pr
-	s.link = pr.LinkType()
+	s.nanos = magic == magicPcapNsLE || magic == magicPcapNsBE
+	if major, minor := s.order.Uint16(h[4:6]), s.order.Uint16(h[6:8]); major != 2 {
+		return nil, fmt.Errorf("read %s: pcap file header: version %d.%d is not supported (only 2.x)", name, major, minor)
+	}
+	s.snaplen = s.order.Uint32(h[16:20])
+	s.link = layers.LinkType(s.order.Uint32(h[20:24]) & 0x03ffffff) // the upper bits carry FCS information
+	s.br.Discard(24)
 	if !SupportedLinkType(s.link) {
 		return nil, fmt.Errorf("read %s: %w %s (%d)", name, ErrUnsupportedLinkType, s.link, int(s.link))
 	}
 	return s, nil
+}
+
+// peek returns the next n bytes without consuming them: io.EOF if the
+// stream ends before the first, io.ErrUnexpectedEOF if it ends before the
+// last. n is at most bufSize.
+func (s *file) peek(n int) ([]byte, error) {
+	b, err := s.br.Peek(n)
+	if len(b) == n {
+		return b, nil
+	}
+	if err == nil || errors.Is(err, io.EOF) || errors.Is(err, bufio.ErrBufferFull) {
+		if len(b) == 0 {
+			return nil, io.EOF
+		}
+		return nil, io.ErrUnexpectedEOF
+	}
+	return nil, err
+}
+
+// left returns the bytes left in a regular uncompressed file after the
+// next one the reader will consume, or -1 if that is not known.
+func (s *file) left() int64 {
+	if s.size < 0 {
+		return -1
+	}
+	return max(s.size-s.offset(), 0)
 }
 
 // noEOF turns an io.EOF inside a header into io.ErrUnexpectedEOF: the file
@@ -262,104 +314,95 @@ func (s *file) Next() (Packet, error) {
 	if s.err != nil {
 		return Packet{}, s.err
 	}
-	off := s.offset()
 	var (
-		data []byte
-		ci   gopacket.CaptureInfo
-		err  error
-		lt   = s.link
+		p   Packet
+		err error
 	)
-	if s.pcap != nil {
-		err = s.checkPcapRecord()
-		if err == nil {
-			data, ci, err = s.pcap.ZeroCopyReadPacketData()
-		}
+	if s.ng != nil {
+		p, err = s.ng.next()
 	} else {
-		err = s.checkNgBlock()
-		if err == nil {
-			data, ci, err = s.ng.ZeroCopyReadPacketData()
-		}
-		if err == nil {
-			lt = layers.LinkTypeNull
-			if len(ci.AncillaryData) > 0 {
-				if l, ok := ci.AncillaryData[0].(layers.LinkType); ok {
-					lt = l
-				}
-			}
-		}
+		p, err = s.nextPcap()
 	}
 	if err != nil {
-		// pcapng reports io.EOF only at a block boundary; pcap also when a
-		// record header was read but none of its data.
-		if err == io.EOF && (s.ng != nil || s.offset() == off) {
-			s.err = io.EOF
-			return Packet{}, io.EOF
-		}
-		s.err = s.wrap(off, err)
-		return Packet{}, s.err
+		s.err = err
+		return Packet{}, err
 	}
 	s.n++
-	return Packet{Data: data, Time: ci.Timestamp, CapLen: ci.CaptureLength, Len: ci.Length, LinkType: lt}, nil
+	return p, nil
 }
 
-// checkPcapRecord looks at the next record header before pcapgo reads it,
-// so that a damaged length cannot make it read megabytes.
-func (s *file) checkPcapRecord() error {
-	h, err := s.br.Peek(16)
-	if len(h) < 16 {
-		if len(h) == 0 && (err == nil || errors.Is(err, io.EOF)) {
-			return io.EOF
-		}
-		if err == nil || errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		return err
+// nextPcap reads the next pcap record.
+func (s *file) nextPcap() (Packet, error) {
+	off := s.offset()
+	h, err := s.peek(16)
+	if err == io.EOF {
+		return Packet{}, io.EOF
 	}
-	capLen := s.order.Uint32(h[8:12])
-	if capLen > maxRecord {
-		return fmt.Errorf("record claims %d captured bytes (more than %d): %w", capLen, maxRecord, errDamaged)
+	if err != nil {
+		return Packet{}, s.wrap("record", off, err)
 	}
-	return nil
+	capLen, origLen := s.order.Uint32(h[8:12]), s.order.Uint32(h[12:16])
+	if err := s.checkCapLen(capLen, s.snaplen); err != nil {
+		return Packet{}, s.wrap("record", off, err)
+	}
+	if capLen > origLen {
+		return Packet{}, s.wrap("record", off, fmt.Errorf("record claims %d captured bytes of a %d-byte packet: %w", capLen, origLen, errDamaged))
+	}
+	if left := s.left(); left >= 0 && int64(capLen)+16 > left {
+		return Packet{}, s.wrap("record", off, cutShort{fmt.Sprintf("record claims %d bytes, %d are left", capLen, max(left-16, 0))})
+	}
+	rec, err := s.peek(16 + int(capLen))
+	if err != nil {
+		return Packet{}, s.wrap("record", off, noEOF(err))
+	}
+	h = rec[:16] // the peek may have moved the buffered bytes
+	frac := int64(s.order.Uint32(h[4:8]))
+	if !s.nanos {
+		frac *= 1000
+	}
+	t := time.Unix(int64(s.order.Uint32(h[0:4])), frac).UTC()
+	s.br.Discard(len(rec)) // rec stays valid until the next read
+	return Packet{Data: rec[16:], Time: t, CapLen: int(capLen), Len: int(origLen), LinkType: s.link}, nil
 }
 
-// checkNgBlock does the same for the next pcapng block.
-func (s *file) checkNgBlock() error {
-	h, err := s.br.Peek(8)
-	if len(h) < 8 {
-		if len(h) == 0 && (err == nil || errors.Is(err, io.EOF)) {
-			return io.EOF
-		}
-		if err == nil || errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		return err
+// checkCapLen checks a captured length against the largest packet wscap
+// reads and the snap length of the file or interface (0: none). Like
+// libpcap, it takes records longer than a small snap length (some writers
+// do not truncate to the snap length they declare) up to MaxPacket.
+func (s *file) checkCapLen(capLen, snaplen uint32) error {
+	if capLen <= MaxPacket {
+		return nil
 	}
-	// The byte order is that of the section; a block length is the same
-	// number read either way only if it is sane in one of them.
-	le, be := binary.LittleEndian.Uint32(h[4:8]), binary.BigEndian.Uint32(h[4:8])
-	if le > maxRecord+64 && be > maxRecord+64 {
-		return fmt.Errorf("block claims more than %d bytes: %w", maxRecord, errDamaged)
+	if snaplen != 0 && snaplen <= MaxPacket {
+		return fmt.Errorf("record claims %d bytes, more than the snap length %d: %w", capLen, snaplen, errDamaged)
 	}
-	return nil
+	return fmt.Errorf("record claims %d bytes, more than the %d a packet may have: %w", capLen, MaxPacket, errDamaged)
 }
 
 var errDamaged = errors.New("damaged capture")
 
-// cutShort wraps io.ErrUnexpectedEOF with a message that says what it means.
-type cutShort struct{}
+// cutShort wraps io.ErrUnexpectedEOF with a message that says what it
+// means, and why it is known (detail, if any).
+type cutShort struct{ detail string }
 
-func (cutShort) Error() string { return "file ends in the middle of the record (capture cut short)" }
+func (c cutShort) Error() string {
+	if c.detail != "" {
+		return "file ends in the middle of the record (capture cut short: " + c.detail + ")"
+	}
+	return "file ends in the middle of the record (capture cut short)"
+}
 func (cutShort) Unwrap() error { return io.ErrUnexpectedEOF }
 
-func (s *file) wrap(off int64, err error) error {
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+// wrap makes err the error of the record or block (what) at byte off.
+func (s *file) wrap(what string, off int64, err error) error {
+	if _, ok := errors.AsType[cutShort](err); !ok && (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)) {
 		err = cutShort{}
 	}
 	where := "byte"
 	if s.zipped {
 		where = "uncompressed byte"
 	}
-	return fmt.Errorf("read %s: packet %d: record at %s %d: %w", s.name, s.n+1, where, off, err)
+	return fmt.Errorf("read %s: packet %d: %s at %s %d: %w", s.name, s.n+1, what, where, off, err)
 }
 
 func (s *file) Close() error {

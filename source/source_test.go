@@ -246,7 +246,7 @@ func TestDamaged(t *testing.T) {
 			next: "packet 2: record at byte 52: file ends in the middle"},
 		{name: "pcap gzip cut", file: gz(t, pcap)[:1000], packets: 2,
 			next: "packet 3: record at uncompressed byte 74"},
-		{name: "pcap huge record", file: huge, packets: 1, next: "packet 2: record at byte 52: record claims 2147483647 captured bytes"},
+		{name: "pcap huge record", file: huge, packets: 1, next: "packet 2: record at byte 52: record claims 2147483647 bytes, more than the snap length 65535"},
 		{name: "pcapng cut", file: ng[:len(ng)-20], packets: 2, next: "packet 3: record at byte"},
 		{name: "pcapng section header cut", file: ng[:10], open: "pcapng section header: unexpected EOF"},
 	}
@@ -348,6 +348,30 @@ func TestZeroCopy(t *testing.T) {
 		})
 		if allocs > 0 {
 			t.Errorf("%v allocations per packet", allocs)
+		}
+	}
+}
+
+// TestAcrossBuffer reads records that straddle the 1 MiB read buffer's
+// refills and checks every field against the writer's.
+func TestAcrossBuffer(t *testing.T) {
+	var pkts []pkt
+	for i := range 3000 {
+		pkts = append(pkts, pkt{data: noise(100 + i%1400), time: t0.Add(time.Duration(i) * 1733 * time.Microsecond), len: 2000})
+	}
+	for _, file := range [][]byte{writePcap(t, false, layers.LinkTypeEthernet, pkts), writePcapng(t, []layers.LinkType{layers.LinkTypeEthernet}, pkts)} {
+		s, err := NewReader("big", &slowReader{b: file})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range pkts {
+			p, err := s.Next()
+			if err != nil {
+				t.Fatalf("packet %d: %v", i+1, err)
+			}
+			if !bytes.Equal(p.Data, want.data) || want.time.Sub(p.Time) < 0 || want.time.Sub(p.Time) >= time.Microsecond || p.Len != 2000 {
+				t.Fatalf("packet %d: %d bytes at %v, want %d at %v", i+1, len(p.Data), p.Time, len(want.data), want.time)
+			}
 		}
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestKeyLogParse(t *testing.T) {
@@ -90,4 +92,122 @@ func TestSessionCacheBounded(t *testing.T) {
 	if len(k.sessions) != maxSessionCache || k.session('t', id(0)) != nil || k.session('t', id(maxSessionCache+9)) == nil {
 		t.Errorf("cache: %d entries", len(k.sessions))
 	}
+}
+
+// keyLine is a CLIENT_RANDOM line for random i.
+func keyLine(i int) (line string, cr []byte) {
+	cr = make([]byte, 32)
+	cr[0], cr[1], cr[31] = byte(i), byte(i>>8), 7
+	return "CLIENT_RANDOM " + hex.EncodeToString(cr) + " " + strings.Repeat("5a", 48) + "\n", cr
+}
+
+// TestKeyLogLazy: a followed file is not read until a lookup needs it,
+// is then indexed (8 bytes a line), and only the secrets looked up are
+// held; a later line for the same random wins.
+func TestKeyLogLazy(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("# comment\n" + strings.Repeat("x", 10000) + "\n") // an overlong line is skipped
+	for i := range 5000 {
+		l, _ := keyLine(i)
+		b.WriteString(l)
+	}
+	_, cr := keyLine(1234)
+	b.WriteString("CLIENT_RANDOM " + hex.EncodeToString(cr) + " " + strings.Repeat("77", 48) + "\n")
+	path := filepath.Join(t.TempDir(), "keys.log")
+	os.WriteFile(path, []byte(b.String()), 0o600)
+	k := NewKeyLog()
+	if err := k.Follow(path); err != nil {
+		t.Fatal(err)
+	}
+	if k.Len() != 0 || k.indexed || !k.HasSecrets() {
+		t.Fatalf("read before it was needed: %d held, indexed %v", k.Len(), k.indexed)
+	}
+	s, ok := k.lookup(cr, func(s *secrets) bool { return len(s.master) > 0 })
+	if !ok || !bytes.Equal(s.master, bytes.Repeat([]byte{0x77}, 48)) {
+		t.Fatalf("lookup: %v %x", ok, s.master)
+	}
+	if k.Len() != 1 || len(k.idx)+len(k.tail) != 5001 {
+		t.Errorf("%d held, %d indexed; want 1, 5001", k.Len(), len(k.idx)+len(k.tail))
+	}
+	_, cr2 := keyLine(4999)
+	if _, ok := k.lookup(cr2, func(*secrets) bool { return true }); !ok || k.Len() != 2 {
+		t.Errorf("second lookup: %v, %d held", ok, k.Len())
+	}
+	if _, ok := k.lookup(make([]byte, 32), func(*secrets) bool { return true }); ok || k.Err() != nil {
+		t.Errorf("unknown random: %v, %v", ok, k.Err())
+	}
+}
+
+// lookupWithin runs a lookup that must end within d.
+func lookupWithin(t *testing.T, k *KeyLog, cr []byte, d time.Duration) bool {
+	t.Helper()
+	ch := make(chan bool, 1)
+	go func() {
+		_, ok := k.lookup(cr, func(*secrets) bool { return true })
+		ch <- ok
+	}()
+	select {
+	case ok := <-ch:
+		return ok
+	case <-time.After(d):
+		t.Fatalf("lookup still running after %v", d)
+		return false
+	}
+}
+
+// TestKeyLogNotAFile: a key log that is not a regular file is read once,
+// when needed; /dev/zero (no line ends) is given up after 1 MiB, and an
+// endless stream of lines stops at an interrupt.
+func TestKeyLogNotAFile(t *testing.T) {
+	_, cr := keyLine(1)
+	t.Run("fifo", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "keys.fifo")
+		if err := syscall.Mkfifo(path, 0o600); err != nil {
+			t.Skip(err)
+		}
+		go func() {
+			w, err := os.OpenFile(path, os.O_WRONLY, 0)
+			if err != nil {
+				return
+			}
+			l, _ := keyLine(1)
+			w.WriteString(l)
+			w.Close()
+		}()
+		k := NewKeyLog()
+		if err := k.Follow(path); err != nil {
+			t.Fatal(err)
+		}
+		if !lookupWithin(t, k, cr, 5*time.Second) || k.Len() != 1 {
+			t.Error("secret of a FIFO not found")
+		}
+		if lookupWithin(t, k, make([]byte, 32), 5*time.Second) {
+			t.Error("unknown random found")
+		}
+	})
+	t.Run("dev zero", func(t *testing.T) {
+		k := NewKeyLog()
+		if err := k.Follow("/dev/zero"); err != nil {
+			t.Skip(err)
+		}
+		if lookupWithin(t, k, cr, 5*time.Second) {
+			t.Error("found a secret in /dev/zero")
+		}
+		if err := k.Err(); err == nil || !strings.Contains(err.Error(), "not a key log") {
+			t.Errorf("Err: %v", err)
+		}
+	})
+	t.Run("interrupted", func(t *testing.T) {
+		k := NewKeyLog()
+		if err := k.Follow("/dev/urandom"); err != nil {
+			t.Skip(err)
+		}
+		done := make(chan struct{})
+		k.SetDone(done)
+		time.AfterFunc(100*time.Millisecond, func() { close(done) })
+		lookupWithin(t, k, cr, 5*time.Second)
+		if k.Err() != nil {
+			t.Errorf("an interrupt is not an error: %v", k.Err())
+		}
+	})
 }

@@ -257,22 +257,33 @@ func measure(bin, prlimit string, args []string, ceiling int64, limit time.Durat
 		waitDone <- cmd.Wait()
 	}()
 	var werr error
+	// The peak is the child's own high-water mark (VmHWM), polled: the
+	// rusage of a child that os/exec started shares, until its exec, the
+	// memory of this process, so its ru_maxrss is never below ours.
+	var hwm int64
+	sample := func() {
+		rss, peak := vmStatus(cmd.Process.Pid)
+		hwm = max(hwm, peak)
+		if rss > ceiling {
+			r.killed = true
+			cmd.Process.Kill()
+		}
+	}
+	sample()
 poll:
 	for {
 		select {
 		case werr = <-waitDone:
 			break poll
 		case <-ticker.C:
-			if rss := vmRSS(cmd.Process.Pid); rss > ceiling {
-				r.killed = true
-				cmd.Process.Kill()
-			}
+			sample()
 		}
 	}
 	ticker.Stop()
 	r.wall = time.Since(t0)
+	r.rssMiB = float64(hwm) / (1 << 20)
 	if ps := cmd.ProcessState; ps != nil {
-		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok && hwm == 0 {
 			r.rssMiB = float64(ru.Maxrss) / 1024
 		}
 		r.exit = ps.ExitCode()
@@ -301,19 +312,25 @@ poll:
 	return r
 }
 
-// vmRSS returns the resident set of process pid in bytes (0 if unknown).
-func vmRSS(pid int) int64 {
+// vmStatus returns the resident set of process pid and its high-water
+// mark since its exec, in bytes (0 if unknown).
+func vmStatus(pid int) (rss, hwm int64) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
-		return 0
+		return 0, 0
+	}
+	kb := func(v string) int64 {
+		n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+		return n << 10
 	}
 	for _, l := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
+			rss = kb(v)
+		} else if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			hwm = kb(v)
 		}
 	}
-	return 0
+	return rss, hwm
 }
 
 // tail keeps the last 4 KiB written to it.

@@ -13,6 +13,8 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/wscap/wscap/source"
 )
 
 // Link is the link-layer header type written in front of each IP packet.
@@ -452,6 +454,20 @@ func (c *Capture) Drain() ([]Packet, error) {
 		c.Start = out[n-1].Info.Timestamp.Add(c.Step)
 		clear(c.pkts)
 		c.pkts = c.pkts[:0]
+	}
+	return out, nil
+}
+
+// SourcePackets returns the packets of c as a source.Reader of its file
+// would (for tests that feed a pipeline or an engine directly).
+func (c *Capture) SourcePackets() ([]source.Packet, error) {
+	raw, err := c.Packets()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]source.Packet, len(raw))
+	for i, p := range raw {
+		out[i] = source.Packet{Data: p.Data, Time: p.Info.Timestamp, CapLen: p.Info.CaptureLength, Len: p.Info.Length, LinkType: c.Link.linkType()}
 	}
 	return out, nil
 }
