@@ -97,6 +97,8 @@ func TestMatch(t *testing.T) {
 		{`status == 101 and upgraded and accept_valid`, "handshake:2.2"},
 		{`version == "13"`, "handshake:2.2"},
 		{`version == "TLS 1.3"`, "tls:4.1"},
+		{`tls.handshake.version == "TLS 1.3" and tls.handshake.extensions_server_name == "example.com"`, "tls:4.1"},
+		{`tls.handshake.version`, "tls:4.1"},
 		{`client == "10.0.0.2:51512"`, "conn:2.1 handshake:2.2 tls:4.1"},
 		{`server contains ":8080" and type == handshake`, "handshake:2.2"},
 		{`sni == "example.com" and decrypted`, "tls:4.1"},

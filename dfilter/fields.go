@@ -471,6 +471,29 @@ var fieldList = []*field{
 	}),
 }
 
+// The tls.* names -V shows for the tls event.
+func init() {
+	for _, a := range [][2]string{
+		{"tls.handshake.version", "version"},
+		{"tls.handshake.ciphersuite", "cipher"},
+		{"tls.handshake.extensions_server_name", "sni"},
+		{"tls.handshake.extensions_alpn_str", "alpn"},
+	} {
+		f := *fields[a[1]]
+		f.name, f.on = a[0], "tls"
+		if a[1] == "version" {
+			f.str = func(ev *decode.Event, _ *decode.ConnInfo) ([]byte, bool) {
+				if ev.Kind == decode.KindTLS && ev.TLS != nil {
+					return bs(ev.TLS.Version), true
+				}
+				return nil, false
+			}
+		}
+		fields[f.name] = &f
+		fieldList = append(fieldList, &f)
+	}
+}
+
 func withValues(f *field, hint string) *field {
 	f.values = oneOf(Values(f.name))
 	f.valueHint = hint
