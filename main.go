@@ -193,6 +193,8 @@ type config struct {
 	hex        bool
 	json       bool
 	summary    bool
+	all        bool
+	color      string // "auto", "always" or "never"
 	decodeAs   []uint16
 	keylog     string
 	maxPayload int
@@ -291,6 +293,8 @@ func parseArgs(args []string) (*config, error) {
 	fs.BoolVar(&cfg.json, "json", false, "write JSON Lines (one event per line) instead of the timeline")
 	fs.BoolVar(&summary, "summary", false, "print the per-connection summary (default for the timeline)")
 	fs.BoolVar(&noSummary, "no-summary", false, "do not print the summary (default with --json)")
+	fs.BoolVar(&cfg.all, "all", false, "also show TLS connections that are not WebSocket (HTTPS, HTTP/2, not decrypted) in the timeline and summary")
+	fs.StringVar(&cfg.color, "color", "auto", "colour the text output: `WHEN` auto (on a terminal, unless NO_COLOR is set), always or never")
 	fs.StringSliceVarP(&decodeAs, "decode-as", "d", nil, "decode connections on `PORT` as WebSocket even without a handshake (repeatable, or a comma list)")
 	fs.StringVar(&cfg.keylog, "keylog", "", "decrypt TLS (wss://) with the NSS key log `FILE` (default $SSLKEYLOGFILE; re-read as it grows; keys embedded in a pcapng are used too)")
 	fs.StringVar(&maxPayload, "max-payload", "1MiB", "keep at most `BYTES` of each message's payload (K, M, G suffixes are powers of 1024; 0: none)")
@@ -416,6 +420,11 @@ func parseArgs(args []string) (*config, error) {
 		default:
 			return nil, usagef("invalid --fail-on %q: want warning or error", failOn)
 		}
+	}
+	switch cfg.color {
+	case "auto", "always", "never":
+	default:
+		return nil, usagef("invalid --color %q: want auto, always or never", cfg.color)
 	}
 	switch {
 	case summary && noSummary:
@@ -593,6 +602,8 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		Width:    termWidth(stdout),
 		Summary:  cfg.summary,
 		Timeline: true,
+		All:      cfg.all,
+		Color:    useColor(cfg.color, stdout, os.Getenv),
 	}
 	pipe := pipeline.New(pipeline.Config{
 		Workers: cfg.jobs,
@@ -715,6 +726,9 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		capErr = w.Close(nil)
 	}
 
+	if h := pipe.Hidden(); h.Total() > 0 && (!cfg.json || cfg.summary) {
+		fmt.Fprintf(stderr, "wscap: not shown (--all shows them): %s\n", h)
+	}
 	st := pipe.Stats()
 	unsupported := st.UnsupportedLink
 	if filt != nil {
@@ -749,6 +763,18 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		return &failOnError{n: failures, level: cfg.failOn}
 	}
 	return nil
+}
+
+// useColor decides --color: always, never, or auto (a terminal, and
+// NO_COLOR unset or empty: https://no-color.org).
+func useColor(when string, stdout io.Writer, getenv func(string) string) bool {
+	switch when {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	return getenv("NO_COLOR") == "" && isTerminal(stdout)
 }
 
 // isTerminal reports whether w is a terminal (a character device).

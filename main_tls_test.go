@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
@@ -101,7 +102,7 @@ func runTLS(t *testing.T, file, keys string) ([]decode.Event, string, reassembly
 	}
 	kl = withCaptureSecrets(kl, src)
 	var text bytes.Buffer
-	r := output.NewText(&text, output.Options{Timeline: true, Summary: true})
+	r := output.NewText(&text, output.Options{Timeline: true, Summary: true, All: true})
 	var evs []decode.Event
 	eng := reassembly.New(reassembly.Config{KeyLog: kl}, func(b []decode.Event) error {
 		for _, ev := range b {
@@ -366,5 +367,45 @@ func TestRealWSSTShark(t *testing.T) {
 			}
 			t.Logf("%d frames", len(ours))
 		})
+	}
+}
+
+// TestNotWebSocketHidden: a TLS connection that is not WebSocket (here:
+// not decrypted) is left out of the timeline and the summary unless --all,
+// with one stderr line saying what was left out, for any -j.
+func TestNotWebSocketHidden(t *testing.T) {
+	file := filepath.Join("testdata", "real", "chromium-wss-tls13.pcapng")
+	if _, err := os.Stat(file); err != nil {
+		t.Skipf("no recording: %v", err)
+	}
+	t.Setenv("SSLKEYLOGFILE", "")
+	note := "wscap: not shown (--all shows them): 1 TLS connection not decrypted: no key log"
+	for _, j := range []string{"1", "4"} {
+		var out, errb bytes.Buffer
+		if err := run(context.Background(), []string{"-r", file, "-j", j}, &out, &errb); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out.String(), "#1") || strings.Contains(out.String(), "TLS") {
+			t.Errorf("-j %s: a TLS connection that is not WebSocket is shown:\n%s", j, out.String())
+		}
+		if !strings.Contains(errb.String(), note) {
+			t.Errorf("-j %s: stderr lacks %q:\n%s", j, note, errb.String())
+		}
+		out.Reset()
+		errb.Reset()
+		if err := run(context.Background(), []string{"-r", file, "-j", j, "--all"}, &out, &errb); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), "--- TLS") || !strings.Contains(out.String(), "| #1 ") || strings.Contains(errb.String(), "not shown") {
+			t.Errorf("-j %s --all: the TLS connection is not shown:\n%s\n%s", j, out.String(), errb.String())
+		}
+		out.Reset()
+		errb.Reset()
+		if err := run(context.Background(), []string{"-r", file, "-j", j, "--json"}, &out, &errb); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), `"type":"tls"`) {
+			t.Errorf("-j %s --json: JSON Lines lost the tls event:\n%s", j, out.String())
+		}
 	}
 }

@@ -56,6 +56,13 @@ type Options struct {
 	Width    int        // text: terminal width to cut previews to; 0 = do not cut
 	Summary  bool       // per-connection summary: a table (text) or "summary" lines (JSON) at Close
 	Timeline bool       // text: print the timeline rows (false for a summary-only run)
+	// All shows every connection that had events: without it, a TLS
+	// connection that does not turn out to be WebSocket is left out of
+	// the text timeline and of the summary (see [Hidden]).
+	All bool
+	// Color: ANSI colours in the text timeline and summary table (see
+	// color.go). Goldens and pipes leave it off.
+	Color bool
 }
 
 // Renderer writes decode events to an io.Writer through a buffer it owns.

@@ -67,12 +67,13 @@ func (s *Shard) Append(dst []byte, evs []decode.Event) []byte {
 // WriteSummary. The Shard must not be used afterwards.
 func (s *Shard) Summary() *Summary {
 	b := s.r.b()
-	return &Summary{conns: b.conns.all()}
+	return &Summary{conns: b.conns.shown(b.conns.all()), hidden: b.conns.hiddenCounts()}
 }
 
 // A Summary holds the per-connection counters of a Shard.
 type Summary struct {
-	conns []*connStats
+	conns  []*connStats // those the summary shows
+	hidden Hidden
 }
 
 // Header returns the text timeline's column header line for opt: a

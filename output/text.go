@@ -61,7 +61,12 @@ type textRenderer struct {
 	ts      tsCache
 	header  bool
 	err     error
+	cur     *connStats // the connection whose rows are being written
 }
+
+// maxHeld bounds the rows held for a TLS connection not yet known to be
+// WebSocket: past it they are written (the connection is shown).
+const maxHeld = 64 << 10
 
 func newText(w io.Writer, opt Options) *textRenderer {
 	t := &textRenderer{
@@ -75,6 +80,16 @@ func newText(w io.Writer, opt Options) *textRenderer {
 func (t *textRenderer) write(b []byte) {
 	if t.err != nil {
 		return
+	}
+	if c := t.cur; c != nil && c.hold {
+		c.held = append(c.held, b...)
+		if len(c.held) > maxHeld {
+			t.release(c)
+		}
+		return
+	}
+	if !t.header {
+		t.columnHeader()
 	}
 	if err := t.put(b); err != nil {
 		t.err = err
@@ -91,7 +106,9 @@ func (t *textRenderer) Write(evs []decode.Event) error {
 		}
 		c := t.conns.get(ev.Conn)
 		if t.opt.Timeline {
+			t.cur = c
 			t.render(ev, c)
+			t.cur = nil
 		}
 		c.update(ev)
 		if ev.Kind == decode.KindEnd {
@@ -112,7 +129,7 @@ func (t *textRenderer) Close() error {
 			t.write([]byte("\n"))
 		}
 		if t.err == nil {
-			t.err = writeSummaryTable(t.w, t.conns.sorted())
+			t.err = writeSummaryTable(t.w, t.conns.shown(t.conns.sorted()))
 		}
 	}
 	if err := t.w.Flush(); t.err == nil {
@@ -124,6 +141,7 @@ func (t *textRenderer) Close() error {
 func (t *textRenderer) render(ev *decode.Event, c *connStats) {
 	switch ev.Kind {
 	case decode.KindConn:
+		t.release(c)
 		if ev.Info != nil && ev.Info.Midstream {
 			c.info, c.hasInfo = *ev.Info, true
 			t.legend(c, nil)
@@ -134,6 +152,11 @@ func (t *textRenderer) render(ev *decode.Event, c *connStats) {
 			t.legend(c, ev.Handshake)
 		}
 	case decode.KindTLS:
+		if !c.released && !c.ws && !t.opt.All {
+			// Held until the connection shows it is WebSocket (its
+			// KindConn event); dropped if it ends first.
+			c.hold = true
+		}
 		if !c.legend && ev.TLS != nil {
 			// The legend names the endpoints; the row below it shows
 			// the session.
@@ -151,11 +174,23 @@ func (t *textRenderer) render(ev *decode.Event, c *connStats) {
 	t.row(ev, c)
 }
 
+// release writes the rows held for connection c, if any, and stops
+// holding them.
+func (t *textRenderer) release(c *connStats) {
+	c.released = true
+	if !c.hold {
+		return
+	}
+	c.hold = false
+	held := c.held
+	c.held = nil
+	t.write(held)
+}
+
 // legend prints the line that introduces connection c:
 //
 //	#1 10.0.0.2:51512 -> 10.0.0.1:8080 GET /chat proto=chat ext=permessage-deflate accept=ok
 func (t *textRenderer) legend(c *connStats, h *decode.Handshake) {
-	t.columnHeader()
 	l := t.line[:0]
 	l = append(l, '#')
 	l = strconv.AppendInt(l, int64(c.id), 10)
@@ -219,7 +254,7 @@ func (t *textRenderer) columnHeader() {
 		return
 	}
 	t.header = true
-	l := t.line[:0]
+	var l []byte // not t.line: write may be writing it
 	l = padRight(l, "No.", wNo)
 	l = padRight(l, "Time", t.timeWidth())
 	l = padRight(l, "Conn", wConn)
@@ -228,8 +263,9 @@ func (t *textRenderer) columnHeader() {
 	l = padRight(l, "Flags", wFlags)
 	l = padLeft(l, []byte("Len"), wLen)
 	l = append(l, " Info\n"...)
-	t.line = l
-	t.write(l)
+	if err := t.put(l); err != nil && t.err == nil {
+		t.err = err
+	}
 }
 
 func (t *textRenderer) timeWidth() int {
@@ -297,7 +333,6 @@ func (t *textRenderer) appendTime(dst []byte, ts time.Time) []byte {
 
 // row prints one timeline row and, with -V or -x, its details.
 func (t *textRenderer) row(ev *decode.Event, c *connStats) {
-	t.columnHeader()
 	l := t.line[:0]
 
 	n := strconv.AppendInt(t.num[:0], int64(ev.Packet), 10)

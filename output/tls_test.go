@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wscap/wscap/decode"
 )
@@ -65,8 +66,8 @@ func TestTLSText(t *testing.T) {
 		name string
 		opt  Options
 	}{
-		{"timeline-summary", Options{Timeline: true, Summary: true}},
-		{"verbose", Options{Timeline: true, Verbose: true}},
+		{"timeline-summary", Options{Timeline: true, Summary: true, All: true}},
+		{"verbose", Options{Timeline: true, Verbose: true, All: true}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got := render(t, func(b *bytes.Buffer) Renderer { return NewText(b, tt.opt) }, tlsEvents())
@@ -100,6 +101,75 @@ func TestTLSText(t *testing.T) {
 	got := render(t, func(b *bytes.Buffer) Renderer { return NewText(b, Options{Summary: true}) }, sampleEvents())
 	if bytes.Contains(got, []byte("TLS")) {
 		t.Errorf("summary of a capture without TLS mentions TLS:\n%s", got)
+	}
+}
+
+// TestTLSHidden: by default the TLS connections that are not WebSocket
+// (2-5 of tlsEvents) are neither rows nor summary lines, the decrypted
+// WebSocket one's rows are all there, a Shard writes the same bytes as a
+// Renderer, and Hidden counts what was left out.
+func TestTLSHidden(t *testing.T) {
+	t.Setenv("RUNEWIDTH_EASTASIAN", "0")
+	evs := tlsEvents()
+	opt := Options{Timeline: true, Summary: true}
+	var r Renderer
+	got := render(t, func(b *bytes.Buffer) Renderer { r = NewText(b, opt); return r }, evs)
+	s := string(got)
+	for _, gone := range []string{"#2", "#3", "#4", "#5", "not decrypted", "not WebSocket"} {
+		if strings.Contains(s, gone) {
+			t.Errorf("output mentions %q:\n%s", gone, s)
+		}
+	}
+	all := string(render(t, func(b *bytes.Buffer) Renderer { return NewText(b, Options{Timeline: true, All: true}) }, evs))
+	for _, line := range strings.Split(all, "\n") {
+		if strings.Contains(line, " #1 ") || strings.HasPrefix(line, "#1 ") || strings.Contains(line, " #6 ") {
+			if !strings.Contains(s, line+"\n") {
+				t.Errorf("row %q of a shown connection is missing", line)
+			}
+		}
+	}
+	if h, want := HiddenOf(r).String(), "1 decrypted TLS connection was HTTP/2 or HTTPS, not WebSocket; "+
+		"2 TLS connections not decrypted: no key in the key log; "+
+		"1 TLS connection not decrypted: no key log (use --keylog FILE or SSLKEYLOGFILE, or a pcapng with embedded secrets)"; h != want {
+		t.Errorf("Hidden = %q, want %q", h, want)
+	}
+
+	// A Shard, one event at a time, holds and releases the same rows.
+	sh := NewShard(false, opt)
+	sh.SetEpoch(t0)
+	var out []byte
+	for i := range evs {
+		out = sh.Append(out, evs[i:i+1])
+	}
+	want := got[len(Header(opt)):bytes.Index(got, []byte("\n+"))]
+	if !bytes.Equal(out, want) {
+		t.Errorf("Shard wrote\n%s\nRenderer wrote\n%s", out, want)
+	}
+	sum := sh.Summary()
+	var tb bytes.Buffer
+	if err := WriteSummary(&tb, false, sum); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(tb.String(), "#2") || !strings.Contains(tb.String(), "#6") {
+		t.Errorf("Shard summary:\n%s", tb.String())
+	}
+	if sum.Hidden().Total() != 4 {
+		t.Errorf("Shard hid %v, want 4 connections", sum.Hidden())
+	}
+
+	// Without a summary, the hidden connections that ended are forgotten
+	// but still counted.
+	nos := NewText(new(bytes.Buffer), Options{Timeline: true})
+	ends := append([]decode.Event(nil), evs...)
+	for n := 2; n <= 5; n++ {
+		for _, from := range []decode.Role{decode.RoleClient, decode.RoleServer} {
+			ends = append(ends, decode.Event{Kind: decode.KindEnd, Conn: n, From: from, Time: t0.Add(time.Second), Packet: 99})
+		}
+	}
+	nos.Write(ends)
+	nos.Close()
+	if h := HiddenOf(nos); h.Total() != 4 {
+		t.Errorf("without a summary, Hidden = %v, want 4 connections", h)
 	}
 }
 
