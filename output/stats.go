@@ -64,9 +64,9 @@ type tracker struct {
 	// forget drops a connection's counters once both directions ended:
 	// without a summary nothing needs them, and a live capture that runs
 	// for hours must not keep one per connection it ever saw.
-	forget bool
-	showAll bool  // Options.All: nothing is hidden
-	hidden Hidden // connections hidden and forgotten already
+	forget  bool
+	showAll bool   // Options.All: nothing is hidden
+	hidden  Hidden // connections hidden and forgotten already
 }
 
 func (t *tracker) init(opt Options) { t.forget, t.showAll = !opt.Summary, opt.All }
