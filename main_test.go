@@ -129,6 +129,9 @@ func TestCLI(t *testing.T) {
 	full, _ := os.ReadFile(good)
 	cut := filepath.Join(dir, "cut.pcap")
 	os.WriteFile(cut, full[:len(full)-20], 0o644)
+	empty := filepath.Join(dir, "empty.keys")
+	os.WriteFile(empty, nil, 0o644)
+	midstream := filepath.Join("testdata", "midstream.pcapng")
 
 	tests := []struct {
 		name   string
@@ -181,6 +184,25 @@ func TestCLI(t *testing.T) {
 		{"write over read", []string{"-r", good, "-w", good}, 2, "", "would overwrite the capture being read"},
 		{"positional filter", []string{"-i", "lo", "tcp", "port", "80"}, 2, "", `unexpected argument "tcp" (a capture filter goes in -f: -f 'tcp port 80')`},
 		{"list interfaces", []string{"-D"}, 0, "1.", ""},
+		{"read twice", []string{"-r", good, "-r", bad}, 2, "", "wscap: -r given twice (\"" + good + "\" and \"" + bad + "\"): wscap reads one capture"},
+		{"read twice long", []string{"--read", good, "-r", good}, 2, "", "-r given twice"},
+		{"filter twice", []string{"-r", good, "-f", "port 1", "-f", "port 2"}, 2, "", `-f given twice ("port 1" and "port 2"): the capture filter is one expression (combine them: -f 'A and B')`},
+		{"keylog twice", []string{"-r", good, "--keylog", empty, "--keylog", empty}, 2, "", "--keylog given twice"},
+		{"json and -V", []string{"-r", good, "--json", "-V"}, 2, "", "-V and --json cannot be combined"},
+		{"json and -x", []string{"-r", good, "-x", "--json"}, 2, "", "-x and --json cannot be combined"},
+		{"json and -t", []string{"-r", good, "--json", "-t", "absolute"}, 2, "", "-t and --json cannot be combined"},
+		{"json and color always", []string{"-r", good, "--json", "--color", "always"}, 2, "", "--color always and --json cannot be combined"},
+		{"json and color never", []string{"-r", good, "--json", "--color", "never"}, 0, `"type":"handshake"`, ""},
+		{"json summary", []string{"-r", good, "--json", "--summary"}, 0, `"type":"summary"`, ""},
+		{"hex without summary", []string{"-r", good, "-x", "--no-summary"}, 0, "HANDSHAKE", ""},
+		{"color bogus", []string{"-r", good, "--color", "sometimes"}, 2, "", `invalid --color "sometimes": want auto, always or never`},
+		{"color always", []string{"-r", good, "--color", "always"}, 0, "\x1b[", ""},
+		{"all", []string{"-r", good, "--all"}, 0, "HANDSHAKE", ""},
+		{"midstream hint", []string{"-r", midstream}, 0, "(no WebSocket connections)",
+			"wscap: no WebSocket connection in 10 packets: 1 TCP connection\n" +
+				"wscap: hint: port 7000 carries what look like WebSocket frames without a handshake (1 connection): try -d 7000\n"},
+		{"midstream decoded as", []string{"-r", midstream, "-d", "7000"}, 0, "(midstream)", ""},
+		{"empty keylog", []string{"-r", good, "--keylog", empty}, 0, "HANDSHAKE", "wscap: warning: --keylog " + empty + " is empty\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 
 	"github.com/wscap/wscap/source"
 	"github.com/wscap/wscap/tlsdec"
@@ -40,6 +41,39 @@ func openKeyLog(path string, getenv func(string) string) (*tlsdec.KeyLog, error)
 		return nil, fmt.Errorf("%s %s: %w", what, path, err)
 	}
 	return k, nil
+}
+
+// keyLogWarning is the warning about a key log that decrypted nothing
+// because it holds no secrets: the --keylog file (flag) is empty, or the
+// file SSLKEYLOGFILE names is missing or empty while the capture had
+// tlsConns TLS connections (a variable set for a browser says nothing
+// about a ws:// capture). keys is the key log of the run (pcapng secrets
+// included); "" when there is nothing to say.
+func keyLogWarning(flag string, getenv func(string) string, keys *tlsdec.KeyLog, tlsConns int) string {
+	path, what := flag, "--keylog"
+	if path == "" {
+		path, what = getenv("SSLKEYLOGFILE"), "SSLKEYLOGFILE"
+		if tlsConns == 0 {
+			return ""
+		}
+	}
+	if path == "" || keys == nil || keys.Len() > 0 {
+		return ""
+	}
+	why := "holds no TLS secrets (NSS key log lines such as CLIENT_RANDOM or CLIENT_TRAFFIC_SECRET_0)"
+	if st, err := os.Stat(path); err != nil {
+		why = "does not exist"
+	} else if st.Size() == 0 {
+		why = "is empty"
+	}
+	if tlsConns == 0 {
+		return fmt.Sprintf("wscap: warning: %s %s %s", what, path, why)
+	}
+	conns := "the TLS connection was"
+	if tlsConns > 1 {
+		conns = fmt.Sprintf("the %d TLS connections were", tlsConns)
+	}
+	return fmt.Sprintf("wscap: warning: %s names %s, which %s: %s not decrypted", what, path, why, conns)
 }
 
 // withCaptureSecrets adds the TLS key log that the capture itself carries

@@ -129,7 +129,7 @@ func (t *textRenderer) Close() error {
 			t.write([]byte("\n"))
 		}
 		if t.err == nil {
-			t.err = writeSummaryTable(t.w, t.conns.shown(t.conns.sorted()))
+			t.err = writeSummaryFit(t.w, t.conns.shown(t.conns.sorted()), t.opt)
 		}
 	}
 	if err := t.w.Flush(); t.err == nil {
@@ -242,10 +242,64 @@ func (t *textRenderer) legend(c *connStats, h *decode.Handshake) {
 		l = append(l, " tls: "...)
 		l = appendTLS(l, tls)
 	}
+	if t.opt.Width > 0 {
+		l = wrapLine(l, t.opt.Width, indent)
+	}
+	if t.opt.Color {
+		// "#12" in bold: where a connection starts.
+		n := 1 + len(strconv.Itoa(c.id))
+		l = append(paint(nil, sgrLegendKey, l[:n]), l[n:]...)
+	}
 	l = append(l, '\n')
 	t.line = l
 	t.write(l)
 	c.legend = true
+}
+
+// wrapLine breaks l, one line of ASCII text without its newline, at spaces
+// into lines of at most width columns; lines after the first start with
+// ind. A word longer than a line is broken where the line ends.
+func wrapLine(l []byte, width int, ind string) []byte {
+	if len(l) <= width || width <= len(ind)+8 {
+		return l
+	}
+	out := make([]byte, 0, len(l)+len(l)/width*(len(ind)+1)+8)
+	lineStart := 0 // in out
+	for i := 0; i < len(l); {
+		j := i
+		for j < len(l) && l[j] != ' ' {
+			j++
+		}
+		word := l[i:j]
+		for len(word) > 0 {
+			col := len(out) - lineStart
+			sep := 0
+			if col > len(ind) || (col > 0 && lineStart == 0) {
+				sep = 1
+			}
+			switch {
+			case col+sep+len(word) <= width:
+				if sep == 1 {
+					out = append(out, ' ')
+				}
+				out = append(out, word...)
+				word = nil
+			case col > len(ind) || (lineStart == 0 && col > 0):
+				out = append(out, '\n')
+				lineStart = len(out)
+				out = append(out, ind...)
+			default: // a word longer than a line
+				n := width - col
+				out = append(out, word[:n]...)
+				word = word[n:]
+				out = append(out, '\n')
+				lineStart = len(out)
+				out = append(out, ind...)
+			}
+		}
+		i = j + 1
+	}
+	return out
 }
 
 // columnHeader prints the column titles once, before the first line.
@@ -344,11 +398,21 @@ func (t *textRenderer) row(ev *decode.Event, c *connStats) {
 	l = padRight(l, n, wConn)
 	t.num = n[:0]
 
+	esc := 0 // bytes of colour sequences in l: they take no columns
 	switch ev.From {
-	case decode.RoleClient:
-		l = append(l, "C>S "...)
-	case decode.RoleServer:
-		l = append(l, "S>C "...)
+	case decode.RoleClient, decode.RoleServer:
+		dir := "C>S"
+		if ev.From == decode.RoleServer {
+			dir = "S>C"
+		}
+		if t.opt.Color {
+			sgr := dirColor(ev.From)
+			l = paint(l, sgr, []byte(dir))
+			esc += len(sgr) + len(sgrReset)
+		} else {
+			l = append(l, dir...)
+		}
+		l = append(l, ' ')
 	default:
 		if ev.Kind == decode.KindHandshake {
 			l = append(l, "<-> "...)
@@ -385,7 +449,14 @@ func (t *textRenderer) row(ev *decode.Event, c *connStats) {
 	default:
 		what = "EVENT"
 	}
-	l = padRight(l, what, wWhat)
+	if t.opt.Color && ev.Kind == decode.KindAnomaly {
+		sgr := severityColor(ev.Anomaly.Severity)
+		l = paint(l, sgr, []byte(what))
+		esc += len(sgr) + len(sgrReset)
+		l = padRight(l, "", wWhat-len(what))
+	} else {
+		l = padRight(l, what, wWhat)
+	}
 	if hasFlags {
 		l = append(l, flags[:]...)
 		l = append(l, ' ')
@@ -406,7 +477,7 @@ func (t *textRenderer) row(ev *decode.Event, c *connStats) {
 	// columns (JSON Lines and -x carry whole payloads).
 	budget := pipedInfo
 	if t.opt.Width > 0 {
-		budget = max(t.opt.Width-start, minInfo)
+		budget = max(t.opt.Width-(start-esc), minInfo)
 	}
 	switch ev.Kind {
 	case decode.KindHandshake:
