@@ -380,7 +380,19 @@ func TestNotWebSocketHidden(t *testing.T) {
 	}
 	t.Setenv("SSLKEYLOGFILE", "")
 	note := "wscap: not shown (--all shows them): 1 TLS connection not decrypted: no key log"
+	outs := map[string]string{}
 	for _, j := range []string{"1", "4"} {
+		for _, extra := range [][]string{nil, {"--all"}, {"--all", "--json", "--summary"}} {
+			var out bytes.Buffer
+			if err := run(context.Background(), append([]string{"-r", file, "-j", j}, extra...), &out, new(bytes.Buffer)); err != nil {
+				t.Fatal(err)
+			}
+			k := strings.Join(extra, " ")
+			if prev, ok := outs[k]; ok && prev != out.String() {
+				t.Errorf("%s: -j 1 and -j %s differ:\n%s\n%s", k, j, prev, out.String())
+			}
+			outs[k] = out.String()
+		}
 		var out, errb bytes.Buffer
 		if err := run(context.Background(), []string{"-r", file, "-j", j}, &out, &errb); err != nil {
 			t.Fatal(err)
@@ -406,6 +418,87 @@ func TestNotWebSocketHidden(t *testing.T) {
 		}
 		if !strings.Contains(out.String(), `"type":"tls"`) {
 			t.Errorf("-j %s --json: JSON Lines lost the tls event:\n%s", j, out.String())
+		}
+	}
+}
+
+func TestKeyLogWarning(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.keys")
+	os.WriteFile(empty, nil, 0o600)
+	junk := filepath.Join(dir, "junk.keys")
+	os.WriteFile(junk, []byte("# comments only\n"), 0o600)
+	full := filepath.Join(dir, "full.keys")
+	os.WriteFile(full, []byte(testKeyLine), 0o600)
+	missing := filepath.Join(dir, "missing.keys")
+	for _, tt := range []struct {
+		name, flag, env string
+		tls             int
+		want            string
+	}{
+		{"nothing named", "", "", 3, ""},
+		{"env missing, no TLS", "", missing, 0, ""},
+		{"env missing", "", missing, 1, "wscap: warning: SSLKEYLOGFILE names " + missing + ", which does not exist: the TLS connection was not decrypted"},
+		{"env empty", "", empty, 2, "wscap: warning: SSLKEYLOGFILE names " + empty + ", which is empty: the 2 TLS connections were not decrypted"},
+		{"flag empty, no TLS", empty, "", 0, "wscap: warning: --keylog " + empty + " is empty"},
+		{"flag without secrets", junk, "", 1, "wscap: warning: --keylog names " + junk + ", which holds no TLS secrets"},
+		{"flag with secrets", full, "", 1, ""},
+	} {
+		getenv := func(k string) string {
+			if k == "SSLKEYLOGFILE" {
+				return tt.env
+			}
+			return ""
+		}
+		keys, err := openKeyLog(tt.flag, getenv)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		got := keyLogWarning(tt.flag, getenv, keys, tt.tls)
+		if tt.want == "" && got != "" || !strings.HasPrefix(got, tt.want) {
+			t.Errorf("%s: warning %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestHintLine(t *testing.T) {
+	var st reassembly.Stats
+	if got := hintLine(&st); got != "" {
+		t.Errorf("no hints: %q", got)
+	}
+	for _, p := range []uint16{9000, 80, 65535, 9001, 9002, 9003} {
+		st.HintPorts.Add(p)
+	}
+	st.Hinted = 7
+	want := "wscap: hint: ports 80, 9000, 9001, 9002, 9003 and 1 more carry what look like WebSocket frames without a handshake (7 connections): try -d 80,9000,9001,9002,9003"
+	if got := hintLine(&st); got != want {
+		t.Errorf("hint %q, want %q", got, want)
+	}
+	var a, b reassembly.Stats
+	a.Hinted, b.Hinted = 1, 2
+	a.HintPorts.Add(7000)
+	b.HintPorts.Add(7000)
+	b.HintPorts.Add(65535)
+	a.Add(b)
+	if got := a.HintPorts.Ports(); a.Hinted != 3 || len(got) != 2 || got[0] != 7000 || got[1] != 65535 {
+		t.Errorf("Add: %d hinted, ports %v", a.Hinted, got)
+	}
+}
+
+func TestUseColor(t *testing.T) {
+	env := func(v string) func(string) string { return func(string) string { return v } }
+	var buf bytes.Buffer
+	for _, tt := range []struct {
+		when, noColor string
+		want          bool
+	}{
+		{"always", "1", true},
+		{"never", "", false},
+		{"auto", "", false}, // not a terminal
+		{"auto", "1", false},
+	} {
+		if got := useColor(tt.when, &buf, env(tt.noColor)); got != tt.want {
+			t.Errorf("--color %s, NO_COLOR=%q: %v", tt.when, tt.noColor, got)
 		}
 	}
 }
