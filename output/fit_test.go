@@ -106,7 +106,9 @@ func TestColorTimeline(t *testing.T) {
 	t.Setenv("RUNEWIDTH_EASTASIAN", "0")
 	evs := sampleEvents()
 	for _, width := range []int{0, 80} {
-		plain := render(t, func(b *bytes.Buffer) Renderer { return NewText(b, Options{Timeline: true, Summary: true, Width: width}) }, evs)
+		plain := render(t, func(b *bytes.Buffer) Renderer {
+			return NewText(b, Options{Timeline: true, Summary: true, Width: width})
+		}, evs)
 		col := render(t, func(b *bytes.Buffer) Renderer {
 			return NewText(b, Options{Timeline: true, Summary: true, Width: width, Color: true})
 		}, evs)
