@@ -355,6 +355,18 @@ func TestCorpusSmoke(t *testing.T) {
 				t.Skip(err)
 			}
 			code, stdout, stderr := runCLI("-r", path, "--json")
+			// Captures that begin after a handshake get a hint naming
+			// the port (the one corpus_test decodes them as).
+			hint := map[string]string{
+				"onewesong-websocket_test/websocket.pcap":  "try -d 8765\n",
+				"eririmba-socket.io-sample/websocket.pcap": "try -d 8008\n",
+			}[name]
+			if hint != "" && !strings.HasSuffix(stderr, hint) {
+				t.Errorf("stderr %q lacks the hint %q", stderr, hint)
+			}
+			if hint != "" {
+				stderr = ""
+			}
 			if code != 0 || stderr != "" {
 				t.Fatalf("exit %d, stderr %q", code, stderr)
 			}
