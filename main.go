@@ -496,6 +496,8 @@ func parseArgs(args []string) (*config, error) {
 			return nil, usagef("-t and --json cannot be combined: -t formats the timeline's Time column, and JSON Lines carry both ts (UTC) and ts_unix")
 		case cfg.color == "always":
 			return nil, usagef("--color always and --json cannot be combined: JSON Lines are never coloured")
+		case cfg.all && !summary:
+			return nil, usagef("--all with --json needs --summary: JSON Lines carry the events of every connection already; --all adds the summary lines of those that are not WebSocket")
 		}
 	}
 	switch {

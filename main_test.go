@@ -194,6 +194,8 @@ func TestCLI(t *testing.T) {
 		{"json and color always", []string{"-r", good, "--json", "--color", "always"}, 2, "", "--color always and --json cannot be combined"},
 		{"json and color never", []string{"-r", good, "--json", "--color", "never"}, 0, `"type":"handshake"`, ""},
 		{"json summary", []string{"-r", good, "--json", "--summary"}, 0, `"type":"summary"`, ""},
+		{"json all", []string{"-r", good, "--json", "--all"}, 2, "", "--all with --json needs --summary"},
+		{"json all summary", []string{"-r", good, "--json", "--all", "--summary"}, 0, `"type":"summary"`, ""},
 		{"hex without summary", []string{"-r", good, "-x", "--no-summary"}, 0, "HANDSHAKE", ""},
 		{"color bogus", []string{"-r", good, "--color", "sometimes"}, 2, "", `invalid --color "sometimes": want auto, always or never`},
 		{"color always", []string{"-r", good, "--color", "always"}, 0, "\x1b[", ""},
