@@ -49,6 +49,7 @@ type connStats struct {
 	hold      bool    // text: rows go to held until the connection shows it is WebSocket
 	released  bool    // text: held rows were written (or never held)
 	held      []byte  // text: rows of a TLS connection not yet known to be WebSocket
+	overflow  bool    // text: held rows passed maxHeld and were written
 	deflating [2]bool // text: a compressed fragmented message is open
 	binary    [2]bool // text: the open fragmented message is binary
 }
@@ -74,7 +75,9 @@ func (t *tracker) init(opt Options) { t.forget, t.showAll = !opt.Summary, opt.Al
 // hides reports whether connection c is left out of the timeline and the
 // summary: a TLS connection that did not turn out to be WebSocket (unless
 // Options.All).
-func (t *tracker) hides(c *connStats) bool { return !t.showAll && c.tls != nil && !c.ws }
+func (t *tracker) hides(c *connStats) bool {
+	return !t.showAll && c.tls != nil && !c.ws && !c.overflow
+}
 
 // shown returns the connections of conns the summary shows.
 func (t *tracker) shown(conns []*connStats) []*connStats {

@@ -84,6 +84,7 @@ func (t *textRenderer) write(b []byte) {
 	if c := t.cur; c != nil && c.hold {
 		c.held = append(c.held, b...)
 		if len(c.held) > maxHeld {
+			c.overflow = true // shown, in the summary too
 			t.release(c)
 		}
 		return

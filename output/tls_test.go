@@ -222,3 +222,29 @@ func TestTLSJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSHeldBound: the rows held for a TLS connection not yet known to
+// be WebSocket stay under maxHeld: past it they are written, in order.
+func TestTLSHeldBound(t *testing.T) {
+	var b builder
+	in := &decode.TLSInfo{Client: netip.MustParseAddrPort("192.0.2.10:50001"), Server: netip.MustParseAddrPort("192.0.2.20:443"), Version: "TLS 1.3"}
+	b.add(1, 1, 1000, decode.RoleNone, decode.Event{Kind: decode.KindTLS, TLS: in})
+	n := 0
+	for ; n*100 < 2*maxHeld; n++ {
+		b.add(1, 2+n, int64(1001+n), decode.RoleServer, decode.Event{Kind: decode.KindAnomaly, Anomaly: anomaly("tls_auth_failed", strings.Repeat("x", 100))})
+	}
+	var r Renderer
+	out := render(t, func(buf *bytes.Buffer) Renderer { r = NewText(buf, Options{Timeline: true}); return r }, b.evs)
+	if got := strings.Count(string(out), "tls_auth_failed"); got != n {
+		t.Errorf("%d of %d anomaly rows written", got, n)
+	}
+	if !strings.Contains(string(out), "--- TLS") {
+		t.Errorf("the tls row was not written first:\n%.300s", out)
+	}
+	if c := r.(*textRenderer).conns.get(1); len(c.held) != 0 || c.hold {
+		t.Errorf("still holding %d bytes", len(c.held))
+	}
+	if h := HiddenOf(r); h.Total() != 0 {
+		t.Errorf("a connection with rows is counted as hidden: %v", h)
+	}
+}
