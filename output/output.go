@@ -53,7 +53,7 @@ type Options struct {
 	Verbose  bool       // text: a field tree under each frame, message, handshake and anomaly row (-V)
 	Hex      bool       // text: hex+ASCII dump of frame and message payloads (-x)
 	Time     TimeFormat // text: the Time column
-	Width    int        // text: terminal width to cut previews to; 0 = do not cut
+	Width    int        // text: terminal width: previews are cut, legends wrapped and the summary table fitted to it; 0 = piped, full width
 	Summary  bool       // per-connection summary: a table (text) or "summary" lines (JSON) at Close
 	Timeline bool       // text: print the timeline rows (false for a summary-only run)
 	// All shows every connection that had events: without it, a TLS
