@@ -46,6 +46,10 @@ type connStats struct {
 
 	ends      int     // end events seen (one per direction)
 	legend    bool    // text: the legend line was printed
+	hold      bool    // text: rows go to held until the connection shows it is WebSocket
+	released  bool    // text: held rows were written (or never held)
+	held      []byte  // text: rows of a TLS connection not yet known to be WebSocket
+	overflow  bool    // text: held rows passed maxHeldBytes and were written
 	deflating [2]bool // text: a compressed fragmented message is open
 	binary    [2]bool // text: the open fragmented message is binary
 }
@@ -61,10 +65,39 @@ type tracker struct {
 	// forget drops a connection's counters once both directions ended:
 	// without a summary nothing needs them, and a live capture that runs
 	// for hours must not keep one per connection it ever saw.
-	forget bool
+	forget  bool
+	showAll bool   // Options.All: nothing is hidden
+	hidden  Hidden // connections hidden and forgotten already
 }
 
-func (t *tracker) init(opt Options) { t.forget = !opt.Summary }
+func (t *tracker) init(opt Options) { t.forget, t.showAll = !opt.Summary, opt.All }
+
+// hides reports whether connection c is left out of the timeline and the
+// summary: a TLS connection that did not turn out to be WebSocket (unless
+// Options.All).
+func (t *tracker) hides(c *connStats) bool {
+	return !t.showAll && c.tls != nil && !c.ws && !c.overflow
+}
+
+// shown returns the connections of conns the summary shows.
+func (t *tracker) shown(conns []*connStats) []*connStats {
+	if t.showAll {
+		return conns
+	}
+	return slices.DeleteFunc(conns, t.hides)
+}
+
+// hiddenCounts counts the connections hidden so far, by reason.
+func (t *tracker) hiddenCounts() Hidden {
+	h := Hidden{}
+	h.Add(t.hidden)
+	for _, c := range t.all() {
+		if t.hides(c) {
+			h[hiddenReason(c)]++
+		}
+	}
+	return h
+}
 
 // ended counts an end event of c, forgetting c after its second one when
 // no summary will be printed.
@@ -73,6 +106,13 @@ func (t *tracker) ended(c *connStats) {
 	if !t.forget || c.ends < 2 {
 		return
 	}
+	if t.hides(c) {
+		if t.hidden == nil {
+			t.hidden = Hidden{}
+		}
+		t.hidden[hiddenReason(c)]++
+	}
+	c.held = nil
 	if c.id >= 1 && c.id < len(t.byID) && t.byID[c.id] == c {
 		t.byID[c.id] = nil
 	} else {
