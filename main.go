@@ -220,6 +220,8 @@ type config struct {
 	view       output.View
 	follow     *output.Follow
 	pretty     bool
+	all        bool
+	color      string // "auto", "always" or "never"
 	decodeAs   []uint16
 	keylog     string
 	maxPayload int
@@ -237,6 +239,62 @@ type config struct {
 	help       bool
 	version    bool
 	usage      string // the help text
+}
+
+// onceString is a string flag that may be given once: pflag keeps the
+// last of repeated flags, which would silently drop the first (-r A -r B).
+type onceString struct {
+	p   *string
+	set bool
+}
+
+func once(p *string) *onceString { return &onceString{p: p} }
+
+func (o *onceString) String() string { return *o.p }
+func (o *onceString) Type() string   { return "string" }
+func (o *onceString) Set(v string) error {
+	if o.set {
+		return &repeatedError{o: o, first: *o.p, second: v}
+	}
+	*o.p, o.set = v, true
+	return nil
+}
+
+// repeatedError is a onceString flag given twice.
+type repeatedError struct {
+	o             *onceString
+	first, second string
+}
+
+func (e *repeatedError) Error() string {
+	return fmt.Sprintf("given twice (%q and %q)", e.first, e.second)
+}
+
+// message names the flag (the one of fs given twice) and says what to do.
+func (e *repeatedError) message(fs *pflag.FlagSet) string {
+	name := "?"
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Value == pflag.Value(e.o) {
+			name = "--" + f.Name
+			if f.Shorthand != "" {
+				name = "-" + f.Shorthand
+			}
+		}
+	})
+	why := "it takes one value"
+	switch name {
+	case "-r":
+		why = "wscap reads one capture (merge captures first: mergecap -w both.pcapng A B)"
+	case "-i":
+		why = "wscap captures on one interface (-i any captures on all of them)"
+	case "-f":
+		why = "the capture filter is one expression (combine them: -f 'A and B')"
+	case "-w":
+		why = "the packets are written to one file"
+	case "--keylog":
+		why = "wscap reads one key log (concatenate them: cat A B > keys.txt)"
+	}
+	return fmt.Sprintf("%s given twice (%q and %q): %s", name, e.first, e.second, why)
 }
 
 // usageError is a bad command line: exit status 2.
@@ -304,17 +362,17 @@ func parseArgs(args []string) (*config, error) {
 		messages   bool
 		follow     []string
 	)
-	fs.StringVarP(&cfg.read, "read", "r", "", "read packets from `FILE` (pcap or pcapng, maybe gzipped; \"-\" = standard input)")
-	fs.StringVarP(&cfg.iface, "interface", "i", "", "capture live on interface `NAME` (\"any\": all interfaces, Linux) until Ctrl-C")
+	fs.VarP(once(&cfg.read), "read", "r", "read packets from `FILE` (pcap or pcapng, maybe gzipped; \"-\" = standard input)")
+	fs.VarP(once(&cfg.iface), "interface", "i", "capture live on interface `NAME` (\"any\": all interfaces, Linux) until Ctrl-C")
 	fs.BoolVarP(&cfg.listIfaces, "list-interfaces", "D", false, "list the interfaces -i can capture on and exit")
-	fs.StringVarP(&cfg.filter, "filter", "f", "", "capture filter `EXPR` in tcpdump syntax, e.g. 'tcp port 8080' (with -r: applied to the file)")
+	fs.VarP(once(&cfg.filter), "filter", "f", "capture filter `EXPR` in tcpdump syntax, e.g. 'tcp port 8080' (with -r: applied to the file)")
 	var display string
-	fs.StringVarP(&display, "display-filter", "Y", "", "show only the events that match the display filter `EXPR` (Wireshark syntax, JSON Lines field names, e.g. 'conn == 2 and type == \"message\"')")
+	fs.VarP(once(&display), "display-filter", "Y", "show only the events that match the display filter `EXPR` (Wireshark syntax, JSON Lines field names, e.g. 'conn == 2 and type == \"message\"')")
 	fs.IntVarP(&cfg.count, "count", "c", 0, "stop after `N` packets (that the filter accepted)")
 	fs.DurationVar(&cfg.duration, "duration", 0, "stop a live capture after `TIME` (e.g. 30s, 10m)")
 	fs.IntVarP(&cfg.snaplen, "snaplen", "s", capture.DefaultSnaplen, "live: keep at most `BYTES` of each packet (0: the default)")
 	fs.BoolVarP(&cfg.noPromisc, "no-promiscuous", "p", false, "live: do not put the interface into promiscuous mode")
-	fs.StringVarP(&cfg.write, "write", "w", "", "also write the packets (those the filter accepted) to `FILE` as pcapng")
+	fs.VarP(once(&cfg.write), "write", "w", "also write the packets (those the filter accepted) to `FILE` as pcapng")
 	fs.StringVar(&bufferSize, "buffer-size", "8MiB", "live: kernel capture buffer of `BYTES`")
 	fs.StringVar(&cfg.backend, "capture-backend", "", "live capture method: afpacket, socket or pcap")
 	fs.MarkHidden("capture-backend")
@@ -327,8 +385,10 @@ func parseArgs(args []string) (*config, error) {
 	fs.BoolVar(&cfg.json, "json", false, "write JSON Lines (one event per line) instead of the timeline")
 	fs.BoolVar(&summary, "summary", false, "print the per-connection summary (default for the timeline)")
 	fs.BoolVar(&noSummary, "no-summary", false, "do not print the summary (default with --json)")
+	fs.BoolVar(&cfg.all, "all", false, "also show TLS connections that are not WebSocket (HTTPS, HTTP/2, not decrypted) in the timeline and summary")
+	fs.StringVar(&cfg.color, "color", "auto", "colour the text output: `WHEN` auto (on a terminal, unless NO_COLOR is set), always or never")
 	fs.StringSliceVarP(&decodeAs, "decode-as", "d", nil, "decode connections on `PORT` as WebSocket even without a handshake (repeatable, or a comma list)")
-	fs.StringVar(&cfg.keylog, "keylog", "", "decrypt TLS (wss://) with the NSS key log `FILE` (default $SSLKEYLOGFILE; re-read as it grows; keys embedded in a pcapng are used too)")
+	fs.Var(once(&cfg.keylog), "keylog", "decrypt TLS (wss://) with the NSS key log `FILE` (default $SSLKEYLOGFILE; re-read as it grows; keys embedded in a pcapng are used too)")
 	fs.StringVar(&maxPayload, "max-payload", "1MiB", "keep at most `BYTES` of each message's payload (K, M, G suffixes are powers of 1024; 0: none)")
 	fs.StringVar(&maxInflate, "max-inflate", "64MiB", "stop inflating a compressed message after `BYTES`")
 	fs.StringVar(&memcap, "memcap", "512MiB", "memory budget of `BYTES` for the state of all connections: past it the least recently active are evicted, with a memcap_evicted anomaly (at least 16MiB; 0: no budget)")
@@ -347,6 +407,9 @@ func parseArgs(args []string) (*config, error) {
 	cfg.usage = usageHead + fs.FlagUsages()
 
 	if err := fs.Parse(args); err != nil {
+		if r, ok := errors.AsType[*repeatedError](err); ok {
+			return nil, usagef("%s", r.message(fs))
+		}
 		return nil, usagef("%v", err)
 	}
 	if cfg.help || cfg.version || cfg.listIfaces {
@@ -462,6 +525,26 @@ func parseArgs(args []string) (*config, error) {
 	}
 	if err := cfg.parseViews(frames, messages, follow); err != nil {
 		return nil, err
+	}
+	switch cfg.color {
+	case "auto", "always", "never":
+	default:
+		return nil, usagef("invalid --color %q: want auto, always or never", cfg.color)
+	}
+	if cfg.json {
+		// Flags of the text output that JSON Lines would silently ignore.
+		switch {
+		case cfg.verbose:
+			return nil, usagef("-V and --json cannot be combined: -V draws field trees under timeline rows, and JSON Lines already carry every field")
+		case cfg.hex:
+			return nil, usagef("-x and --json cannot be combined: -x dumps payloads under timeline rows, and JSON Lines already carry them (text, or base64 in data)")
+		case fs.Changed("time"):
+			return nil, usagef("-t and --json cannot be combined: -t formats the timeline's Time column, and JSON Lines carry ts in UTC")
+		case cfg.color == "always":
+			return nil, usagef("--color always and --json cannot be combined: JSON Lines are never coloured")
+		case cfg.all && !summary:
+			return nil, usagef("--all with --json needs --summary: JSON Lines carry the events of every connection already; --all adds the summary lines of those that are not WebSocket")
+		}
 	}
 	switch {
 	case summary && noSummary:
@@ -704,6 +787,8 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		View:     cfg.view,
 		Follow:   cfg.follow,
 		Pretty:   cfg.pretty,
+		All:      cfg.all,
+		Color:    useColor(cfg.color, stdout, os.Getenv),
 		Filter:   cfg.display,
 	}
 	pipe := pipeline.New(pipeline.Config{
@@ -853,17 +938,29 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	}
 
 	st := pipe.Stats()
+	if st.WebSocket == 0 && st.Packets > 0 {
+		fmt.Fprintln(stderr, seenLine(&st))
+	}
+	if w := keyLogWarning(cfg.keylog, os.Getenv, keys, st.TLS); w != "" {
+		fmt.Fprintln(stderr, w)
+	}
+	if h := pipe.Hidden(); h.Total() > 0 && (!cfg.json || cfg.summary) {
+		fmt.Fprintf(stderr, "wscap: not shown (--all shows them): %s\n", h)
+	}
 	unsupported := st.UnsupportedLink
 	if filt != nil {
 		unsupported += filt.Stats().Unsupported
 	}
-	keyLogWarning(keys, stderr)
+	keyLogReadError(keys, stderr)
 	if unsupported > 0 {
 		fmt.Fprintf(stderr, "wscap: warning: skipped %d packets of link types wscap does not decode\n", unsupported)
 	}
 	if st.Evicted > 0 {
 		fmt.Fprintf(stderr, "wscap: warning: the memory budget (--memcap %s) was reached: %d connections evicted, %d of them WebSocket or TLS (memcap_evicted anomalies)\n",
 			byteCount(cfg.memcap), st.Evicted, st.EvictedWS)
+	}
+	if h := hintLine(&st); h != "" {
+		fmt.Fprintln(stderr, h)
 	}
 	if cfg.stats {
 		el := time.Since(start)
@@ -887,6 +984,68 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		return &failOnError{n: failures, level: cfg.failOn}
 	}
 	return nil
+}
+
+// seenLine says what a run that found no WebSocket connection saw.
+func seenLine(st *reassembly.Stats) string {
+	plural := func(n int64, what string) string {
+		if n == 1 {
+			return "1 " + what
+		}
+		return strconv.FormatInt(n, 10) + " " + what + "s"
+	}
+	l := "wscap: no WebSocket connection in " + plural(st.Packets, "packet") + ": " + plural(int64(st.Conns), "TCP connection")
+	if st.TLS > 0 {
+		l += fmt.Sprintf(" (%d TLS, %d decrypted)", st.TLS, st.TLSDecrypted)
+	}
+	if st.NonTCP > 0 {
+		l += ", " + plural(st.NonTCP, "packet") + " not TCP"
+	}
+	return l
+}
+
+// maxHintPorts is how many ports the hint names.
+const maxHintPorts = 5
+
+// hintLine is the stderr hint about the ports whose connections start
+// with what look like masked client WebSocket frames, no handshake seen
+// (see reassembly.Stats.Hinted); "" when there are none.
+func hintLine(st *reassembly.Stats) string {
+	ports := st.HintPorts.Ports()
+	if st.Hinted == 0 || len(ports) == 0 {
+		return ""
+	}
+	more := ""
+	if len(ports) > maxHintPorts {
+		more = fmt.Sprintf(" and %d more", len(ports)-maxHintPorts)
+		ports = ports[:maxHintPorts]
+	}
+	list := make([]string, len(ports))
+	for i, p := range ports {
+		list[i] = strconv.Itoa(int(p))
+	}
+	conns := "1 connection"
+	if st.Hinted != 1 {
+		conns = strconv.Itoa(st.Hinted) + " connections"
+	}
+	what := "port " + list[0] + " carries"
+	if len(list) > 1 {
+		what = "ports " + strings.Join(list, ", ") + more + " carry"
+	}
+	return fmt.Sprintf("wscap: hint: %s what look like WebSocket frames without a handshake (%s): try -d %s",
+		what, conns, strings.Join(list, ","))
+}
+
+// useColor decides --color: always, never, or auto (a terminal, and
+// NO_COLOR unset or empty: https://no-color.org).
+func useColor(when string, stdout io.Writer, getenv func(string) string) bool {
+	switch when {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	return getenv("NO_COLOR") == "" && isTerminal(stdout)
 }
 
 // isTerminal reports whether w is a terminal (a character device).

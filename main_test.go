@@ -131,6 +131,9 @@ func TestCLI(t *testing.T) {
 	os.WriteFile(cut, full[:len(full)-20], 0o644)
 	lying := filepath.Join(dir, "lying.pcap") // a last record that claims 4 GB
 	os.WriteFile(lying, append(full, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff), 0o644)
+	empty := filepath.Join(dir, "empty.keys")
+	os.WriteFile(empty, nil, 0o644)
+	midstream := filepath.Join("testdata", "midstream.pcapng")
 
 	tests := []struct {
 		name   string
@@ -195,6 +198,27 @@ func TestCLI(t *testing.T) {
 		{"follow", []string{"-r", good, "--follow", "#1,2"}, 0, "] #1 handshake: GET", ""},
 		{"follow no summary", []string{"-r", good, "--follow", "all"}, 0, "] #1 client -> server: ", ""},
 		{"messages", []string{"-r", good, "--messages", "--no-summary"}, 0, "C>S TEXT", ""},
+		{"read twice", []string{"-r", good, "-r", bad}, 2, "", "wscap: -r given twice (\"" + good + "\" and \"" + bad + "\"): wscap reads one capture"},
+		{"read twice long", []string{"--read", good, "-r", good}, 2, "", "-r given twice"},
+		{"filter twice", []string{"-r", good, "-f", "port 1", "-f", "port 2"}, 2, "", `-f given twice ("port 1" and "port 2"): the capture filter is one expression (combine them: -f 'A and B')`},
+		{"keylog twice", []string{"-r", good, "--keylog", empty, "--keylog", empty}, 2, "", "--keylog given twice"},
+		{"json and -V", []string{"-r", good, "--json", "-V"}, 2, "", "-V and --json cannot be combined"},
+		{"json and -x", []string{"-r", good, "-x", "--json"}, 2, "", "-x and --json cannot be combined"},
+		{"json and -t", []string{"-r", good, "--json", "-t", "absolute"}, 2, "", "-t and --json cannot be combined"},
+		{"json and color always", []string{"-r", good, "--json", "--color", "always"}, 2, "", "--color always and --json cannot be combined"},
+		{"json and color never", []string{"-r", good, "--json", "--color", "never"}, 0, `"type":"handshake"`, ""},
+		{"json summary", []string{"-r", good, "--json", "--summary"}, 0, `"type":"summary"`, ""},
+		{"json all", []string{"-r", good, "--json", "--all"}, 2, "", "--all with --json needs --summary"},
+		{"json all summary", []string{"-r", good, "--json", "--all", "--summary"}, 0, `"type":"summary"`, ""},
+		{"hex without summary", []string{"-r", good, "-x", "--no-summary"}, 0, "HANDSHAKE", ""},
+		{"color bogus", []string{"-r", good, "--color", "sometimes"}, 2, "", `invalid --color "sometimes": want auto, always or never`},
+		{"color always", []string{"-r", good, "--color", "always"}, 0, "\x1b[", ""},
+		{"all", []string{"-r", good, "--all"}, 0, "HANDSHAKE", ""},
+		{"midstream hint", []string{"-r", midstream}, 0, "(no WebSocket connections)",
+			"wscap: no WebSocket connection in 10 packets: 1 TCP connection\n" +
+				"wscap: hint: port 7000 carries what look like WebSocket frames without a handshake (1 connection): try -d 7000\n"},
+		{"midstream decoded as", []string{"-r", midstream, "-d", "7000"}, 0, "(midstream)", ""},
+		{"empty keylog", []string{"-r", good, "--keylog", empty}, 0, "HANDSHAKE", "wscap: warning: --keylog " + empty + " is empty\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -347,6 +371,18 @@ func TestCorpusSmoke(t *testing.T) {
 				t.Skip(err)
 			}
 			code, stdout, stderr := runCLI("-r", path, "--json")
+			// Captures that begin after a handshake get a hint naming
+			// the port (the one corpus_test decodes them as).
+			hint := map[string]string{
+				"onewesong-websocket_test/websocket.pcap":  "try -d 8765\n",
+				"eririmba-socket.io-sample/websocket.pcap": "try -d 8008\n",
+			}[name]
+			if hint != "" && !strings.HasSuffix(stderr, hint) {
+				t.Errorf("stderr %q lacks the hint %q", stderr, hint)
+			}
+			if hint != "" {
+				stderr = ""
+			}
 			if code != 0 || stderr != "" {
 				t.Fatalf("exit %d, stderr %q", code, stderr)
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 
 	"github.com/wscap/wscap/source"
 	"github.com/wscap/wscap/tlsdec"
@@ -45,6 +46,39 @@ func openKeyLog(path string, getenv func(string) string) (*tlsdec.KeyLog, error)
 	return k, nil
 }
 
+// keyLogWarning is the warning about a key log that decrypted nothing
+// because it holds no secrets: the --keylog file (flag) is empty, or the
+// file SSLKEYLOGFILE names is missing or empty while the capture had
+// tlsConns TLS connections (a variable set for a browser says nothing
+// about a ws:// capture). keys is the key log of the run (pcapng secrets
+// included); "" when there is nothing to say.
+func keyLogWarning(flag string, getenv func(string) string, keys *tlsdec.KeyLog, tlsConns int) string {
+	path, what := flag, "--keylog"
+	if path == "" {
+		path, what = getenv("SSLKEYLOGFILE"), "SSLKEYLOGFILE"
+		if tlsConns == 0 {
+			return ""
+		}
+	}
+	if path == "" || keys == nil || keys.HasSecrets() {
+		return ""
+	}
+	why := "holds no TLS secrets (NSS key log lines such as CLIENT_RANDOM or CLIENT_TRAFFIC_SECRET_0)"
+	if st, err := os.Stat(path); err != nil {
+		why = "does not exist"
+	} else if st.Size() == 0 {
+		why = "is empty"
+	}
+	if tlsConns == 0 {
+		return fmt.Sprintf("wscap: warning: %s %s %s", what, path, why)
+	}
+	conns := "the TLS connection was"
+	if tlsConns > 1 {
+		conns = fmt.Sprintf("the %d TLS connections were", tlsConns)
+	}
+	return fmt.Sprintf("wscap: warning: %s names %s, which %s: %s not decrypted", what, path, why, conns)
+}
+
 // withCaptureSecrets adds the TLS key log that the capture itself carries
 // (pcapng Decryption Secrets Blocks, as written by editcap
 // --inject-secrets) to keys, now and as more blocks are read. It returns
@@ -64,10 +98,10 @@ func withCaptureSecrets(keys *tlsdec.KeyLog, src source.Source) *tlsdec.KeyLog {
 	return keys
 }
 
-// keyLogWarning reports an error met reading the key log file when a TLS
-// connection needed it (the connections it could not decrypt are reported
-// as such).
-func keyLogWarning(keys *tlsdec.KeyLog, stderr io.Writer) {
+// keyLogReadError reports an error met reading the key log file when a
+// TLS connection needed it (the connections it could not decrypt are
+// reported as such).
+func keyLogReadError(keys *tlsdec.KeyLog, stderr io.Writer) {
 	if keys == nil {
 		return
 	}

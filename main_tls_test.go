@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
@@ -102,7 +103,7 @@ func runTLS(t *testing.T, file, keys string) ([]decode.Event, string, reassembly
 	}
 	kl = withCaptureSecrets(kl, src)
 	var text bytes.Buffer
-	r := output.NewText(&text, output.Options{Timeline: true, Summary: true})
+	r := output.NewText(&text, output.Options{Timeline: true, Summary: true, All: true})
 	var evs []decode.Event
 	eng := reassembly.New(reassembly.Config{KeyLog: kl}, func(b []decode.Event) error {
 		for _, ev := range b {
@@ -367,5 +368,141 @@ func TestRealWSSTShark(t *testing.T) {
 			}
 			t.Logf("%d frames", len(ours))
 		})
+	}
+}
+
+// TestNotWebSocketHidden: a TLS connection that is not WebSocket (here:
+// not decrypted) is left out of the timeline and the summary unless --all,
+// with one stderr line saying what was left out, for any -j.
+func TestNotWebSocketHidden(t *testing.T) {
+	file := filepath.Join("testdata", "real", "chromium-wss-tls13.pcapng")
+	if _, err := os.Stat(file); err != nil {
+		t.Skipf("no recording: %v", err)
+	}
+	t.Setenv("SSLKEYLOGFILE", "")
+	note := "wscap: not shown (--all shows them): 1 TLS connection not decrypted: no key log"
+	outs := map[string]string{}
+	for _, j := range []string{"1", "4"} {
+		for _, extra := range [][]string{nil, {"--all"}, {"--all", "--json", "--summary"}} {
+			var out bytes.Buffer
+			if err := run(context.Background(), append([]string{"-r", file, "-j", j}, extra...), &out, new(bytes.Buffer)); err != nil {
+				t.Fatal(err)
+			}
+			k := strings.Join(extra, " ")
+			if prev, ok := outs[k]; ok && prev != out.String() {
+				t.Errorf("%s: -j 1 and -j %s differ:\n%s\n%s", k, j, prev, out.String())
+			}
+			outs[k] = out.String()
+		}
+		var out, errb bytes.Buffer
+		if err := run(context.Background(), []string{"-r", file, "-j", j}, &out, &errb); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out.String(), "#1") || strings.Contains(out.String(), "TLS") {
+			t.Errorf("-j %s: a TLS connection that is not WebSocket is shown:\n%s", j, out.String())
+		}
+		if !strings.Contains(errb.String(), note) {
+			t.Errorf("-j %s: stderr lacks %q:\n%s", j, note, errb.String())
+		}
+		out.Reset()
+		errb.Reset()
+		if err := run(context.Background(), []string{"-r", file, "-j", j, "--all"}, &out, &errb); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), "--- TLS") || !strings.Contains(out.String(), "| #1 ") || strings.Contains(errb.String(), "not shown") {
+			t.Errorf("-j %s --all: the TLS connection is not shown:\n%s\n%s", j, out.String(), errb.String())
+		}
+		out.Reset()
+		errb.Reset()
+		if err := run(context.Background(), []string{"-r", file, "-j", j, "--json"}, &out, &errb); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), `"type":"tls"`) {
+			t.Errorf("-j %s --json: JSON Lines lost the tls event:\n%s", j, out.String())
+		}
+	}
+}
+
+func TestKeyLogWarning(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.keys")
+	os.WriteFile(empty, nil, 0o600)
+	junk := filepath.Join(dir, "junk.keys")
+	os.WriteFile(junk, []byte("# comments only\n"), 0o600)
+	full := filepath.Join(dir, "full.keys")
+	os.WriteFile(full, []byte(testKeyLine), 0o600)
+	missing := filepath.Join(dir, "missing.keys")
+	for _, tt := range []struct {
+		name, flag, env string
+		tls             int
+		want            string
+	}{
+		{"nothing named", "", "", 3, ""},
+		{"env missing, no TLS", "", missing, 0, ""},
+		{"env missing", "", missing, 1, "wscap: warning: SSLKEYLOGFILE names " + missing + ", which does not exist: the TLS connection was not decrypted"},
+		{"env empty", "", empty, 2, "wscap: warning: SSLKEYLOGFILE names " + empty + ", which is empty: the 2 TLS connections were not decrypted"},
+		{"flag empty, no TLS", empty, "", 0, "wscap: warning: --keylog " + empty + " is empty"},
+		{"flag without secrets", junk, "", 1, "wscap: warning: --keylog names " + junk + ", which holds no TLS secrets"},
+		{"flag with secrets", full, "", 1, ""},
+	} {
+		getenv := func(k string) string {
+			if k == "SSLKEYLOGFILE" {
+				return tt.env
+			}
+			return ""
+		}
+		keys, err := openKeyLog(tt.flag, getenv)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if keys != nil && tt.tls > 0 {
+			keys.Poll() // a TLS connection's lookup reads the key log (it is read lazily)
+		}
+		got := keyLogWarning(tt.flag, getenv, keys, tt.tls)
+		if tt.want == "" && got != "" || !strings.HasPrefix(got, tt.want) {
+			t.Errorf("%s: warning %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestHintLine(t *testing.T) {
+	var st reassembly.Stats
+	if got := hintLine(&st); got != "" {
+		t.Errorf("no hints: %q", got)
+	}
+	for _, p := range []uint16{9000, 80, 65535, 9001, 9002, 9003} {
+		st.HintPorts.Add(p)
+	}
+	st.Hinted = 7
+	want := "wscap: hint: ports 80, 9000, 9001, 9002, 9003 and 1 more carry what look like WebSocket frames without a handshake (7 connections): try -d 80,9000,9001,9002,9003"
+	if got := hintLine(&st); got != want {
+		t.Errorf("hint %q, want %q", got, want)
+	}
+	var a, b reassembly.Stats
+	a.Hinted, b.Hinted = 1, 2
+	a.HintPorts.Add(7000)
+	b.HintPorts.Add(7000)
+	b.HintPorts.Add(65535)
+	a.Add(b)
+	if got := a.HintPorts.Ports(); a.Hinted != 3 || len(got) != 2 || got[0] != 7000 || got[1] != 65535 {
+		t.Errorf("Add: %d hinted, ports %v", a.Hinted, got)
+	}
+}
+
+func TestUseColor(t *testing.T) {
+	env := func(v string) func(string) string { return func(string) string { return v } }
+	var buf bytes.Buffer
+	for _, tt := range []struct {
+		when, noColor string
+		want          bool
+	}{
+		{"always", "1", true},
+		{"never", "", false},
+		{"auto", "", false}, // not a terminal
+		{"auto", "1", false},
+	} {
+		if got := useColor(tt.when, &buf, env(tt.noColor)); got != tt.want {
+			t.Errorf("--color %s, NO_COLOR=%q: %v", tt.when, tt.noColor, got)
+		}
 	}
 }

@@ -122,9 +122,10 @@ type Conn struct {
 	rolesKnown   bool
 	clientSide   Side
 	midstream    bool
-	pmd          bool // permessage-deflate in force
-	deflateFrame bool // deflate-frame in force
-	evicted      bool // memcap_evicted was reported: Close truncates what is open
+	pmd          bool  // permessage-deflate in force
+	deflateFrame bool  // deflate-frame in force
+	evicted      bool  // memcap_evicted was reported: Close truncates what is open
+	hint         uint8 // see noteOpaque
 
 	hs        *Handshake
 	hsPending bool  // the Upgrade request awaits its response
@@ -424,6 +425,7 @@ func (c *Conn) feedHead(dst []Event, h *half, p []byte, s Seg) (int, []Event) {
 		}
 		switch httpPrefix(p) {
 		case -1:
+			c.noteOpaque(h, p)
 			c.notHTTP(h)
 			return 0, dst
 		case 1:

@@ -89,7 +89,7 @@ func (j *jsonRenderer) Close() error {
 	j.closed = true
 	j.pushMem()
 	if j.opt.Summary {
-		for _, c := range j.conns.sorted() {
+		for _, c := range j.conns.shown(j.conns.sorted()) {
 			b := appendSummaryJSON(j.buf[:0], c, &j.ts)
 			b = append(b, '\n')
 			j.buf = b

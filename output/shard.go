@@ -67,12 +67,14 @@ func (s *Shard) Append(dst []byte, evs []decode.Event) []byte {
 // WriteSummary. The Shard must not be used afterwards.
 func (s *Shard) Summary() *Summary {
 	b := s.r.b()
-	return &Summary{conns: b.conns.all()}
+	return &Summary{conns: b.conns.shown(b.conns.all()), hidden: b.conns.hiddenCounts(), opt: b.opt}
 }
 
 // A Summary holds the per-connection counters of a Shard.
 type Summary struct {
-	conns []*connStats
+	conns  []*connStats // those the summary shows
+	hidden Hidden
+	opt    Options // the Shard's: Width and Color shape the table
 }
 
 // Header returns the text timeline's column header line for opt: a
@@ -100,7 +102,11 @@ func WriteSummary(w io.Writer, json bool, parts ...*Summary) error {
 	}
 	slices.SortFunc(conns, func(a, b *connStats) int { return a.id - b.id })
 	if !json {
-		return writeSummaryTable(w, conns)
+		var opt Options
+		if len(parts) > 0 {
+			opt = parts[0].opt
+		}
+		return writeSummaryFit(w, conns, opt)
 	}
 	var b []byte
 	var tc tsCache

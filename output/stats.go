@@ -46,6 +46,10 @@ type connStats struct {
 
 	ends      int     // end events seen (one per direction)
 	legend    bool    // text: the legend line was printed
+	hold      bool    // text: rows go to held until the connection shows it is WebSocket
+	released  bool    // text: held rows were written (or never held)
+	held      []byte  // text: rows of a TLS connection not yet known to be WebSocket
+	overflow  bool    // text: held rows passed maxHeldBytes and were written
 	deflating [2]bool // text: a compressed fragmented message is open
 	binary    [2]bool // text: the open fragmented message is binary
 
@@ -65,10 +69,45 @@ type tracker struct {
 	// without a summary nothing needs them, and a live capture that runs
 	// for hours must not keep one per connection it ever saw.
 	forget   bool
-	filtered bool // Options.Filter is set: all lists the matched connections
+	showAll  bool   // Options.All: nothing is hidden
+	hidden   Hidden // connections hidden and forgotten already
+	filtered bool   // Options.Filter is set: the summary shows the connections with a match
 }
 
-func (t *tracker) init(opt Options) { t.forget, t.filtered = !opt.Summary, opt.Filter != nil }
+func (t *tracker) init(opt Options) {
+	t.forget, t.showAll, t.filtered = !opt.Summary, opt.All, opt.Filter != nil
+}
+
+// hides reports whether connection c is left out of the timeline and the
+// summary: a TLS connection that did not turn out to be WebSocket (unless
+// Options.All).
+func (t *tracker) hides(c *connStats) bool {
+	return !t.showAll && c.tls != nil && !c.ws && !c.overflow
+}
+
+// shown returns the connections of conns the summary shows: with a
+// display filter, those with a matching event.
+func (t *tracker) shown(conns []*connStats) []*connStats {
+	if t.filtered {
+		conns = slices.DeleteFunc(conns, func(c *connStats) bool { return !c.matched })
+	}
+	if t.showAll {
+		return conns
+	}
+	return slices.DeleteFunc(conns, t.hides)
+}
+
+// hiddenCounts counts the connections hidden so far, by reason.
+func (t *tracker) hiddenCounts() Hidden {
+	h := Hidden{}
+	h.Add(t.hidden)
+	for _, c := range t.all() {
+		if t.hides(c) {
+			h[hiddenReason(c)]++
+		}
+	}
+	return h
+}
 
 // ended counts an end event of c, forgetting c after its second one when
 // no summary will be printed.
@@ -77,6 +116,13 @@ func (t *tracker) ended(c *connStats) {
 	if !t.forget || c.ends < 2 {
 		return
 	}
+	if t.hides(c) {
+		if t.hidden == nil {
+			t.hidden = Hidden{}
+		}
+		t.hidden[hiddenReason(c)]++
+	}
+	c.held = nil
 	if c.id >= 1 && c.id < len(t.byID) && t.byID[c.id] == c {
 		t.byID[c.id] = nil
 	} else {
@@ -121,19 +167,16 @@ func (t *tracker) get(id int) *connStats {
 	return c
 }
 
-// all returns every connection (in no particular order); with a filter,
-// only those with a matching event.
+// all returns every connection (in no particular order).
 func (t *tracker) all() []*connStats {
 	out := make([]*connStats, 0, t.n)
 	for _, c := range t.byID {
-		if c != nil && (c.matched || !t.filtered) {
+		if c != nil {
 			out = append(out, c)
 		}
 	}
 	for _, c := range t.other {
-		if c.matched || !t.filtered {
-			out = append(out, c)
-		}
+		out = append(out, c)
 	}
 	return out
 }

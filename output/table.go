@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -38,8 +39,17 @@ func newTable(w io.Writer) *tablewriter.Table {
 	)
 }
 
-// writeSummaryTable prints one row per connection.
+// writeSummaryTable prints one row per connection, in full (piped output).
 func writeSummaryTable(w io.Writer, conns []*connStats) error {
+	return writeSummaryFit(w, conns, Options{})
+}
+
+// writeSummaryFit prints one row per connection. With opt.Width (a
+// terminal) the table fits it: columns empty ("-") in every row are left
+// out, long cells cut with "...", and a table still too wide is wrapped
+// into several tables of fewer columns, each starting with Conn. With
+// opt.Color the Anomalies cells are coloured by severity.
+func writeSummaryFit(w io.Writer, conns []*connStats, opt Options) error {
 	if len(conns) == 0 {
 		_, err := io.WriteString(w, "(no WebSocket connections)\n")
 		return err
@@ -64,8 +74,28 @@ func writeSummaryTable(w io.Writer, conns []*connStats) error {
 		}
 		rows = append(rows, row)
 	}
-	if err := writeTable(w, header, rows); err != nil {
-		return err
+	var colors []string // of the Anomalies cells
+	if opt.Color {
+		colors = make([]string, len(conns))
+		for i, c := range conns {
+			colors[i] = anomalyCellColor(c)
+		}
+	}
+	if opt.Width <= 0 {
+		if err := writeTableColor(w, header, rows, colors); err != nil {
+			return err
+		}
+	} else {
+		for i, g := range fitTable(header, rows, opt.Width) {
+			if i > 0 {
+				if _, err := io.WriteString(w, "\n"); err != nil {
+					return err
+				}
+			}
+			if err := writeTableColor(w, g.header, g.rows, colors); err != nil {
+				return err
+			}
+		}
 	}
 	if withTLS {
 		return writeTLSFooter(w, conns)
@@ -79,6 +109,17 @@ func writeSummaryTable(w io.Writer, conns []*connStats) error {
 // tablewriter for thousands of rows; anything else goes through
 // tablewriter, so that its rules apply.
 func writeTable(w io.Writer, header []string, rows [][]string) error {
+	return writeTableColor(w, header, rows, nil)
+}
+
+// writeTableColor is writeTable with the cells of the Anomalies column
+// (when header has one) of row i coloured with colors[i], when the layout
+// is writeTable's own.
+func writeTableColor(w io.Writer, header []string, rows [][]string, colors []string) error {
+	anomCol := -1
+	if colors != nil && len(header) > 0 && header[len(header)-1] == "Anomalies" {
+		anomCol = len(header) - 1
+	}
 	widths := make([]int, len(header))
 	plain := true
 	for _, r := range append([][]string{header}, rows...) {
@@ -117,11 +158,15 @@ func writeTable(w io.Writer, header []string, rows [][]string) error {
 	border = append(border, '\n')
 	bw := bufio.NewWriterSize(w, 64<<10)
 	line := make([]byte, 0, len(border))
-	row := func(r []string) {
+	row := func(r []string, sgr string) {
 		line = append(line[:0], '|')
 		for i, c := range r {
 			line = append(line, ' ')
-			line = append(line, c...)
+			if i == anomCol {
+				line = paint(line, sgr, []byte(c))
+			} else {
+				line = append(line, c...)
+			}
 			for n := len(c); n < widths[i]; n++ {
 				line = append(line, ' ')
 			}
@@ -131,10 +176,14 @@ func writeTable(w io.Writer, header []string, rows [][]string) error {
 		bw.Write(line)
 	}
 	bw.Write(border)
-	row(header)
+	row(header, "")
 	bw.Write(border)
-	for _, r := range rows {
-		row(r)
+	for i, r := range rows {
+		sgr := ""
+		if anomCol >= 0 && i < len(colors) {
+			sgr = colors[i]
+		}
+		row(r, sgr)
 	}
 	bw.Write(border)
 	return bw.Flush()
@@ -286,4 +335,128 @@ func anomalyCell(c *connStats) string {
 		return "-"
 	}
 	return strings.Join(parts, " ")
+}
+
+// A tableGroup is some of the columns of a table.
+type tableGroup struct {
+	header []string
+	rows   [][]string
+}
+
+// Columns fitTable may cut, in the order it cuts them, and the least
+// width it leaves them.
+var cuttable = []struct {
+	name string
+	min  int
+}{
+	{"Path", 24}, {"TLS", 24}, {"Close", 20}, {"Extensions", 18}, {"Subprotocol", 14},
+}
+
+// fitTable fits a table in width columns: it leaves out the columns that
+// are "-" in every row (Conn stays), cuts the cells of long columns with
+// "...", and splits what is still too wide into groups of columns, each
+// starting with the first one (Conn).
+func fitTable(header []string, rows [][]string, width int) []tableGroup {
+	keep := []int{0}
+	for i := 1; i < len(header); i++ {
+		for _, r := range rows {
+			if r[i] != "-" && r[i] != "" {
+				keep = append(keep, i)
+				break
+			}
+		}
+	}
+	h := make([]string, len(keep))
+	rs := make([][]string, len(rows))
+	for j, i := range keep {
+		h[j] = header[i]
+	}
+	for k, r := range rows {
+		rs[k] = make([]string, len(keep))
+		for j, i := range keep {
+			rs[k][j] = r[i]
+		}
+	}
+	widths := make([]int, len(h))
+	for j := range h {
+		widths[j] = twwidth.Width(h[j])
+		for _, r := range rs {
+			widths[j] = max(widths[j], twwidth.Width(r[j]))
+		}
+	}
+	total := func(cols []int) int {
+		n := 1
+		for _, j := range cols {
+			n += widths[j] + 3
+		}
+		return n
+	}
+	all := make([]int, len(h))
+	for j := range all {
+		all[j] = j
+	}
+	for _, cc := range cuttable {
+		over := total(all) - width
+		if over <= 0 {
+			break
+		}
+		j := slices.Index(h, cc.name)
+		if j < 0 {
+			continue
+		}
+		to := max(widths[j]-over, cc.min, twwidth.Width(h[j]))
+		if to >= widths[j] {
+			continue
+		}
+		widths[j] = to
+		for _, r := range rs {
+			r[j] = cutCell(r[j], to)
+		}
+	}
+	if total(all) <= width {
+		return []tableGroup{{h, rs}}
+	}
+	// Wrap: groups of columns, each with Conn first.
+	var groups [][]int
+	cur := []int{0}
+	for j := 1; j < len(h); j++ {
+		if len(cur) > 1 && total(append(cur, j)) > width {
+			groups = append(groups, cur)
+			cur = []int{0}
+		}
+		cur = append(cur, j)
+	}
+	groups = append(groups, cur)
+	out := make([]tableGroup, len(groups))
+	for g, cols := range groups {
+		out[g].header = make([]string, len(cols))
+		for k, j := range cols {
+			out[g].header[k] = h[j]
+		}
+		out[g].rows = make([][]string, len(rs))
+		for i, r := range rs {
+			out[g].rows[i] = make([]string, len(cols))
+			for k, j := range cols {
+				out[g].rows[i][k] = r[j]
+			}
+		}
+	}
+	return out
+}
+
+// cutCell cuts cell s to at most w columns (as tablewriter measures them)
+// with "..." at the end, on a character boundary.
+func cutCell(s string, w int) string {
+	if twwidth.Width(s) <= w {
+		return s
+	}
+	cols := 0
+	for i, r := range s {
+		rw := twwidth.Width(string(r))
+		if cols+rw > w-3 {
+			return s[:i] + "..."
+		}
+		cols += rw
+	}
+	return s
 }

@@ -64,6 +64,7 @@ type textRenderer struct {
 	err     error
 	pend    pending // the frame of a single-frame message, until its message event
 	fw      follower
+	cur     *connStats // the connection whose rows are being written
 }
 
 // maxHeld bounds the anomalies held with a pending frame; past it the
@@ -119,6 +120,9 @@ func (t *textRenderer) flushPending() {
 	}
 	p.on = false
 	c := t.conns.get(p.ev.Conn)
+	cur := t.cur
+	t.cur = c // its rows are its connection's, whatever is being written
+	defer func() { t.cur = cur }()
 	if t.opt.Follow == nil && !p.hidden {
 		t.row(&p.ev, c, nil)
 	}
@@ -131,6 +135,10 @@ func (t *textRenderer) flushPending() {
 	}
 	p.anoms = p.anoms[:0]
 }
+
+// maxHeldBytes bounds the rows held for a TLS connection not yet known
+// to be WebSocket: past it they are written (the connection is shown).
+const maxHeldBytes = 64 << 10
 
 func newText(w io.Writer, opt Options) *textRenderer {
 	t := &textRenderer{
@@ -145,6 +153,17 @@ func newText(w io.Writer, opt Options) *textRenderer {
 func (t *textRenderer) write(b []byte) {
 	if t.err != nil {
 		return
+	}
+	if c := t.cur; c != nil && c.hold {
+		c.held = append(c.held, b...)
+		if len(c.held) > maxHeldBytes {
+			c.overflow = true // shown, in the summary too
+			t.release(c)
+		}
+		return
+	}
+	if !t.header {
+		t.columnHeader()
 	}
 	t.printed = t.printed || len(b) > 0
 	if err := t.put(b); err != nil {
@@ -171,7 +190,9 @@ func (t *textRenderer) Write(evs []decode.Event) error {
 		case t.opt.Follow != nil:
 			t.follow(ev, c)
 		case t.opt.Timeline:
+			t.cur = c
 			t.render(ev, c)
+			t.cur = nil
 		}
 		c.update(ev)
 		if ev.Kind == decode.KindEnd {
@@ -193,7 +214,7 @@ func (t *textRenderer) Close() error {
 			t.write([]byte("\n"))
 		}
 		if t.err == nil {
-			t.err = writeSummaryTable(t.w, t.conns.sorted())
+			t.err = writeSummaryFit(t.w, t.conns.shown(t.conns.sorted()), t.opt)
 		}
 	}
 	if err := t.w.Flush(); t.err == nil {
@@ -208,6 +229,7 @@ func (t *textRenderer) render(ev *decode.Event, c *connStats) {
 	}
 	switch ev.Kind {
 	case decode.KindConn:
+		t.release(c)
 		if ev.Info != nil && ev.Info.Midstream {
 			c.info, c.hasInfo = *ev.Info, true
 			t.legend(c, nil)
@@ -218,6 +240,11 @@ func (t *textRenderer) render(ev *decode.Event, c *connStats) {
 			t.legend(c, ev.Handshake)
 		}
 	case decode.KindTLS:
+		if !c.released && !c.ws && !t.opt.All {
+			// Held until the connection shows it is WebSocket (its
+			// KindConn event); dropped if it ends first.
+			c.hold = true
+		}
 		if !c.legend && ev.TLS != nil {
 			// The legend names the endpoints; the row below it shows
 			// the session.
@@ -273,11 +300,23 @@ func (t *textRenderer) render(ev *decode.Event, c *connStats) {
 	t.row(ev, c, nil)
 }
 
+// release writes the rows held for connection c, if any, and stops
+// holding them.
+func (t *textRenderer) release(c *connStats) {
+	c.released = true
+	if !c.hold {
+		return
+	}
+	c.hold = false
+	held := c.held
+	c.held = nil
+	t.write(held)
+}
+
 // legend prints the line that introduces connection c:
 //
 //	#1 10.0.0.2:51512 -> 10.0.0.1:8080 GET /chat proto=chat ext=permessage-deflate accept=ok
 func (t *textRenderer) legend(c *connStats, h *decode.Handshake) {
-	t.columnHeader()
 	l := t.line[:0]
 	l = append(l, '#')
 	l = strconv.AppendInt(l, int64(c.id), 10)
@@ -329,10 +368,64 @@ func (t *textRenderer) legend(c *connStats, h *decode.Handshake) {
 		l = append(l, " tls: "...)
 		l = appendTLS(l, tls)
 	}
+	if t.opt.Width > 0 {
+		l = wrapLine(l, t.opt.Width, indent)
+	}
+	if t.opt.Color {
+		// "#12" in bold: where a connection starts.
+		n := 1 + len(strconv.Itoa(c.id))
+		l = append(paint(nil, sgrLegendKey, l[:n]), l[n:]...)
+	}
 	l = append(l, '\n')
 	t.line = l
 	t.write(l)
 	c.legend = true
+}
+
+// wrapLine breaks l, one line of ASCII text without its newline, at spaces
+// into lines of at most width columns; lines after the first start with
+// ind. A word longer than a line is broken where the line ends.
+func wrapLine(l []byte, width int, ind string) []byte {
+	if len(l) <= width || width <= len(ind)+8 {
+		return l
+	}
+	out := make([]byte, 0, len(l)+len(l)/width*(len(ind)+1)+8)
+	lineStart := 0 // in out
+	for i := 0; i < len(l); {
+		j := i
+		for j < len(l) && l[j] != ' ' {
+			j++
+		}
+		word := l[i:j]
+		for len(word) > 0 {
+			col := len(out) - lineStart
+			sep := 0
+			if col > len(ind) || (col > 0 && lineStart == 0) {
+				sep = 1
+			}
+			switch {
+			case col+sep+len(word) <= width:
+				if sep == 1 {
+					out = append(out, ' ')
+				}
+				out = append(out, word...)
+				word = nil
+			case col > len(ind) || (lineStart == 0 && col > 0):
+				out = append(out, '\n')
+				lineStart = len(out)
+				out = append(out, ind...)
+			default: // a word longer than a line
+				n := width - col
+				out = append(out, word[:n]...)
+				word = word[n:]
+				out = append(out, '\n')
+				lineStart = len(out)
+				out = append(out, ind...)
+			}
+		}
+		i = j + 1
+	}
+	return out
 }
 
 // columnHeader prints the column titles once, before the first line.
@@ -341,7 +434,7 @@ func (t *textRenderer) columnHeader() {
 		return
 	}
 	t.header = true
-	l := t.line[:0]
+	var l []byte // not t.line: write may be writing it
 	l = padRight(l, "No.", wNo)
 	l = padRight(l, "Time", t.timeWidth())
 	l = padRight(l, "Conn", wConn)
@@ -350,8 +443,9 @@ func (t *textRenderer) columnHeader() {
 	l = padRight(l, "Flags", wFlags)
 	l = padLeft(l, []byte("Len"), wLen)
 	l = append(l, " Info\n"...)
-	t.line = l
-	t.write(l)
+	if err := t.put(l); err != nil && t.err == nil {
+		t.err = err
+	}
 }
 
 func (t *textRenderer) timeWidth() int {
@@ -420,7 +514,6 @@ func (t *textRenderer) appendTime(dst []byte, ts time.Time) []byte {
 // row prints one timeline row and, with -V or -x, its details. fr, for a
 // message row, is the message's only frame, whose flags the row shows.
 func (t *textRenderer) row(ev *decode.Event, c *connStats, fr *decode.Frame) {
-	t.columnHeader()
 	l := t.line[:0]
 
 	n := strconv.AppendInt(t.num[:0], int64(ev.Packet), 10)
@@ -432,11 +525,21 @@ func (t *textRenderer) row(ev *decode.Event, c *connStats, fr *decode.Frame) {
 	l = padRight(l, n, wConn)
 	t.num = n[:0]
 
+	esc := 0 // bytes of colour sequences in l: they take no columns
 	switch ev.From {
-	case decode.RoleClient:
-		l = append(l, "C>S "...)
-	case decode.RoleServer:
-		l = append(l, "S>C "...)
+	case decode.RoleClient, decode.RoleServer:
+		dir := "C>S"
+		if ev.From == decode.RoleServer {
+			dir = "S>C"
+		}
+		if t.opt.Color {
+			sgr := dirColor(ev.From)
+			l = paint(l, sgr, []byte(dir))
+			esc += len(sgr) + len(sgrReset)
+		} else {
+			l = append(l, dir...)
+		}
+		l = append(l, ' ')
 	default:
 		if ev.Kind == decode.KindHandshake {
 			l = append(l, "<-> "...)
@@ -480,7 +583,14 @@ func (t *textRenderer) row(ev *decode.Event, c *connStats, fr *decode.Frame) {
 	default:
 		what = "EVENT"
 	}
-	l = padRight(l, what, wWhat)
+	if t.opt.Color && ev.Kind == decode.KindAnomaly {
+		sgr := severityColor(ev.Anomaly.Severity)
+		l = paint(l, sgr, []byte(what))
+		esc += len(sgr) + len(sgrReset)
+		l = padRight(l, "", wWhat-len(what))
+	} else {
+		l = padRight(l, what, wWhat)
+	}
 	if hasFlags {
 		l = append(l, flags[:]...)
 		l = append(l, ' ')
@@ -501,7 +611,7 @@ func (t *textRenderer) row(ev *decode.Event, c *connStats, fr *decode.Frame) {
 	// columns (JSON Lines and -x carry whole payloads).
 	budget := pipedInfo
 	if t.opt.Width > 0 {
-		budget = max(t.opt.Width-start, minInfo)
+		budget = max(t.opt.Width-(start-esc), minInfo)
 	}
 	switch ev.Kind {
 	case decode.KindHandshake:

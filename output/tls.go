@@ -2,6 +2,7 @@ package output
 
 import (
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -194,3 +195,85 @@ func appendTLSTree(l []byte, in *decode.TLSInfo) []byte {
 	}
 	return fieldBool(l, "wscap.tls.decrypted", in.Decrypted)
 }
+
+// Hidden counts the connections left out of the timeline and the summary
+// (see [Options.All]) by reason.
+type Hidden map[string]int
+
+// hiddenDecrypted is the reason of decrypted TLS connections that were
+// not WebSocket; the reasons of the others are why they were not
+// decrypted.
+const hiddenDecrypted = ""
+
+// hiddenReason says why connection c, which is hidden, is not WebSocket.
+func hiddenReason(c *connStats) string {
+	if c.tls.Decrypted {
+		return hiddenDecrypted
+	}
+	return c.notDecryptedWhy()
+}
+
+// Add adds the counts of o to h.
+func (h Hidden) Add(o Hidden) {
+	for k, n := range o {
+		h[k] += n
+	}
+}
+
+// Total is the number of connections h counts.
+func (h Hidden) Total() int {
+	n := 0
+	for _, k := range h {
+		n += k
+	}
+	return n
+}
+
+// String is the line that tells what was left out: "15 decrypted TLS
+// connections were HTTP/2 or HTTPS, not WebSocket; 3 TLS connections not
+// decrypted: no key in the key log". Decrypted ones come first, then the
+// most frequent reasons.
+func (h Hidden) String() string {
+	var parts []string
+	if n := h[hiddenDecrypted]; n > 0 {
+		if n == 1 {
+			parts = append(parts, "1 decrypted TLS connection was HTTP/2 or HTTPS, not WebSocket")
+		} else {
+			parts = append(parts, strconv.Itoa(n)+" decrypted TLS connections were HTTP/2 or HTTPS, not WebSocket")
+		}
+	}
+	var why []string
+	for k, n := range h {
+		if k != hiddenDecrypted && n > 0 {
+			why = append(why, k)
+		}
+	}
+	slices.SortFunc(why, func(a, b string) int {
+		if h[a] != h[b] {
+			return h[b] - h[a]
+		}
+		return strings.Compare(a, b)
+	})
+	for _, k := range why {
+		n := h[k]
+		s := strconv.Itoa(n) + " TLS connection"
+		if n != 1 {
+			s += "s"
+		}
+		parts = append(parts, s+" not decrypted: "+k)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// HiddenOf returns what renderer r left out (see [Options.All]); call it
+// after Close. It is empty for renderers of this package's making that
+// show everything, and for other Renderers.
+func HiddenOf(r Renderer) Hidden {
+	if x, ok := r.(interface{ b() *base }); ok {
+		return x.b().conns.hiddenCounts()
+	}
+	return Hidden{}
+}
+
+// Hidden returns what the Shard of s left out (see [Options.All]).
+func (s *Summary) Hidden() Hidden { return s.hidden }

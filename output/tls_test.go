@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wscap/wscap/decode"
 )
@@ -65,8 +66,8 @@ func TestTLSText(t *testing.T) {
 		name string
 		opt  Options
 	}{
-		{"timeline-summary", Options{Timeline: true, Summary: true}},
-		{"verbose", Options{Timeline: true, Verbose: true}},
+		{"timeline-summary", Options{Timeline: true, Summary: true, All: true}},
+		{"verbose", Options{Timeline: true, Verbose: true, All: true}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got := render(t, func(b *bytes.Buffer) Renderer { return NewText(b, tt.opt) }, tlsEvents())
@@ -100,6 +101,75 @@ func TestTLSText(t *testing.T) {
 	got := render(t, func(b *bytes.Buffer) Renderer { return NewText(b, Options{Summary: true}) }, sampleEvents())
 	if bytes.Contains(got, []byte("TLS")) {
 		t.Errorf("summary of a capture without TLS mentions TLS:\n%s", got)
+	}
+}
+
+// TestTLSHidden: by default the TLS connections that are not WebSocket
+// (2-5 of tlsEvents) are neither rows nor summary lines, the decrypted
+// WebSocket one's rows are all there, a Shard writes the same bytes as a
+// Renderer, and Hidden counts what was left out.
+func TestTLSHidden(t *testing.T) {
+	t.Setenv("RUNEWIDTH_EASTASIAN", "0")
+	evs := tlsEvents()
+	opt := Options{Timeline: true, Summary: true}
+	var r Renderer
+	got := render(t, func(b *bytes.Buffer) Renderer { r = NewText(b, opt); return r }, evs)
+	s := string(got)
+	for _, gone := range []string{"#2", "#3", "#4", "#5", "not decrypted", "not WebSocket"} {
+		if strings.Contains(s, gone) {
+			t.Errorf("output mentions %q:\n%s", gone, s)
+		}
+	}
+	all := string(render(t, func(b *bytes.Buffer) Renderer { return NewText(b, Options{Timeline: true, All: true}) }, evs))
+	for _, line := range strings.Split(all, "\n") {
+		if strings.Contains(line, " #1 ") || strings.HasPrefix(line, "#1 ") || strings.Contains(line, " #6 ") {
+			if !strings.Contains(s, line+"\n") {
+				t.Errorf("row %q of a shown connection is missing", line)
+			}
+		}
+	}
+	if h, want := HiddenOf(r).String(), "1 decrypted TLS connection was HTTP/2 or HTTPS, not WebSocket; "+
+		"2 TLS connections not decrypted: no key in the key log; "+
+		"1 TLS connection not decrypted: no key log (use --keylog FILE or SSLKEYLOGFILE, or a pcapng with embedded secrets)"; h != want {
+		t.Errorf("Hidden = %q, want %q", h, want)
+	}
+
+	// A Shard, one event at a time, holds and releases the same rows.
+	sh := NewShard(false, opt)
+	sh.SetEpoch(t0)
+	var out []byte
+	for i := range evs {
+		out = sh.Append(out, evs[i:i+1])
+	}
+	want := got[len(Header(opt)):bytes.Index(got, []byte("\n+"))]
+	if !bytes.Equal(out, want) {
+		t.Errorf("Shard wrote\n%s\nRenderer wrote\n%s", out, want)
+	}
+	sum := sh.Summary()
+	var tb bytes.Buffer
+	if err := WriteSummary(&tb, false, sum); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(tb.String(), "#2") || !strings.Contains(tb.String(), "#6") {
+		t.Errorf("Shard summary:\n%s", tb.String())
+	}
+	if sum.Hidden().Total() != 4 {
+		t.Errorf("Shard hid %v, want 4 connections", sum.Hidden())
+	}
+
+	// Without a summary, the hidden connections that ended are forgotten
+	// but still counted.
+	nos := NewText(new(bytes.Buffer), Options{Timeline: true})
+	ends := append([]decode.Event(nil), evs...)
+	for n := 2; n <= 5; n++ {
+		for _, from := range []decode.Role{decode.RoleClient, decode.RoleServer} {
+			ends = append(ends, decode.Event{Kind: decode.KindEnd, Conn: n, From: from, Time: t0.Add(time.Second), Packet: 99})
+		}
+	}
+	nos.Write(ends)
+	nos.Close()
+	if h := HiddenOf(nos); h.Total() != 4 {
+		t.Errorf("without a summary, Hidden = %v, want 4 connections", h)
 	}
 }
 
@@ -150,5 +220,31 @@ func TestTLSJSON(t *testing.T) {
 		if !documented[f] {
 			t.Errorf("tls.%s is not documented in README.md (### `tls`)", f)
 		}
+	}
+}
+
+// TestTLSHeldBound: the rows held for a TLS connection not yet known to
+// be WebSocket stay under maxHeldBytes: past it they are written, in order.
+func TestTLSHeldBound(t *testing.T) {
+	var b builder
+	in := &decode.TLSInfo{Client: netip.MustParseAddrPort("192.0.2.10:50001"), Server: netip.MustParseAddrPort("192.0.2.20:443"), Version: "TLS 1.3"}
+	b.add(1, 1, 1000, decode.RoleNone, decode.Event{Kind: decode.KindTLS, TLS: in})
+	n := 0
+	for ; n*100 < 2*maxHeldBytes; n++ {
+		b.add(1, 2+n, int64(1001+n), decode.RoleServer, decode.Event{Kind: decode.KindAnomaly, Anomaly: anomaly("tls_auth_failed", strings.Repeat("x", 100))})
+	}
+	var r Renderer
+	out := render(t, func(buf *bytes.Buffer) Renderer { r = NewText(buf, Options{Timeline: true}); return r }, b.evs)
+	if got := strings.Count(string(out), "tls_auth_failed"); got != n {
+		t.Errorf("%d of %d anomaly rows written", got, n)
+	}
+	if !strings.Contains(string(out), "--- TLS") {
+		t.Errorf("the tls row was not written first:\n%.300s", out)
+	}
+	if c := r.(*textRenderer).conns.get(1); len(c.held) != 0 || c.hold {
+		t.Errorf("still holding %d bytes", len(c.held))
+	}
+	if h := HiddenOf(r); h.Total() != 0 {
+		t.Errorf("a connection with rows is counted as hidden: %v", h)
 	}
 }

@@ -461,6 +461,18 @@ func (p *Pipeline) Stats() reassembly.Stats {
 	return s
 }
 
+// Hidden returns the connections the output left out (see
+// output.Options.All), by reason; only after Close.
+func (p *Pipeline) Hidden() output.Hidden {
+	if p.r != nil {
+		return output.HiddenOf(p.r)
+	}
+	if p.mg == nil {
+		return output.Hidden{}
+	}
+	return p.mg.hidden
+}
+
 // Failures returns the number of anomalies at or above Config.FailOn;
 // with workers, only after Close.
 func (p *Pipeline) Failures() int {
@@ -826,6 +838,7 @@ type merger struct {
 	err      error
 	stats    reassembly.Stats
 	failures int
+	hidden   output.Hidden // what the Shards left out
 }
 
 func newMerger(cfg Config, w io.Writer, n int) *merger {
@@ -985,6 +998,10 @@ func (m *merger) recycle(r *result) {
 
 // finish writes the summary once every worker has stopped.
 func (m *merger) finish(summaries []*output.Summary) {
+	m.hidden = output.Hidden{}
+	for _, s := range summaries {
+		m.hidden.Add(s.Hidden())
+	}
 	if m.cfg.Output.Summary && m.err == nil {
 		if !m.cfg.JSON && m.header {
 			m.write([]byte("\n"))

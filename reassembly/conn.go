@@ -277,6 +277,10 @@ func (c *conn) decFeed(side decode.Side, p []byte, seg decode.Seg) {
 	e.before(c)
 	e.out = c.dec.Feed(e.out, side, p, seg)
 	e.after(c)
+	if port := c.dec.TakeHint(); port != 0 {
+		e.stats.Hinted++
+		e.stats.HintPorts.Add(port)
+	}
 }
 
 func (c *conn) decGap(side decode.Side, n int64, seg decode.Seg) {

@@ -47,6 +47,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"time"
@@ -115,6 +116,29 @@ type Stats struct {
 	TLSDecrypted    int   // TLS connections whose application data was decrypted
 	Evicted         int   // connections evicted by the memory budget
 	EvictedWS       int   // of those, WebSocket or TLS connections (they got memcap_evicted)
+	// Hinted counts the connections whose client direction starts with
+	// what look like masked WebSocket frames though no handshake was
+	// seen (see decode.Conn.TakeHint): decode-as (-d PORT) would decode
+	// them. HintPorts holds their server ports.
+	Hinted    int
+	HintPorts PortSet
+}
+
+// A PortSet is a set of TCP ports (8 KiB, comparable).
+type PortSet [1 << 10]uint64
+
+// Add adds port p to s.
+func (s *PortSet) Add(p uint16) { s[p>>6] |= 1 << (p & 63) }
+
+// Ports returns the ports of s in increasing order.
+func (s *PortSet) Ports() []uint16 {
+	var out []uint16
+	for i, w := range s {
+		for ; w != 0; w &= w - 1 {
+			out = append(out, uint16(i<<6+bits.TrailingZeros64(w)))
+		}
+	}
+	return out
 }
 
 const (
@@ -371,6 +395,12 @@ func (s *Stats) Add(o Stats) {
 	s.TLSDecrypted += o.TLSDecrypted
 	s.Evicted += o.Evicted
 	s.EvictedWS += o.EvictedWS
+	if o.Hinted > 0 {
+		s.Hinted += o.Hinted
+		for i, w := range o.HintPorts {
+			s.HintPorts[i] |= w
+		}
+	}
 }
 
 // Flush ends the run: data still held behind holes is delivered, then every
