@@ -49,7 +49,7 @@ func TestTextFilter(t *testing.T) {
 		{ViewMessages, `type == "message" or type == "frame"`, -1, "", "#1 #2", ""},
 		{ViewDefault, `from == server`, -1, "", "#1 #2", ""},
 		{ViewDefault, `conn == 2`, -1, "", "#2", "#1 "},
-		{ViewDefault, `conn == 99`, 0, "", "", "No."},
+		{ViewDefault, `conn == 99`, 0, "(no connection has an event that matches the display filter)", "", "No."},
 	} {
 		t.Run(tc.expr, func(t *testing.T) {
 			got := string(render(t, func(b *bytes.Buffer) Renderer {
@@ -64,7 +64,7 @@ func TestTextFilter(t *testing.T) {
 			}
 			rows := 0
 			for _, l := range strings.Split(strings.TrimSpace(timeline), "\n") {
-				if l == "" || l == "(no WebSocket connections)" || strings.HasPrefix(l, "#") || strings.HasPrefix(l, "No.") || strings.HasPrefix(l, "|") {
+				if l == "" || strings.HasPrefix(l, "(no ") || strings.HasPrefix(l, "#") || strings.HasPrefix(l, "No.") || strings.HasPrefix(l, "|") {
 					continue
 				}
 				rows++

@@ -51,7 +51,11 @@ func writeSummaryTable(w io.Writer, conns []*connStats) error {
 // opt.Color the Anomalies cells are coloured by severity.
 func writeSummaryFit(w io.Writer, conns []*connStats, opt Options) error {
 	if len(conns) == 0 {
-		_, err := io.WriteString(w, "(no WebSocket connections)\n")
+		msg := "(no WebSocket connections)\n"
+		if opt.Filter != nil {
+			msg = "(no connection has an event that matches the display filter)\n"
+		}
+		_, err := io.WriteString(w, msg)
 		return err
 	}
 	// The TLS column is there when a connection ran in TLS (wss://).
