@@ -401,3 +401,28 @@ func TestCountAfterCaptureFilter(t *testing.T) {
 		t.Errorf("last packet number %v: -c counted rejected packets, or numbers skip them\n%s", maxPkt, out)
 	}
 }
+
+// TestGoldenDisplayFilter keeps the output of a few -Y runs (the README's
+// examples among them) in golden files; go test -run TestGolden -update
+// rewrites them.
+func TestGoldenDisplayFilter(t *testing.T) {
+	t.Setenv("RUNEWIDTH_EASTASIAN", "0")
+	for _, tc := range []struct {
+		golden string
+		args   []string
+	}{
+		{"chat.Y-server-messages.golden", []string{"-r", "testdata/chat.pcapng", "-Y", `type == "message" and from == "server"`}},
+		{"chat.Y-control.V.golden", []string{"-r", "testdata/chat.pcapng", "-Y", `opcode in {ping pong close}`, "-V", "-x", "--no-summary"}},
+		{"violations.Y-codes.golden", []string{"-r", "testdata/violations.pcapng", "-Y", `code in {close_code_invalid text_invalid_utf8}`}},
+		{"violations.Y-conn.json.golden", []string{"-r", "testdata/violations.pcapng", "-Y", `conn == 2`, "--json", "--summary"}},
+		{"two-conns-interleaved.Y-client.follow.golden", []string{"-r", "testdata/two-conns-interleaved.pcapng", "-Y", `from == client`, "--follow", "all"}},
+	} {
+		t.Run(tc.golden, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			if err := run(context.Background(), tc.args, &out, &errb); err != nil {
+				t.Fatalf("wscap %v: %v\n%s", tc.args, err, errb.String())
+			}
+			checkGolden(t, filepath.Join("testdata", tc.golden), out.Bytes())
+		})
+	}
+}
