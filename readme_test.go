@@ -120,3 +120,26 @@ func TestREADMEDisplayFilterFields(t *testing.T) {
 		}
 	}
 }
+
+// TestREADMEDemo keeps the README's first screen, the default output on
+// the demo capture, equal to its golden file.
+func TestREADMEDemo(t *testing.T) {
+	raw, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden, err := os.ReadFile("testdata/real/demo.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cmd = "```\n$ go run . -r testdata/real/demo.pcapng\n"
+	s := string(raw)
+	i := strings.Index(s, cmd)
+	if i < 0 {
+		t.Fatalf("README.md lacks %q", cmd)
+	}
+	rest := s[i+len(cmd):]
+	if got := rest[:strings.Index(rest, "```")]; got != string(golden) {
+		t.Errorf("README's first screen differs from testdata/real/demo.golden:\n%s", got)
+	}
+}
