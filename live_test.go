@@ -460,7 +460,7 @@ func TestLiveText(t *testing.T) {
 		t.Fatal("run did not return after cancel")
 	}
 	out := stdout.String()
-	for _, want := range []string{"HANDSHAKE", `"timeline row"`, "MSG-TEXT"} {
+	for _, want := range []string{"HANDSHAKE", `"timeline row"`, "C>S TEXT", "S>C TEXT"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
