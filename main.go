@@ -957,7 +957,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	}
 	if st.Evicted > 0 {
 		fmt.Fprintf(stderr, "wscap: warning: the memory budget (--memcap %s) was reached: %d connections evicted, %d of them WebSocket or TLS (memcap_evicted anomalies)\n",
-			byteCount(cfg.memcap), st.Evicted, st.EvictedWS)
+			reassembly.MemCapString(cfg.memcap), st.Evicted, st.EvictedWS)
 	}
 	if h := hintLine(&st); h != "" {
 		fmt.Fprintln(stderr, h)
@@ -971,7 +971,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "wscap: %d TLS connections, %d decrypted\n", st.TLS, st.TLSDecrypted)
 		}
 		if cfg.memcap > 0 {
-			fmt.Fprintf(stderr, "wscap: %d connections evicted by the memory budget (%s)\n", st.Evicted, byteCount(cfg.memcap))
+			fmt.Fprintf(stderr, "wscap: %d connections evicted by the memory budget (%s)\n", st.Evicted, reassembly.MemCapString(cfg.memcap))
 		}
 	}
 	if readErr != nil && readErr != io.EOF {

@@ -1,6 +1,10 @@
 package reassembly
 
-import "time"
+import (
+	"time"
+
+	"github.com/wscap/wscap/decode"
+)
 
 // # The memory budget
 //
@@ -133,24 +137,35 @@ func (tr *Tracker) checkpoint(bytes int) int {
 	tr.sincePkts, tr.sinceBytes = 0, 0
 	tr.checks++
 	k := tr.checks
-	tr.own[k%len(tr.own)] = int64(len(tr.flows)) * trackCost
+	tr.own[k%ringSize] = int64(len(tr.flows)) * trackCost
+	tr.freed[k%ringSize] = 0
 	if k > checkLag && tr.total != nil {
 		past := k - checkLag
-		tr.evict(tr.total(past) + tr.own[past%len(tr.own)])
+		held := tr.total(past) + tr.own[past%ringSize]
+		// Evictions at past and since came after the engines noted
+		// what they held at past: what they freed is not to be freed
+		// again.
+		for j := past; j < k; j++ {
+			held -= tr.freed[j%ringSize]
+		}
+		tr.freed[k%ringSize] = tr.evict(held)
 	}
 	return k
 }
 
-// evict picks victims when held, the bytes of state at a past
-// checkpoint, is over the budget: enough connections, least recently
-// seen first, to bring the estimate down to budgetTarget of the budget.
-func (tr *Tracker) evict(held int64) {
+// evict picks victims when held, the bytes of state (at a past
+// checkpoint, less what was evicted since), is over the budget: enough
+// connections, least recently seen first, to bring the estimate down to
+// budgetTarget of the budget. It returns the bytes it estimates they
+// hold.
+func (tr *Tracker) evict(held int64) int64 {
 	if held <= tr.memcap {
-		return
+		return 0
 	}
 	need := held - int64(float64(tr.memcap)*budgetTarget)
-	quietCost := int64(trackCost + connCost)
-	busyCost := int64(trackCost + connCost)
+	freed := need
+	quietCost := int64(trackCost + connCost + quietDecoderCost)
+	busyCost := quietCost
 	if tr.busy.n > 0 {
 		rest := held - int64(tr.quiet.n)*quietCost
 		busyCost = max(busyCost, rest/int64(tr.busy.n))
@@ -175,6 +190,7 @@ func (tr *Tracker) evict(held int64) {
 		}
 		need -= cost
 	}
+	freed -= need // need is now 0 or less: what was freed beyond it
 	// The assembler's state of the victims goes too: what it buffers for
 	// connections with no packet since the newest victim's last is
 	// flushed, and those connections are closed (the others keep their
@@ -186,6 +202,7 @@ func (tr *Tracker) evict(held int64) {
 		cut.Close = cut.Close.Add(time.Nanosecond)
 	}
 	tr.cut = cut
+	return freed
 }
 
 // Cut says what an eviction flushes in the engines' assemblers besides
@@ -195,8 +212,12 @@ type Cut struct {
 	Flush, Close time.Time
 }
 
-// ringSize is how many checkpoints' own costs the Tracker remembers.
+// ringSize is how many checkpoints' own costs and evictions the Tracker
+// remembers.
 const ringSize = checkLag + 1
+
+// quietDecoderCost is what a new decoder holds: a SYN-only flow has one.
+var quietDecoderCost = decode.NewConn(decode.ConnMeta{}, decode.Options{}).MemSize()
 
 // SetCheckInterval sets the spacing of memory checkpoints, for tests
 // (of this package and others) that need evictions in small captures,

@@ -70,7 +70,8 @@ type conn struct {
 	lastSeen time.Time
 	lastSeg  decode.Seg
 
-	mem int64 // bytes of state accounted in Engine.mem
+	mem    int64 // bytes of state accounted in Engine.mem
+	victim bool  // the memory budget evicts it
 
 	mode tlsMode   // whether the connection is TLS, decided by its first bytes
 	pre  preBytes  // first bytes held while mode is undecided
@@ -185,6 +186,9 @@ func (c *conn) ReassemblyComplete(tcpasm.AssemblerContext) bool {
 	}
 	if e.atEOF || c.done {
 		return true // at the end of the capture, Flush closes in id order
+	}
+	if e.cutting && !c.victim {
+		return true // an eviction's flush: only the victims are finished
 	}
 	if c.half[0].ended || c.half[1].ended || c.dec == nil || c.idle() {
 		e.finish(c)

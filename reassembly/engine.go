@@ -201,6 +201,7 @@ type Engine struct {
 	epoch int // bumped whenever out is handed to the sink
 
 	flushing  bool // inside an assembler flush: contexts are not the current packet's
+	cutting   bool // inside the flush of an eviction (Tracker.Cut)
 	atEOF     bool // inside the final flush
 	flushed   bool
 	closedAll bool
@@ -465,16 +466,25 @@ func (e *Engine) Stats() Stats { return e.stats }
 // finishes the retired connections.
 func (e *Engine) idleFlush(now time.Time, cut Cut, retired []Retired) error {
 	cutoff := now.Add(-e.cfg.IdleTimeout)
+	// Evicted connections say so first: the flushes below may finish
+	// them.
+	for _, r := range retired {
+		if c := e.flows[r.key]; r.Evicted && c != nil && c.id == r.ID {
+			e.evicted(c)
+		}
+	}
 	e.flushing = true
 	e.asm.FlushCloseOlderThan(cutoff)
 	if cut.Flush.After(cutoff) || cut.Close.After(cutoff) {
+		// The assembler closes every connection silent since the
+		// newest victim's last packet: those that are not victims
+		// only lose their assembler state (see conn.ReassemblyComplete).
+		e.cutting = true
 		e.asm.FlushWithOptions(tcpasm.FlushOptions{T: cut.Flush, TC: cut.Close})
+		e.cutting = false
 	}
 	for _, r := range retired {
 		if c := e.flows[r.key]; c != nil && c.id == r.ID {
-			if r.Evicted {
-				e.evicted(c)
-			}
 			e.finish(c)
 			delete(e.flows, r.key)
 			e.byID[c.id] = nil
@@ -654,6 +664,7 @@ func (e *Engine) finish(c *conn) {
 // anomaly on a WebSocket or TLS connection (others are only counted).
 func (e *Engine) evicted(c *conn) {
 	e.stats.Evicted++
+	c.victim = true
 	if c.done || c.dec == nil || !c.dec.IsWebSocket() && c.tls == nil {
 		return
 	}
@@ -662,16 +673,17 @@ func (e *Engine) evicted(c *conn) {
 		Code:     decode.CodeMemcapEvicted,
 		Severity: decode.SeverityWarning,
 		Ref:      "wscap limit",
-		Detail: fmt.Sprintf("the memory budget (--memcap %s) was reached: this connection, silent since %s, was the least recently active; its state is dropped and what was open is truncated",
-			sizeString(e.cfg.MemCap), c.lastSeen.UTC().Format(time.RFC3339Nano)),
+		Detail: fmt.Sprintf("the memory budget (--memcap %s) was reached: this connection, silent since %s, was among the least recently active; its state is dropped and what was open is truncated",
+			MemCapString(e.cfg.MemCap), c.lastSeen.UTC().Format(time.RFC3339Nano)),
 	}
 	e.before(c)
 	e.out = c.dec.Report(e.out, decode.Side0, a, c.lastSeg)
 	e.after(c)
 }
 
-// sizeString formats a memory budget as the --memcap flag takes it.
-func sizeString(n int64) string {
+// MemCapString formats the budget in force for Config.MemCap n as the
+// --memcap flag takes it ("512MiB", "off").
+func MemCapString(n int64) string {
 	n = memCap(n)
 	switch {
 	case n == 0:

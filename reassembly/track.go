@@ -54,6 +54,7 @@ type Tracker struct {
 	quiet      lru // the others
 	total      func(k int) int64
 	own        [ringSize]int64 // the Tracker's own bytes at recent checkpoints
+	freed      [ringSize]int64 // bytes evicted at recent checkpoints (estimated)
 	sincePkts  int
 	sinceBytes int
 	checks     int
