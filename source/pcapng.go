@@ -89,7 +89,7 @@ func (r *ngReader) checkLength(h []byte, min uint32) (uint32, error) {
 	case n%4 != 0:
 		return 0, fmt.Errorf("block length %d is not a multiple of 4: %w", n, errDamaged)
 	}
-	if left := r.f.left(); left >= 0 && int64(n) > left {
+	if left := r.f.left(int64(n)); left >= 0 && int64(n) > left {
 		return 0, cutShort{fmt.Sprintf("block claims %d bytes, %d are left", n, left)}
 	}
 	return n, nil

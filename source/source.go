@@ -142,9 +142,10 @@ type file struct {
 	gz     *gzip.Reader
 	cr     *countingReader // counts bytes below br (decompressed if gz)
 	br     *bufio.Reader
-	size   int64 // size of a regular, uncompressed file; -1 if unknown
-	n      int   // packets delivered
-	err    error // sticky error
+	size   int64    // size of a regular, uncompressed file; -1 if unknown
+	sized  *os.File // the regular file whose size that is, to look again
+	n      int      // packets delivered
+	err    error    // sticky error
 	zipped bool
 
 	// pcap
@@ -170,11 +171,12 @@ func open(path string, stdin *os.File) (Source, error) {
 		closer io.Closer
 		name   = path
 		size   = int64(-1)
+		sized  *os.File
 	)
 	if path == "-" {
 		r, name = stdin, "stdin"
 		if st, err := stdin.Stat(); err == nil && st.Mode().IsRegular() {
-			size = st.Size()
+			size, sized = st.Size(), stdin
 		}
 	} else {
 		f, err := os.Open(path)
@@ -187,7 +189,7 @@ func open(path string, stdin *os.File) (Source, error) {
 			return nil, fmt.Errorf("open %s: is a directory", path)
 		}
 		if err == nil && st.Mode().IsRegular() {
-			size = st.Size()
+			size, sized = st.Size(), f
 		}
 		r, closer = f, f
 	}
@@ -199,6 +201,9 @@ func open(path string, stdin *os.File) (Source, error) {
 		return nil, err
 	}
 	s.closer = closer
+	if s.size >= 0 {
+		s.sized = sized
+	}
 	return s, nil
 }
 
@@ -289,10 +294,17 @@ func (s *file) peek(n int) ([]byte, error) {
 }
 
 // left returns the bytes left in a regular uncompressed file after the
-// next one the reader will consume, or -1 if that is not known.
-func (s *file) left() int64 {
+// next one the reader will consume, or -1 if that is not known. When
+// fewer than need are left, the file's size is looked at again: a capture
+// still being written (tcpdump -w) grows while it is read.
+func (s *file) left(need int64) int64 {
 	if s.size < 0 {
 		return -1
+	}
+	if s.size-s.offset() < need && s.sized != nil {
+		if st, err := s.sized.Stat(); err == nil {
+			s.size = max(s.size, st.Size())
+		}
 	}
 	return max(s.size-s.offset(), 0)
 }
@@ -345,10 +357,10 @@ func (s *file) nextPcap() (Packet, error) {
 	if err := s.checkCapLen(capLen, s.snaplen); err != nil {
 		return Packet{}, s.wrap("record", off, err)
 	}
-	if capLen > origLen {
-		return Packet{}, s.wrap("record", off, fmt.Errorf("record claims %d captured bytes of a %d-byte packet: %w", capLen, origLen, errDamaged))
-	}
-	if left := s.left(); left >= 0 && int64(capLen)+16 > left {
+	// A captured length above the original one (some writers leave the
+	// original 0) is read as libpcap reads it: the packet was that long.
+	origLen = max(origLen, capLen)
+	if left := s.left(int64(capLen) + 16); left >= 0 && int64(capLen)+16 > left {
 		return Packet{}, s.wrap("record", off, cutShort{fmt.Sprintf("record claims %d bytes, %d are left", capLen, max(left-16, 0))})
 	}
 	rec, err := s.peek(16 + int(capLen))
