@@ -426,3 +426,39 @@ func TestGoldenDisplayFilter(t *testing.T) {
 		})
 	}
 }
+
+// TestDisplayFilterHeldTLS checks that -Y hiding the conn event of a
+// decrypted wss connection does not leave its rows held back as if it
+// were not WebSocket (the timeline came out empty).
+func TestDisplayFilterHeldTLS(t *testing.T) {
+	for _, expr := range []string{`type in {tls message}`, `type == tls`, `not type == conn`} {
+		code, stdout, stderr := runCLI("-r", "testdata/real/chromium-wss-tls13-dsb.pcapng", "-Y", expr, "--no-summary")
+		if code != 0 || !strings.Contains(stdout, "--- TLS ") {
+			t.Errorf("-Y %q: exit %d, no TLS row:\n%s%s", expr, code, stdout, stderr)
+		}
+	}
+}
+
+// TestLegendAboveRows checks that a connection's legend is printed right
+// above its first printed row, once: views and filters that drop the
+// handshake or TLS rows leave no legend without rows, and no legend twice.
+func TestLegendAboveRows(t *testing.T) {
+	for _, args := range [][]string{
+		{"-r", "testdata/two-conns-interleaved.pcapng", "--messages"},
+		{"-r", "testdata/real/chromium-wss-tls13-dsb.pcapng", "--messages"},
+		{"-r", "testdata/real/demo.pcapng", "-Y", `type == frame && opcode == text`},
+		{"-r", "testdata/real/demo.pcapng", "-Y", `from == server`},
+	} {
+		_, stdout, _ := runCLI(append(args, "--no-summary")...)
+		lines := strings.Split(strings.TrimRight(stdout, "\n"), "\n")
+		for i, l := range lines {
+			if !strings.HasPrefix(l, "#") {
+				continue
+			}
+			conn := l[:strings.IndexByte(l, ' ')]
+			if i+1 >= len(lines) || !strings.Contains(lines[i+1], " "+conn+" ") {
+				t.Errorf("%v: legend %q is not followed by a row of %s:\n%s", args, l, conn, stdout)
+			}
+		}
+	}
+}

@@ -19,14 +19,11 @@ func (t *textRenderer) hidden(ev *decode.Event, c *connStats) {
 		}
 	}
 	switch ev.Kind {
+	case decode.KindConn:
+		t.release(c) // it is WebSocket: its held rows are shown
 	case decode.KindHandshake:
 		if h := ev.Handshake; h != nil && !c.legend {
-			// What the legend shows, not the headers.
-			c.hs = &decode.Handshake{
-				Method: h.Method, Path: h.Path, Protocol: h.Protocol, Status: h.Status,
-				Extensions: h.Extensions, Deflate: h.Deflate, DeflateFrame: h.DeflateFrame,
-				Accept: h.Accept, AcceptValid: h.AcceptValid, Upgraded: h.Upgraded, TLS: h.TLS,
-			}
+			c.hs = slimHandshake(h)
 		}
 	case decode.KindTLS:
 		c.setTLS(ev.TLS)
@@ -57,4 +54,14 @@ func (c *connStats) fragment(f *decode.Frame, d int) bool {
 		}
 	}
 	return compressed
+}
+
+// slimHandshake copies what the legend shows of h, not the headers: the
+// handshake of an event is only valid during the call.
+func slimHandshake(h *decode.Handshake) *decode.Handshake {
+	return &decode.Handshake{
+		Method: h.Method, Path: h.Path, Protocol: h.Protocol, Status: h.Status,
+		Extensions: h.Extensions, Deflate: h.Deflate, DeflateFrame: h.DeflateFrame,
+		Accept: h.Accept, AcceptValid: h.AcceptValid, Upgraded: h.Upgraded, TLS: h.TLS,
+	}
 }

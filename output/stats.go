@@ -46,6 +46,7 @@ type connStats struct {
 
 	ends      int     // end events seen (one per direction)
 	legend    bool    // text: the legend line was printed
+	legendDue bool    // text: the legend goes above the next row (with hs)
 	hold      bool    // text: rows go to held until the connection shows it is WebSocket
 	released  bool    // text: held rows were written (or never held)
 	held      []byte  // text: rows of a TLS connection not yet known to be WebSocket

@@ -232,12 +232,14 @@ func (t *textRenderer) render(ev *decode.Event, c *connStats) {
 		t.release(c)
 		if ev.Info != nil && ev.Info.Midstream {
 			c.info, c.hasInfo = *ev.Info, true
-			t.legend(c, nil)
+			c.legendDue = true
 		}
 		return
 	case decode.KindHandshake:
 		if ev.Handshake != nil {
-			t.legend(c, ev.Handshake)
+			// Printed again if the connection already had rows: it
+			// now knows its request.
+			c.hs, c.legendDue = slimHandshake(ev.Handshake), true
 		}
 	case decode.KindTLS:
 		if !c.released && !c.ws && !t.opt.All {
@@ -251,13 +253,14 @@ func (t *textRenderer) render(ev *decode.Event, c *connStats) {
 			if !c.hasInfo {
 				c.info.Client, c.info.Server, c.hasInfo = ev.TLS.Client, ev.TLS.Server, true
 			}
-			t.legend(c, nil)
+			c.legendDue = true
 		}
-		c.setTLS(ev.TLS)
+		// After its row: a legend above it names the endpoints, the row
+		// shows the session.
+		defer c.setTLS(ev.TLS)
 	default:
 		if !c.legend {
-			t.legend(c, c.hs)
-			c.hs = nil
+			c.legendDue = true
 		}
 	}
 	if t.opt.View == ViewFrames {
@@ -514,6 +517,14 @@ func (t *textRenderer) appendTime(dst []byte, ts time.Time) []byte {
 // row prints one timeline row and, with -V or -x, its details. fr, for a
 // message row, is the message's only frame, whose flags the row shows.
 func (t *textRenderer) row(ev *decode.Event, c *connStats, fr *decode.Frame) {
+	if c.legendDue {
+		// The legend goes right above the connection's first row, or
+		// its first after the handshake: rows a view or a display
+		// filter drops leave no legend without rows.
+		c.legendDue = false
+		t.legend(c, c.hs)
+		c.hs = nil
+	}
 	l := t.line[:0]
 
 	n := strconv.AppendInt(t.num[:0], int64(ev.Packet), 10)
