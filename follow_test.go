@@ -94,3 +94,26 @@ func TestFollowWholeText(t *testing.T) {
 		t.Errorf("only %d messages checked (%d texts, %d dumps)", checked, texts, dumps)
 	}
 }
+
+// TestFollowDelta checks that with -t delta each --follow line's time is
+// from the previous line, not from events that print no line (the frame
+// of a message sent in one frame made every message 0.000000).
+func TestFollowDelta(t *testing.T) {
+	code, stdout, stderr := runCLI("-r", "testdata/real/demo.pcapng", "--follow", "1", "-t", "delta")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	zero := 0
+	lines := 0
+	for _, l := range strings.Split(stdout, "\n") {
+		if strings.Contains(l, "client -> server: text") || strings.Contains(l, "server -> client: text") {
+			lines++
+			if strings.HasPrefix(l, "[0.000000 ") {
+				zero++
+			}
+		}
+	}
+	if lines == 0 || zero > 0 {
+		t.Errorf("%d of %d message lines have a delta of 0:\n%s", zero, lines, stdout)
+	}
+}

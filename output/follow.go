@@ -58,6 +58,26 @@ func (t *textRenderer) follow(ev *decode.Event, c *connStats) {
 	if !c.ws {
 		return // not (yet) a WebSocket connection
 	}
+	// Events that print no line of their own come back before the
+	// time: with -t delta each line's time is from the previous line.
+	switch ev.Kind {
+	case decode.KindFrame:
+		if f := &ev.Frame; f.Message > 0 {
+			// Its message stands for it.
+			if f.Fin && f.Opcode != decode.OpContinuation {
+				t.hold(ev)
+			}
+			return
+		}
+	case decode.KindAnomaly:
+		if t.pend.on {
+			t.pend.anoms = append(t.pend.anoms, *ev)
+			return
+		}
+	case decode.KindHandshake, decode.KindMessage, decode.KindGap, decode.KindEnd:
+	default:
+		return
+	}
 	if !c.legend {
 		t.legend(c, c.hs)
 		c.hs = nil
@@ -82,15 +102,7 @@ func (t *textRenderer) follow(ev *decode.Event, c *connStats) {
 		l = appendHandshakeInfo(l, ev.Handshake)
 		l = append(l, '\n')
 	case decode.KindFrame:
-		f := &ev.Frame
-		if f.Message > 0 {
-			// Its message stands for it.
-			if f.Fin && f.Opcode != decode.OpContinuation {
-				t.hold(ev)
-			}
-			return
-		}
-		l = t.followFrame(l, f)
+		l = t.followFrame(l, &ev.Frame)
 	case decode.KindMessage:
 		l = t.followMessage(l, &ev.Message)
 		if t.pend.on {
@@ -104,10 +116,6 @@ func (t *textRenderer) follow(ev *decode.Event, c *connStats) {
 			return
 		}
 	case decode.KindAnomaly:
-		if t.pend.on {
-			t.pend.anoms = append(t.pend.anoms, *ev)
-			return
-		}
 		a := &ev.Anomaly
 		l = append(l, "anomaly ["...)
 		l = append(l, a.Severity.String()...)
