@@ -72,6 +72,8 @@ func TestMatch(t *testing.T) {
 		{`type == "message" && from == "client" && text contains "error"`, "message:2.4"},
 		{`text contains "error"`, "message:2.4"},
 		{`conn == 3`, "anomaly:3.1 anomaly:3.2 gap:3.3 end:3.4"},
+		{`conn == 03`, "anomaly:3.1 anomaly:3.2 gap:3.3 end:3.4"}, // decimal, not octal
+		{`conn == 0x3`, "anomaly:3.1 anomaly:3.2 gap:3.3 end:3.4"},
 		{`conn != 2 and conn < 4`, "anomaly:3.1 anomaly:3.2 gap:3.3 end:3.4"},
 		{`conn >= 3 && !(type == gap || type eq end)`, "anomaly:3.1 anomaly:3.2 tls:4.1"},
 		{`code in {close_code_invalid text_invalid_utf8}`, "anomaly:3.1"},
@@ -163,6 +165,9 @@ func TestCompileErrors(t *testing.T) {
 		{`(conn == 1`, 11, `expected ")" to close the "(" at column 1`},
 		{`conn == 1)`, 10, `unexpected ")"`},
 		{`conn = 1`, 6, `"=" is not an operator`},
+		{`conn == 010x`, 9, `conn is a number field`},
+		{`conn == 0b11`, 9, `conn is a number field`},
+		{`conn == 1_0`, 9, `conn is a number field`},
 		{`conn == 1 & fin`, 11, `'&' is not an operator: use "&&"`},
 		{`conn ==`, 8, `expected a value after ==, found the end`},
 		{`text contains "abc`, 15, `unterminated string`},

@@ -457,12 +457,20 @@ func (p *parser) value(t, ot token, f *field, check bool) (value, error) {
 	switch f.typ {
 	case typInt:
 		if t.kind == tWord {
-			n, err := strconv.ParseInt(t.text, 0, 64)
-			if err == nil {
-				return value{n: n}, nil
+			// Decimal, or hex after 0x: not Go's octal (010 would be 8),
+			// 0b, 0o or underscores.
+			digits, base := t.text, 10
+			if h, ok := strings.CutPrefix(strings.ToLower(digits), "0x"); ok {
+				digits, base = h, 16
 			}
-			if _, err := strconv.ParseUint(t.text, 0, 64); err == nil {
-				return value{n: 1<<63 - 1}, nil // values are capped alike
+			if digits != "" && !strings.ContainsAny(digits, "_+-") {
+				n, err := strconv.ParseInt(digits, base, 64)
+				if err == nil {
+					return value{n: n}, nil
+				}
+				if _, err := strconv.ParseUint(digits, base, 64); err == nil {
+					return value{n: 1<<63 - 1}, nil // values are capped alike
+				}
 			}
 		}
 		return value{}, p.errf(t, "%s is a number field: compare it with a number, not %s", f.name, describe(t))
