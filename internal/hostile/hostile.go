@@ -150,6 +150,17 @@ func (cw *writer) close() (Counts, error) {
 	return cw.counts, err
 }
 
+// closeOne ends the single WebSocket connection s of capture c with a
+// close handshake and FINs, and writes what is left of the capture.
+func (cw *writer) closeOne(c *flowgen.Capture, s *ws) (Counts, error) {
+	s.closeBoth()
+	if err := cw.drain(c, nil); err != nil {
+		return Counts{}, err
+	}
+	cw.counts.Conns, cw.counts.WebSocket = 1, 1
+	return cw.close()
+}
+
 // spreadAt returns the start time of connection i of n spread over span
 // (zero time when span is zero: one after the other).
 func spreadAt(i, n int, span time.Duration) time.Time {
@@ -451,12 +462,7 @@ func (g InflateBomb) Write(w io.Writer) (Counts, error) {
 			}
 		}
 	}
-	s.closeBoth()
-	if err := cw.drain(c, nil); err != nil {
-		return Counts{}, err
-	}
-	cw.counts.Conns, cw.counts.WebSocket = 1, 1
-	return cw.close()
+	return cw.closeOne(c, s)
 }
 
 // EmptyFrames is one connection on which the server sends Frames empty
@@ -482,12 +488,7 @@ func (g EmptyFrames) Write(w io.Writer) (Counts, error) {
 			return Counts{}, err
 		}
 	}
-	s.closeBoth()
-	if err := cw.drain(c, nil); err != nil {
-		return Counts{}, err
-	}
-	cw.counts.Conns, cw.counts.WebSocket = 1, 1
-	return cw.close()
+	return cw.closeOne(c, s)
 }
 
 // LargeMessage is one connection on which the server sends one text
@@ -513,12 +514,7 @@ func (g LargeMessage) Write(w io.Writer) (Counts, error) {
 			return Counts{}, err
 		}
 	}
-	s.closeBoth()
-	if err := cw.drain(c, nil); err != nil {
-		return Counts{}, err
-	}
-	cw.counts.Conns, cw.counts.WebSocket = 1, 1
-	return cw.close()
+	return cw.closeOne(c, s)
 }
 
 // HoleThenBytes is Conns WebSocket connections on which the server starts
@@ -566,12 +562,7 @@ func session(w io.Writer, seed int64, path string, req []string) (Counts, error)
 	s := open(c, seed, 0, path, req, nil)
 	s.Client(s.cf(flowgen.Frame{Fin: true, Op: flowgen.OpText, Payload: []byte("hello from the client")}))
 	s.Server(flowgen.Frames(flowgen.Frame{Fin: true, Op: flowgen.OpText, Payload: []byte("hello from the server")}))
-	s.closeBoth()
-	if err := cw.drain(c, nil); err != nil {
-		return Counts{}, err
-	}
-	cw.counts.Conns, cw.counts.WebSocket = 1, 1
-	return cw.close()
+	return cw.closeOne(c, s)
 }
 
 // BigCookie is one WebSocket session whose Upgrade request carries a
@@ -623,10 +614,5 @@ func (g ManyInterfaces) Write(w io.Writer) (Counts, error) {
 	c := cw.capture(time.Time{})
 	s := open(c, g.Seed, 0, "/iface", nil, nil)
 	s.Server(flowgen.Frames(flowgen.Frame{Fin: true, Op: flowgen.OpText, Payload: []byte("on the last interface")}))
-	s.closeBoth()
-	if err := cw.drain(c, nil); err != nil {
-		return Counts{}, err
-	}
-	cw.counts.Conns, cw.counts.WebSocket = 1, 1
-	return cw.close()
+	return cw.closeOne(c, s)
 }
