@@ -952,6 +952,9 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		unsupported += filt.Stats().Unsupported
 	}
 	keyLogReadError(keys, stderr)
+	if w := followWarning(cfg.follow, pipe.IDs()); w != "" {
+		fmt.Fprintln(stderr, w)
+	}
 	if unsupported > 0 {
 		fmt.Fprintf(stderr, "wscap: warning: skipped %d packets of link types wscap does not decode\n", unsupported)
 	}
@@ -1046,6 +1049,31 @@ func useColor(when string, stdout io.Writer, getenv func(string) string) bool {
 		return false
 	}
 	return getenv("NO_COLOR") == "" && isTerminal(stdout)
+}
+
+// followWarning names the connections --follow asked for that the
+// capture does not have (it has #1 to #ids); "" when there is none.
+func followWarning(f *output.Follow, ids int) string {
+	if f == nil || f.All {
+		return ""
+	}
+	var missing []string
+	for _, id := range f.Conns {
+		if id > ids {
+			missing = append(missing, "#"+strconv.Itoa(id))
+		}
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	has := "no connection"
+	switch {
+	case ids == 1:
+		has = "one connection, #1"
+	case ids > 1:
+		has = fmt.Sprintf("connections #1 to #%d", ids)
+	}
+	return fmt.Sprintf("wscap: warning: --follow %s: the capture has %s", strings.Join(missing, ", "), has)
 }
 
 // isTerminal reports whether w is a terminal (a character device).

@@ -461,6 +461,18 @@ func (p *Pipeline) Stats() reassembly.Stats {
 	return s
 }
 
+// IDs returns how many connection ids the capture's connections got:
+// they are #1 to #IDs().
+func (p *Pipeline) IDs() int {
+	if p.eng != nil {
+		return p.eng.IDs()
+	}
+	if p.tr == nil {
+		return 0
+	}
+	return p.tr.IDs()
+}
+
 // Hidden returns the connections the output left out (see
 // output.Options.All), by reason; only after Close.
 func (p *Pipeline) Hidden() output.Hidden {

@@ -462,6 +462,10 @@ func (e *Engine) CloseAll() error {
 // Stats returns the counters so far.
 func (e *Engine) Stats() Stats { return e.stats }
 
+// IDs returns how many connection ids the engine's Tracker gave (see
+// Tracker.IDs); 0 for an engine fed by Handle.
+func (e *Engine) IDs() int { return e.tr.IDs() }
+
 // idleFlush releases data that waited too long behind a hole and
 // finishes the retired connections.
 func (e *Engine) idleFlush(now time.Time, cut Cut, retired []Retired) error {

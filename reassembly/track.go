@@ -216,6 +216,10 @@ func (tr *Tracker) Tick(now time.Time) (bool, time.Time) {
 	return true, tr.now
 }
 
+// IDs returns how many connection ids the Tracker gave so far: the
+// connections of the capture are #1 to #IDs().
+func (tr *Tracker) IDs() int { return tr.nextID }
+
 // Retired returns the connections retired by the last idle flush or
 // evicted by the memory budget, in id order. The slice is reused by the
 // next flush.
