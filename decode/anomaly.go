@@ -109,6 +109,10 @@ const (
 	CodeCloseReasonInvalidUTF8 Code = "close_reason_invalid_utf8"
 	CodeDataAfterClose         Code = "data_after_close"
 
+	// WebSocket over HTTP/2 (RFC 8441).
+	CodeH2ConnectNotEnabled Code = "h2_connect_not_enabled" // §4: :protocol without SETTINGS_ENABLE_CONNECT_PROTOCOL = 1
+	CodeH2ConnectIncomplete Code = "h2_connect_incomplete"  // §4: :scheme, :path (and :authority) with :protocol; :method CONNECT
+
 	// The capture.
 	CodeFramingLost     Code = "framing_lost"
 	CodeStreamTruncated Code = "stream_truncated"
@@ -178,6 +182,9 @@ var codeInfo = map[Code]codeDoc{
 	CodeCloseCodeInvalid:       {SeverityError, "RFC 6455 §7.4", "a close code that must not be sent on the wire (< 1000, 1004-1006, 1015, 1016-2999 unassigned, >= 5000)"},
 	CodeCloseReasonInvalidUTF8: {SeverityError, "RFC 6455 §5.5.1", "a close reason is not valid UTF-8"},
 	CodeDataAfterClose:         {SeverityError, "RFC 6455 §5.5.1", "an endpoint sent a data frame after its own close frame"},
+
+	CodeH2ConnectNotEnabled: {SeverityError, "RFC 8441 §4", "an extended CONNECT (:protocol) was sent although the server had not sent SETTINGS_ENABLE_CONNECT_PROTOCOL = 1"},
+	CodeH2ConnectIncomplete: {SeverityError, "RFC 8441 §4", "an extended CONNECT lacks :scheme, :path or :authority, or its :method is not CONNECT"},
 
 	CodeFramingLost:     {SeverityWarning, "capture", "bytes were lost inside a frame header or an HTTP head; the rest of the direction is counted, not decoded"},
 	CodeStreamTruncated: {SeverityWarning, "capture", "the direction ended in the middle of a frame or a fragmented message"},

@@ -345,7 +345,7 @@ func (c *Conn) keep(b []byte) []byte {
 
 func (c *Conn) event(dst []Event, k Kind, from Role, s Seg) []Event {
 	c.seq++
-	return append(dst, Event{Kind: k, Conn: c.meta.ID, Seq: c.seq, From: from, Time: s.Time, Packet: s.Packet})
+	return append(dst, Event{Kind: k, Conn: c.meta.ID, Seq: c.seq, From: from, H2Stream: c.meta.H2Stream, Time: s.Time, Packet: s.Packet})
 }
 
 func (c *Conn) anomaly(dst []Event, from Role, s Seg, a Anomaly) []Event {

@@ -269,6 +269,8 @@ var anomalyCases = []anomalyCase{
 	{"key repeated", CodeKeyRepeated, RoleClient, []step{c2s(str(strings.Replace(testReq, "Origin:", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin:", 1))), s2c(str(testResp))}, Options{}},
 	{"key invalid", CodeKeyInvalid, RoleClient, []step{c2s(str(strings.Replace(testReq, "dGhlIHNhbXBsZSBub25jZQ==", "c2hvcnQ=", 1))), s2c(str(testResp))}, Options{}},
 	{"version 8", CodeVersionInvalid, RoleClient, []step{c2s(str(strings.Replace(testReq, "Version: 13", "Version: 8", 1))), s2c(str(testResp))}, Options{}},
+	{"h2 connect not enabled", CodeH2ConnectNotEnabled, RoleClient, []step{h2Step(h2Req(), h2Resp("200"), false)}, Options{}},
+	{"h2 connect without :path", CodeH2ConnectIncomplete, RoleClient, []step{h2Step([]HeaderField{{":method", "CONNECT"}, {":protocol", "websocket"}, {":scheme", "https"}, {":authority", "a"}, {"sec-websocket-version", "13"}}, h2Resp("200"), true)}, Options{}},
 	{"protocol not offered", CodeProtocolNotOffered, RoleServer, []step{c2s(str(testReq)), s2c(str(strings.Replace(testResp, "Protocol: chat", "Protocol: mqtt", 1)))}, Options{}},
 	{"extension not offered", CodeExtensionNotOffered, RoleServer, []step{c2s(str(testReq)), s2c(str(respWithExt("permessage-deflate")))}, Options{}},
 	{"101 without upgrade", CodeResponseUpgradeMissing, RoleServer, []step{c2s(str(testReq)), s2c(str(strings.Replace(testResp, "Upgrade: websocket\r\n", "", 1)))}, Options{}},

@@ -88,12 +88,15 @@ func (k Kind) String() string {
 // only until the next call of a method of that Conn (or [Conn.Release]).
 // Use [Event.Clone] to keep an Event longer.
 type Event struct {
-	Kind   Kind
-	Conn   int  // connection id (ConnMeta.ID)
-	Seq    int  // per-connection sequence number, from 1
-	From   Role // side that sent what the event describes (RoleNone: both/neither)
-	Time   time.Time
-	Packet int // packet that completed the event
+	Kind Kind
+	Conn int  // connection id (ConnMeta.ID)
+	Seq  int  // per-connection sequence number, from 1
+	From Role // side that sent what the event describes (RoleNone: both/neither)
+	// H2Stream is the HTTP/2 stream of a WebSocket over HTTP/2
+	// (ConnMeta.H2Stream), 0 for one over HTTP/1.1.
+	H2Stream uint32
+	Time     time.Time
+	Packet   int // packet that completed the event
 
 	Info      *ConnInfo  // KindConn
 	Handshake *Handshake // KindHandshake
@@ -137,6 +140,10 @@ type ConnMeta struct {
 	ID    int               // 1-based, in order of first packet
 	Addr  [2]netip.AddrPort // address of Side0 and Side1
 	SynOK bool              // Side0 is known to be the originator (its SYN was seen)
+	// H2Stream is the HTTP/2 stream of a WebSocket over HTTP/2 (RFC
+	// 8441; see Conn.ExtendedConnect), 0 for one over HTTP/1.1. Every
+	// event of the Conn carries it.
+	H2Stream uint32
 }
 
 // ConnInfo describes a WebSocket connection once its roles are known.
@@ -282,6 +289,9 @@ type Handshake struct {
 	Extensions     string // raw Sec-WebSocket-Extensions of the response
 	Response       []HeaderField
 	ResponsePacket int
+
+	H2Stream   uint32 // RFC 8441: the HTTP/2 stream of the extended CONNECT (0: HTTP/1.1)
+	H2Protocol string // RFC 8441: the request's :protocol
 
 	Upgraded     bool           // the connection switched to WebSocket framing
 	Deflate      *DeflateParams // agreed permessage-deflate parameters (RFC 7692), nil if none

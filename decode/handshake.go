@@ -208,6 +208,16 @@ func fillResponse(hs *Handshake, h *httpHead) []Anomaly {
 			an = append(an, newAnomaly(CodeAcceptMismatch, "expected %q, found %q", want, accepts[0]))
 		}
 	}
+	return append(an, checkSelection(hs, h)...)
+}
+
+// checkSelection checks the subprotocol and extensions that the answer h
+// selected against the offer in hs (RFC 6455 §4.1, §11.3.2, §11.3.4; RFC
+// 7692 through negotiateExtensions) and sets hs.Deflate and
+// hs.DeflateFrame. The same rules hold for the 2xx answer to an RFC 8441
+// extended CONNECT (RFC 8441 §5).
+func checkSelection(hs *Handshake, h *httpHead) []Anomaly {
+	var an []Anomaly
 	// RFC 6455 §4.1: "If the response includes a |Sec-WebSocket-Protocol|
 	// header field and this header field indicates the use of a subprotocol
 	// that was not present in the client's handshake (the server has

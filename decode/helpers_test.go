@@ -116,6 +116,9 @@ type step struct {
 	// report: an anomaly found outside the decoder (Conn.Report), e.g.
 	// memcap_evicted; run then Closes the Conn, as the caller does.
 	report Code
+	// h2: the extended CONNECT exchange of an HTTP/2 stream
+	// (Conn.ExtendedConnect), side its client.
+	h2 *H2Connect
 }
 
 func c2s(parts ...[]byte) step { return step{side: Side0, data: bytes.Join(parts, nil)} }
@@ -145,6 +148,10 @@ func run(opt Options, steps []step, split func(n int) []int) []Event {
 			}
 		case st.gap > 0:
 			dst = c.Gap(dst, st.side, st.gap, s)
+		case st.h2 != nil:
+			x := *st.h2
+			x.RequestSeg, x.ResponseSeg = s, s
+			dst = c.ExtendedConnect(dst, st.side, &x)
 		default:
 			cuts := []int{len(st.data)}
 			if split != nil {

@@ -126,6 +126,7 @@ type httpHead struct {
 	status                int    // status line
 	reason                string
 	fields                []HeaderField // in order, duplicates kept, names as sent
+	pseudos               []HeaderField // HTTP/2: the pseudo-header fields (see h2Head)
 	// malformed names the first violation parseHead tolerated (a control
 	// character in the request-target, a header line that is not a field);
 	// the caller decides whether the head is trusted anyway.
