@@ -160,6 +160,11 @@ func appendEventJSON(b []byte, ev *decode.Event, c *connStats, tc *tsCache) []by
 	b = append(b, ev.Kind.String()...)
 	b = append(b, '"')
 	b = jInt(b, "conn", int64(ev.Conn))
+	if ev.H2Stream != 0 {
+		// A WebSocket over HTTP/2 (RFC 8441): the TCP connection and
+		// the stream identify it, as in Wireshark.
+		b = jInt(b, "h2_stream", int64(ev.H2Stream))
+	}
 	b = jTime(b, "ts", ev.Time, tc)
 	b = jInt(b, "pkt", int64(ev.Packet))
 	b = jInt(b, "seq", int64(ev.Seq))
@@ -173,6 +178,9 @@ func appendEventJSON(b []byte, ev *decode.Event, c *connStats, tc *tsCache) []by
 		b = jAddr(b, "client", info.Client)
 		b = jAddr(b, "server", info.Server)
 		b = jBool(b, "midstream", info.Midstream)
+		if ev.H2Stream != 0 {
+			b = jRaw(b, "transport", "h2")
+		}
 
 	case decode.KindHandshake:
 		b = jAddr(b, "client", c.info.Client)
@@ -287,7 +295,13 @@ func appendHandshakeJSON(b []byte, h *decode.Handshake) []byte {
 	b = jStr(b, "version", h.Version)
 	b = jStr(b, "key", h.Key)
 	b = jStr(b, "accept", h.Accept)
-	b = jBool(b, "accept_valid", h.AcceptValid)
+	if h.H2Stream == 0 {
+		b = jBool(b, "accept_valid", h.AcceptValid)
+	} else {
+		// RFC 8441 has no Sec-WebSocket-Accept.
+		b = jRaw(b, "transport", "h2")
+		b = jStr(b, "h2_protocol", h.H2Protocol)
+	}
 	b = jInt(b, "status", int64(h.Status))
 	b = jStr(b, "reason", h.Reason)
 	b = append(key(b, "offered_protocols"), '[')

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"net/netip"
 	"os"
 	"regexp"
 	"strings"
@@ -348,5 +350,45 @@ func TestSchemaDocumented(t *testing.T) {
 				t.Errorf("core field %s.%s is not documented as core in README.md", typ, f)
 			}
 		}
+	}
+}
+
+// TestJSONH2 checks the fields of a WebSocket over HTTP/2 (RFC 8441) in
+// json-lines.md: h2_stream on every event, transport "h2" on conn and
+// handshake, no accept_valid (RFC 8441 has no Accept).
+func TestJSONH2(t *testing.T) {
+	meta := decode.ConnMeta{ID: 3, H2Stream: 7, Addr: [2]netip.AddrPort{
+		netip.MustParseAddrPort("10.0.0.2:51512"), netip.MustParseAddrPort("10.0.0.1:443")}}
+	c := decode.NewConn(meta, decode.Options{})
+	req := []decode.HeaderField{{Name: ":method", Value: "CONNECT"}, {Name: ":protocol", Value: "websocket"},
+		{Name: ":scheme", Value: "https"}, {Name: ":path", Value: "/chat"}, {Name: ":authority", Value: "example.com"},
+		{Name: "sec-websocket-version", Value: "13"}}
+	var evs []decode.Event
+	for _, e := range c.ExtendedConnect(nil, decode.Side0, &decode.H2Connect{Request: req,
+		Response: []decode.HeaderField{{Name: ":status", Value: "200"}}, ConnectProtocol: true}) {
+		evs = append(evs, e.Clone())
+	}
+	for _, e := range c.Feed(nil, decode.Side1, []byte{0x81, 0x02, 'h', 'i'}, decode.Seg{Time: t0, Packet: 9}) {
+		evs = append(evs, e.Clone())
+	}
+	objs := parseLines(t, render(t, func(b *bytes.Buffer) Renderer { return NewJSON(b, Options{}) }, evs))
+	if len(objs) != 4 {
+		t.Fatalf("%d lines, want conn, handshake, frame, message", len(objs))
+	}
+	for _, o := range objs {
+		if fmt.Sprint(o["h2_stream"]) != "7" || fmt.Sprint(o["conn"]) != "3" {
+			t.Errorf("%v: conn %v h2_stream %v, want 3 and 7", o["type"], o["conn"], o["h2_stream"])
+		}
+		switch o["type"] {
+		case "conn", "handshake":
+			if o["transport"] != "h2" {
+				t.Errorf("%v: transport %v, want h2", o["type"], o["transport"])
+			}
+		}
+	}
+	hs := objs[1]
+	if _, ok := hs["accept_valid"]; ok || hs["method"] != "CONNECT" || hs["path"] != "/chat" || hs["host"] != "example.com" ||
+		hs["key"] != "" || hs["accept"] != "" || fmt.Sprint(hs["status"]) != "200" || hs["h2_protocol"] != "websocket" {
+		t.Errorf("handshake %v", hs)
 	}
 }
