@@ -2,6 +2,7 @@ package h2
 
 import (
 	"errors"
+	"unsafe"
 
 	"github.com/wscap/wscap/decode"
 	"golang.org/x/net/http2/hpack"
@@ -182,8 +183,12 @@ func (c *Conn) setRoles(client decode.Side) {
 	c.rolesKnown = true
 	c.clientSide = client
 	c.h[client].client = true
-	c.h[client].state = stPreface
-	c.h[client^1].state = stHeader
+	if c.h[client].state != stEnded {
+		c.h[client].state = stPreface
+	}
+	if c.h[client^1].state != stEnded {
+		c.h[client^1].state = stHeader
+	}
 	if c.opt.Upgrade {
 		c.streams[1] = endBit(client)
 		c.maxID[1] = 1
@@ -780,3 +785,23 @@ func (c *Conn) settings(dst []Event, h *half, p []byte, s decode.Seg) []Event {
 	e.ConnectProtocol = connect
 	return dst
 }
+
+// MemSize returns an estimate of the heap bytes c holds: the Conn, the
+// frame buffers, the per-call arena, the tracked streams, and the HPACK
+// decoders counted at the largest dynamic table their peer allowed (an
+// upper bound: the table holds what the encoder added, at most that). It is
+// O(1), so a memory budget can call it after every Feed.
+func (c *Conn) MemSize() int {
+	n := int(unsafe.Sizeof(*c)) + cap(c.arena) + 4*cap(c.closed) + 24*len(c.streams)
+	for i := range c.h {
+		h := &c.h[i]
+		n += cap(h.buf) + h.blockSize
+		if h.dec != nil {
+			n += hpackDecoderSize + int(h.allowedTable)
+		}
+	}
+	return n
+}
+
+// hpackDecoderSize is about what an idle hpack.Decoder holds.
+const hpackDecoderSize = 256

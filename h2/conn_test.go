@@ -491,6 +491,22 @@ func cases() []h2case {
 			want: `S s0 settings |S s1 headers :status=200|S s1 data "hi" end|C s0 settings |C s1 anomaly h2_data_after_end_stream|C s1 data "no"`,
 		},
 		{
+			name: "a side that ended before the roles were known stays ended",
+			sc: func() *script {
+				sc := newScript().end(1)
+				return sc.on(0, func(w *wire) {
+					w.buf.WriteString(Preface)
+					must(w.fr.WriteSettings())
+				}).raw(1, []byte{0, 0, 0, 4, 0, 0, 0, 0, 0})
+			},
+			want: "C s0 settings ",
+			check: func(t *testing.T, c *Conn) {
+				if st := c.Stats(1); st.Frames != 0 || st.Bytes != 0 {
+					t.Errorf("ended side decoded: %+v", st)
+				}
+			},
+		},
+		{
 			name: "header list limit",
 			opt:  Options{MaxHeaderList: 120},
 			sc: func() *script {
@@ -616,5 +632,21 @@ func TestDeclaredLengthNotAllocated(t *testing.T) {
 	c.Feed(nil, 0, []byte{0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 1, 'a', 'b'}, decode.Seg{})
 	if h := &c.h[0]; h.state != stPayload || cap(h.buf) > 4096 {
 		t.Fatalf("state %d, buffer cap %d", h.state, cap(h.buf))
+	}
+}
+
+func TestMemSize(t *testing.T) {
+	sc := newScript().preface().on(0, func(w *wire) {
+		w.headers(1, false, wsConnect...)
+		must(w.fr.WriteData(1, false, bytes.Repeat([]byte("x"), 3000)))
+	})
+	_, c := run(Options{}, sc.steps, nil)
+	base := c.MemSize()
+	if base < 3000+defaultTableSize {
+		t.Errorf("MemSize %d does not count the frame buffer and the HPACK table", base)
+	}
+	c.End(nil, 0, decode.Seg{})
+	if after := c.MemSize(); after >= base-3000 {
+		t.Errorf("MemSize %d after End, %d before", after, base)
 	}
 }
