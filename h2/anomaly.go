@@ -38,7 +38,7 @@ var codeInfo = map[decode.Code]codeDoc{
 	CodeContinuationExpected:   {decode.SeverityError, "RFC 9113 §6.10", "a frame other than a CONTINUATION of the same stream interrupts a header block; the rest of the direction is counted, not decoded"},
 	CodeContinuationUnexpected: {decode.SeverityError, "RFC 9113 §6.10", "a CONTINUATION frame arrives while no header block is open; it is skipped"},
 	CodeDataAfterEndStream:     {decode.SeverityError, "RFC 9113 §5.1", "a DATA or HEADERS frame on a stream after its sender's END_STREAM"},
-	CodeStreamID:               {decode.SeverityError, "RFC 9113 §5.1.1", "a frame uses a stream identifier its type does not allow (0 for a stream frame, non-0 for a connection frame), or a stream is opened with the wrong parity or a smaller identifier"},
+	CodeStreamID:               {decode.SeverityError, "RFC 9113 §5.1.1", "a frame uses a stream identifier its type does not allow (0 for a stream frame, non-0 for a connection frame), or a stream is opened by the wrong side (client streams are odd, server streams even)"},
 	CodeStreamIdle:             {decode.SeverityError, "RFC 9113 §5.1", "a DATA, RST_STREAM or CONTINUATION frame on a stream that was never opened"},
 	CodePadding:                {decode.SeverityError, "RFC 9113 §6.1", "the pad length is not smaller than the frame payload; the frame's content is dropped (in a header-carrying frame the direction is lost)"},
 	CodeSettingsInvalid:        {decode.SeverityError, "RFC 9113 §6.5.2", "a SETTINGS value is out of range (ENABLE_PUSH, INITIAL_WINDOW_SIZE, MAX_FRAME_SIZE, ENABLE_CONNECT_PROTOCOL not 0 or 1, or set back to 0 after 1, RFC 8441 §3); it is ignored"},

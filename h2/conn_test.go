@@ -650,3 +650,25 @@ func TestMemSize(t *testing.T) {
 		t.Errorf("MemSize %d after End, %d before", after, base)
 	}
 }
+
+// BenchmarkFeed: a client stream of 1 KiB DATA frames on one stream.
+func BenchmarkFeed(b *testing.B) {
+	sc := newScript().preface().on(0, func(w *wire) {
+		w.headers(1, false, wsConnect...)
+		for i := 0; i < 1000; i++ {
+			must(w.fr.WriteData(1, false, bytes.Repeat([]byte{byte(i)}, 1024)))
+		}
+	})
+	data := sc.steps[len(sc.steps)-1].data
+	b.SetBytes(int64(len(data)))
+	var evs []Event
+	for b.Loop() {
+		c := NewConn(Options{})
+		for _, st := range sc.steps[:len(sc.steps)-1] {
+			c.Feed(nil, st.side, st.data, decode.Seg{})
+		}
+		for p := data; len(p) > 0; p = p[min(len(p), 1460):] {
+			evs = c.Feed(evs[:0], 0, p[:min(len(p), 1460)], decode.Seg{})
+		}
+	}
+}
