@@ -25,10 +25,23 @@ import (
 var realH2 = []struct {
 	name string
 	tls  bool
+	alpn []byte // the ALPN protocol list the client offers (TLS)
 }{
-	{"chromium-h2-wss", true},
-	{"node-h2c", false},
-	{"node-h2-wss", true},
+	{"chromium-h2-wss", true, alpnList("h2", "http/1.1")},
+	{"firefox-h2-wss", true, alpnList("h2", "http/1.1")},
+	{"node-h2c", false, nil},
+	{"node-h2-wss", true, alpnList("h2")},
+}
+
+// alpnList returns the ALPN extension (RFC 7301 section 3.1) offering
+// protos, as a ClientHello carries it.
+func alpnList(protos ...string) []byte {
+	var list []byte
+	for _, p := range protos {
+		list = append(append(list, byte(len(p))), p...)
+	}
+	ext := []byte{0x00, 0x10, byte((len(list) + 2) >> 8), byte(len(list) + 2), byte(len(list) >> 8), byte(len(list))}
+	return append(ext, list...)
 }
 
 // TestRealH2Recordings checks the WebSocket-over-HTTP/2 recordings as
@@ -56,15 +69,10 @@ func TestRealH2Recordings(t *testing.T) {
 				t.Errorf("%d packets, want a whole session (at least 20)", len(pkts))
 			}
 			// The h2c client connection preface (RFC 9113 section 3.4), or
-			// the ALPN extension's protocol list with "h2" alone
-			// (list length 3, name length 2).
+			// the ClientHello's ALPN extension.
 			marker := []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
 			if r.tls {
-				marker = []byte{0x00, 0x10, 0x00, 0x05, 0x00, 0x03, 0x02, 'h', '2'}
-				if r.name == "chromium-h2-wss" {
-					// Chromium offers h2 and http/1.1: list length 12.
-					marker = []byte{0x00, 0x10, 0x00, 0x0e, 0x00, 0x0c, 0x02, 'h', '2', 0x08, 'h', 't', 't', 'p', '/', '1', '.', '1'}
-				}
+				marker = r.alpn
 			}
 			found := false
 			for _, p := range pkts {
@@ -110,8 +118,8 @@ var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 var keyLogLine = regexp.MustCompile(`^(CLIENT_HANDSHAKE_TRAFFIC_SECRET|SERVER_HANDSHAKE_TRAFFIC_SECRET|CLIENT_TRAFFIC_SECRET_0|SERVER_TRAFFIC_SECRET_0|EXPORTER_SECRET) [0-9a-f]{64} [0-9a-f]{64,96}$`)
 
-// checkKeyLog checks a TLS 1.3 key log: NSS lines only, with the four
-// traffic secrets of at least one connection.
+// checkKeyLog checks a TLS 1.3 key log: NSS lines (and NSS's "#"
+// comment), with the four traffic secrets of at least one connection.
 func checkKeyLog(t *testing.T, path string) {
 	t.Helper()
 	raw, err := os.ReadFile(path)
@@ -120,6 +128,9 @@ func checkKeyLog(t *testing.T, path string) {
 	}
 	labels := map[string]int{}
 	for i, line := range strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n") {
+		if strings.HasPrefix(line, "# ") {
+			continue
+		}
 		if !keyLogLine.MatchString(line) {
 			t.Errorf("%s:%d: not a TLS 1.3 key log line: %q", path, i+1, line)
 			continue

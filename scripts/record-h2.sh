@@ -4,6 +4,8 @@
 #
 #   chromium-h2-wss.pcapng + .keys  headless Chromium over TLS 1.3 (ALPN h2),
 #                                   Chromium's SSLKEYLOGFILE
+#   firefox-h2-wss.pcapng + .keys   headless Firefox ESR over TLS 1.3 (ALPN h2),
+#                                   SSLKEYLOGFILE (when firefox-esr is installed)
 #   node-h2c.pcapng                 Node's http2 client, h2c with prior
 #                                   knowledge (no TLS)
 #   node-h2-wss.pcapng + .keys      Node's http2 client over TLS 1.3 (ALPN h2),
@@ -30,8 +32,9 @@
 #
 # Needs: root (or CAP_NET_RAW) for tcpdump; node + npm (ws@8.23.1 is
 # installed into a temporary directory from the npm registry);
-# /usr/bin/chromium (Debian package chromium); openssl (a throwaway
-# self-signed certificate); tcpdump and editcap (Wireshark); tshark for the
+# /usr/bin/chromium (Debian package chromium); optionally firefox-esr and
+# certutil (Debian packages firefox-esr, libnss3-tools); openssl (a throwaway
+# CA and server certificate); tcpdump and editcap (Wireshark); tshark for the
 # check at the end (optional). Network: loopback only, besides npm.
 #
 # Usage: scripts/record-h2.sh [PORT]   (default 18790)
@@ -48,6 +51,15 @@ for tool in node npm tcpdump editcap openssl /usr/bin/chromium; do
 		exit 1
 	}
 done
+names="chromium-h2-wss node-h2c node-h2-wss"
+# Firefox is optional (Debian packages firefox-esr and, for certutil,
+# libnss3-tools).
+firefox=
+if command -v firefox-esr >/dev/null && command -v certutil >/dev/null; then
+	firefox=1
+else
+	echo "record-h2: no firefox-esr or certutil: firefox-h2-wss is not recorded" >&2
+fi
 
 tmp=$(mktemp -d)
 tcpdump_pid=
@@ -65,10 +77,20 @@ echo "record-h2: installing ws@8.23.1 into $tmp" >&2
 export NODE_PATH="$tmp/node_modules"
 versions="node $(node --version), ws $(node -p 'require("ws/package.json").version')"
 
+# A throwaway CA and a server certificate for wscap.test signed by it:
+# Firefox, which has no --ignore-certificate-errors, gets the CA in its
+# profile (a self-signed server certificate with CA:TRUE, as `openssl req
+# -x509` makes, is refused as a CA used as an end entity).
 mkdir -p "$tmp/cert"
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=wscap.test \
-	-addext subjectAltName=DNS:wscap.test \
-	-keyout "$tmp/cert/key.pem" -out "$tmp/cert/cert.pem" 2>/dev/null
+(
+	cd "$tmp/cert"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=wscap test CA" \
+		-keyout ca.key -out ca.pem 2>/dev/null
+	openssl req -newkey rsa:2048 -nodes -subj /CN=wscap.test -keyout key.pem -out leaf.csr 2>/dev/null
+	printf 'subjectAltName=DNS:wscap.test\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >leaf.ext
+	openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+		-extfile leaf.ext -out cert.pem 2>/dev/null
+)
 
 mkdir -p "$out"
 
@@ -150,6 +172,10 @@ record() {
 }
 
 record chromium-h2-wss --client chromium --tls
+if [ -n "$firefox" ]; then
+	record firefox-h2-wss --client firefox --tls
+	names="$names firefox-h2-wss"
+fi
 record node-h2c --client node
 record node-h2-wss --client node --tls
 
@@ -157,15 +183,18 @@ record node-h2-wss --client node --tls
 # :protocol websocket) and DATA frames on those streams. tshark 4.0 does not
 # decode the WebSocket frames inside them.
 if command -v tshark >/dev/null; then
-	for f in chromium-h2-wss node-h2c node-h2-wss; do
+	for f in $names; do
 		opt=()
 		[ -f "$out/$f.keys" ] && opt=(-o "tls.keylog_file:$out/$f.keys")
 		# h2c on a port that is not 80: tell tshark it is HTTP/2.
 		[ "$f" = node-h2c ] && opt=(-d "tcp.port==$port,http2")
-		c=$(tshark -r "$out/$f.pcapng" "${opt[@]}" -Y 'http2.header.value == "websocket"' -T fields -e http2.streamid 2>/dev/null | tr '\n' ' ')
+		c=$(tshark -r "$out/$f.pcapng" "${opt[@]}" -Y 'http2.header.name == ":protocol"' -T fields -e http2.streamid 2>/dev/null | tr ',' '\n' | sort -un | paste -sd, -)
 		d=$(tshark -r "$out/$f.pcapng" "${opt[@]}" -Y 'http2.type == 0' -T fields -e http2.streamid 2>/dev/null | tr ',' '\n' | grep -c . || true)
-		echo "record-h2: tshark: $f.pcapng: :protocol websocket on streams $c; $d DATA frames in all" >&2
+		echo "record-h2: tshark: $f.pcapng: :protocol in the packets of streams $c; $d DATA frames in all" >&2
 	done
 fi
 
+if [ -n "$firefox" ]; then
+	versions="$versions, $(firefox-esr --version 2>/dev/null), certutil from $(dpkg-query -W -f 'libnss3-tools ${Version}' libnss3-tools 2>/dev/null || echo "libnss3-tools (version unknown)")"
+fi
 echo "record-h2: $versions, $(/usr/bin/chromium --version 2>/dev/null | head -1), $(openssl version), $(tcpdump --version 2>&1 | head -1), $(editcap --version 2>&1 | head -1)" >&2

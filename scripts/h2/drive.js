@@ -1,7 +1,7 @@
 // drive.js: one recorded h2 session: starts server.js and runs one client
 // against it, for scripts/record-h2.sh (which captures the port).
 //
-//   node drive.js --client chromium|node --port N [--tls --cert DIR]
+//   node drive.js --client chromium|firefox|node --port N [--tls --cert DIR]
 //       [--keylog FILE] [--server-keylog FILE] [--truth FILE]
 //
 // --client chromium: headless Chromium (/usr/bin/chromium --headless=new,
@@ -9,6 +9,9 @@
 //   h2 server itself, so the page's own HTTP/2 connection carries the two
 //   WebSockets; with --keylog, Chromium writes its TLS key log there
 //   (SSLKEYLOGFILE and --ssl-key-log-file). Needs --tls.
+// --client firefox: headless Firefox ESR (firefox-esr --headless) on the
+//   same page, with a fresh profile that trusts DIR/ca.pem (certutil) and
+//   network.dns.forceResolve 127.0.0.1; key log via SSLKEYLOGFILE.
 // --client node: client.js in this process: Node's http2 client, h2c with
 //   prior knowledge (or TLS with ALPN h2 with --tls; --keylog from the TLS
 //   socket's 'keylog' event).
@@ -43,8 +46,8 @@ function parseArgs(argv) {
       default: throw new Error(`unknown argument ${a}`);
     }
   }
-  if (!['chromium', 'node'].includes(o.client) || !o.port) throw new Error('need --client and --port');
-  if (o.client === 'chromium' && !o.tls) throw new Error('--client chromium needs --tls (browsers speak h2 only over TLS)');
+  if (!['chromium', 'firefox', 'node'].includes(o.client) || !o.port) throw new Error('need --client and --port');
+  if (o.client !== 'node' && !o.tls) throw new Error(`--client ${o.client} needs --tls (browsers speak h2 only over TLS)`);
   return o;
 }
 
@@ -61,7 +64,42 @@ function startChromium(o) {
     args.push(`--ssl-key-log-file=${o.keylog}`);
   }
   args.push(`https://${HOST}:${o.port}/page.html?client=chromium`);
-  const child = spawn('/usr/bin/chromium', args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  return startBrowser('/usr/bin/chromium', args, env, userDataDir);
+}
+
+// startFirefox launches headless Firefox ESR on the page, with a fresh
+// profile that trusts the recording's CA (certutil, NSS's tool; Firefox has
+// no --ignore-certificate-errors) and resolves every name to 127.0.0.1.
+// Firefox writes its key log to SSLKEYLOGFILE.
+function startFirefox(o) {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'wscap-firefox-'));
+  const { execFileSync } = require('child_process');
+  execFileSync('certutil', ['-N', '--empty-password', '-d', `sql:${profile}`]);
+  execFileSync('certutil', ['-A', '-n', 'wscap test CA', '-t', 'C,,', '-i', path.join(o.cert, 'ca.pem'), '-d', `sql:${profile}`]);
+  const prefs = {
+    'network.dns.forceResolve': '127.0.0.1',
+    'network.http.http2.websockets': true, // RFC 8441 (the default; set to be sure)
+    'network.http.http3.enable': false,
+    'network.proxy.type': 0,
+    'browser.shell.checkDefaultBrowser': false,
+    'browser.startup.homepage_override.mstone': 'ignore',
+    'datareporting.policy.dataSubmissionEnabled': false,
+    'toolkit.telemetry.reportingpolicy.firstRun': false,
+    'app.update.disabledForTesting': true,
+    'network.captive-portal-service.enabled': false,
+    'network.connectivity-service.enabled': false,
+  };
+  fs.writeFileSync(path.join(profile, 'user.js'),
+    Object.entries(prefs).map(([k, v]) => `user_pref(${JSON.stringify(k)}, ${JSON.stringify(v)});\n`).join(''));
+  const env = { ...process.env, MOZ_HEADLESS: '1' };
+  if (o.keylog) env.SSLKEYLOGFILE = o.keylog;
+  const args = ['--headless', '--no-remote', '--profile', profile, `https://${HOST}:${o.port}/page.html?client=firefox`];
+  return startBrowser('firefox-esr', args, env, profile);
+}
+
+// startBrowser spawns a browser; returns {exited, kill}; kill also removes dir.
+function startBrowser(cmd, args, env, dir) {
+  const child = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let errText = '';
   child.stderr.on('data', (d) => { errText += d; });
   const exited = new Promise((resolve) => child.on('exit', (code, sig) => resolve({ code, sig, errText })));
@@ -70,12 +108,12 @@ function startChromium(o) {
     kill: async () => {
       child.kill('SIGTERM');
       await exited;
-      // Chromium's helper processes may still write there a moment after
-      // the browser process exits (record-h2.sh points TMPDIR at its own
+      // The browser's helper processes may still write there a moment
+      // after the main process exits (record-h2.sh points TMPDIR at its own
       // temporary directory, removed at its end, for what is left).
       await new Promise((r) => setTimeout(r, 500));
       try {
-        fs.rmSync(userDataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+        fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
       } catch (err) {
         console.error(`drive: ${err.message} (left behind)`);
       }
@@ -118,12 +156,12 @@ async function main() {
     ? { key: fs.readFileSync(path.join(o.cert, 'key.pem')), cert: fs.readFileSync(path.join(o.cert, 'cert.pem')) }
     : null;
   const srv = await startServer({ host: '127.0.0.1', port: o.port, tls: tlsOpts, want: 2,
-    needResult: o.client === 'chromium', serverKeylog: o.serverKeylog });
+    needResult: o.client !== 'node', serverKeylog: o.serverKeylog });
   let out;
   try {
-    if (o.client === 'chromium') {
-      const browser = startChromium(o);
-      const early = browser.exited.then((x) => { throw new Error(`chromium exited early (${x.code} ${x.sig}): ${x.errText}`); });
+    if (o.client === 'chromium' || o.client === 'firefox') {
+      const browser = o.client === 'chromium' ? startChromium(o) : startFirefox(o);
+      const early = browser.exited.then((x) => { throw new Error(`${o.client} exited early (${x.code} ${x.sig}): ${x.errText}`); });
       out = await Promise.race([srv.done, early]);
       await srv.close(); // GOAWAY, then the server ends the connection
       await new Promise((r) => setTimeout(r, 300));
