@@ -189,7 +189,7 @@ if command -v tshark >/dev/null; then
 		# h2c on a port that is not 80: tell tshark it is HTTP/2.
 		[ "$f" = node-h2c ] && opt=(-d "tcp.port==$port,http2")
 		c=$(tshark -r "$out/$f.pcapng" "${opt[@]}" -Y 'http2.header.name == ":protocol"' -T fields -e http2.streamid 2>/dev/null | tr ',' '\n' | sort -un | paste -sd, -)
-		d=$(tshark -r "$out/$f.pcapng" "${opt[@]}" -Y 'http2.type == 0' -T fields -e http2.streamid 2>/dev/null | tr ',' '\n' | grep -c . || true)
+		d=$(tshark -r "$out/$f.pcapng" "${opt[@]}" -Y 'http2.type == 0' -T fields -e http2.type 2>/dev/null | tr ',' '\n' | grep -cx 0 || true)
 		echo "record-h2: tshark: $f.pcapng: :protocol in the packets of streams $c; $d DATA frames in all" >&2
 	done
 fi
