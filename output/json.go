@@ -36,7 +36,7 @@ func (j *jsonRenderer) write(b []byte) {
 func (j *jsonRenderer) Write(evs []decode.Event) error {
 	for i := range evs {
 		ev := &evs[i]
-		c := j.conns.get(ev.Conn)
+		c := j.conns.get(ev.Conn, ev.H2Stream)
 		c.update(ev)
 		// Lines are built in memory (a Shard's, or a block written out
 		// when full: one copy less than through the bufio.Writer).
@@ -361,6 +361,10 @@ func appendHeadersJSON(b []byte, k string, hs []decode.HeaderField) []byte {
 func appendSummaryJSON(b []byte, c *connStats, tc *tsCache) []byte {
 	b = append(b, `{"type":"summary"`...)
 	b = jInt(b, "conn", int64(c.id))
+	if c.stream != 0 {
+		b = jInt(b, "h2_stream", int64(c.stream))
+		b = jRaw(b, "transport", "h2")
+	}
 	b = jTime(b, "ts", c.last, tc)
 	b = jInt(b, "pkt", int64(c.lastPkt))
 	b = jAddr(b, "client", c.info.Client)

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -371,16 +372,16 @@ func TestJSONH2(t *testing.T) {
 	for _, e := range c.Feed(nil, decode.Side1, []byte{0x81, 0x02, 'h', 'i'}, decode.Seg{Time: t0, Packet: 9}) {
 		evs = append(evs, e.Clone())
 	}
-	objs := parseLines(t, render(t, func(b *bytes.Buffer) Renderer { return NewJSON(b, Options{}) }, evs))
-	if len(objs) != 4 {
-		t.Fatalf("%d lines, want conn, handshake, frame, message", len(objs))
+	objs := parseLines(t, render(t, func(b *bytes.Buffer) Renderer { return NewJSON(b, Options{Summary: true}) }, evs))
+	if len(objs) != 5 {
+		t.Fatalf("%d lines, want conn, handshake, frame, message, summary", len(objs))
 	}
 	for _, o := range objs {
 		if fmt.Sprint(o["h2_stream"]) != "7" || fmt.Sprint(o["conn"]) != "3" {
 			t.Errorf("%v: conn %v h2_stream %v, want 3 and 7", o["type"], o["conn"], o["h2_stream"])
 		}
 		switch o["type"] {
-		case "conn", "handshake":
+		case "conn", "handshake", "summary":
 			if o["transport"] != "h2" {
 				t.Errorf("%v: transport %v, want h2", o["type"], o["transport"])
 			}
@@ -390,5 +391,40 @@ func TestJSONH2(t *testing.T) {
 	if _, ok := hs["accept_valid"]; ok || hs["method"] != "CONNECT" || hs["path"] != "/chat" || hs["host"] != "example.com" ||
 		hs["key"] != "" || hs["accept"] != "" || fmt.Sprint(hs["status"]) != "200" || hs["h2_protocol"] != "websocket" {
 		t.Errorf("handshake %v", hs)
+	}
+}
+
+// TestTextH2Streams checks that two WebSockets over HTTP/2 on one TCP
+// connection are two conversations in the timeline and the summary
+// ("#3/5" and "#3/7"), whose rows never lend each other flags.
+func TestTextH2Streams(t *testing.T) {
+	var evs []decode.Event
+	conns := map[uint32]*decode.Conn{}
+	for _, st := range []uint32{5, 7} {
+		meta := decode.ConnMeta{ID: 3, H2Stream: st, Addr: [2]netip.AddrPort{
+			netip.MustParseAddrPort("10.0.0.2:51512"), netip.MustParseAddrPort("10.0.0.1:443")}}
+		c := decode.NewConn(meta, decode.Options{})
+		conns[st] = c
+		req := []decode.HeaderField{{Name: ":method", Value: "CONNECT"}, {Name: ":protocol", Value: "websocket"},
+			{Name: ":scheme", Value: "https"}, {Name: ":path", Value: "/s" + strconv.Itoa(int(st))}, {Name: ":authority", Value: "example.com"},
+			{Name: "sec-websocket-version", Value: "13"}}
+		for _, e := range c.ExtendedConnect(nil, decode.Side0, &decode.H2Connect{Request: req,
+			Response: []decode.HeaderField{{Name: ":status", Value: "200"}}, ConnectProtocol: true}) {
+			evs = append(evs, e.Clone())
+		}
+	}
+	// Interleaved: a frame of stream 5, then one of stream 7, in one
+	// packet each, then the messages.
+	for i, st := range []uint32{5, 7} {
+		for _, e := range conns[st].Feed(nil, decode.Side1, []byte{0x81, 0x02, 'h', byte('0' + i)}, decode.Seg{Time: t0, Packet: 9 + i}) {
+			evs = append(evs, e.Clone())
+		}
+	}
+	out := string(render(t, func(b *bytes.Buffer) Renderer { return NewText(b, Options{Timeline: true, Summary: true}) }, evs))
+	for _, want := range []string{"#3/5 10.0.0.2:51512 -> 10.0.0.1:443 CONNECT /s5", "#3/7 10.0.0.2:51512 -> 10.0.0.1:443 CONNECT /s7",
+		"#3/5 S>C TEXT", "#3/7 S>C TEXT", "| #3/5 ", "| #3/7 "} {
+		if !strings.Contains(strings.Join(strings.Fields(out), " "), strings.Join(strings.Fields(want), " ")) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -100,7 +100,7 @@ func WriteSummary(w io.Writer, json bool, parts ...*Summary) error {
 	for _, p := range parts {
 		conns = append(conns, p.conns...)
 	}
-	slices.SortFunc(conns, func(a, b *connStats) int { return a.id - b.id })
+	slices.SortFunc(conns, compareConns)
 	if !json {
 		var opt Options
 		if len(parts) > 0 {

@@ -2,6 +2,7 @@ package output
 
 import (
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/wscap/wscap/decode"
@@ -22,7 +23,8 @@ type dirStats struct {
 // connStats is what the renderers remember about one connection: a few
 // counters, never events.
 type connStats struct {
-	id int
+	id     int
+	stream uint32 // the HTTP/2 stream of a WebSocket over HTTP/2 (RFC 8441), 0 for HTTP/1.1
 
 	info    decode.ConnInfo
 	hasInfo bool
@@ -62,10 +64,11 @@ type connStats struct {
 // are small and dense (1, 2, 3... in capture order), so they index a
 // slice; ids no event named stay nil.
 type tracker struct {
-	byID  []*connStats // index id; ids < 1 go to other
-	other map[int]*connStats
-	n     int
-	last  *connStats // cache: consecutive events usually share a connection
+	byID    []*connStats // index id; ids < 1 go to other
+	other   map[int]*connStats
+	streams map[streamKey]*connStats // WebSockets over HTTP/2: one per stream
+	n       int
+	last    *connStats // cache: consecutive events usually share a connection
 	// forget drops a connection's counters once both directions ended:
 	// without a summary nothing needs them, and a live capture that runs
 	// for hours must not keep one per connection it ever saw.
@@ -124,9 +127,12 @@ func (t *tracker) ended(c *connStats) {
 		t.hidden[hiddenReason(c)]++
 	}
 	c.held = nil
-	if c.id >= 1 && c.id < len(t.byID) && t.byID[c.id] == c {
+	switch {
+	case c.stream != 0:
+		delete(t.streams, streamKey{c.id, c.stream})
+	case c.id >= 1 && c.id < len(t.byID) && t.byID[c.id] == c:
 		t.byID[c.id] = nil
-	} else {
+	default:
 		delete(t.other, c.id)
 	}
 	if t.last == c {
@@ -136,9 +142,23 @@ func (t *tracker) ended(c *connStats) {
 }
 
 // get returns the stats of connection id, creating them on first use.
-func (t *tracker) get(id int) *connStats {
-	if t.last != nil && t.last.id == id {
+func (t *tracker) get(id int, stream uint32) *connStats {
+	if t.last != nil && t.last.id == id && t.last.stream == stream {
 		return t.last
+	}
+	if stream != 0 {
+		k := streamKey{id, stream}
+		c := t.streams[k]
+		if c == nil {
+			c = &connStats{id: id, stream: stream}
+			t.n++
+			if t.streams == nil {
+				t.streams = make(map[streamKey]*connStats)
+			}
+			t.streams[k] = c
+		}
+		t.last = c
+		return c
 	}
 	var c *connStats
 	switch {
@@ -179,13 +199,42 @@ func (t *tracker) all() []*connStats {
 	for _, c := range t.other {
 		out = append(out, c)
 	}
+	for _, c := range t.streams {
+		out = append(out, c)
+	}
 	return out
+}
+
+// streamKey names a WebSocket over HTTP/2: its TCP connection and stream.
+type streamKey struct {
+	id     int
+	stream uint32
+}
+
+// compareConns orders connections by id, then HTTP/2 stream.
+func compareConns(a, b *connStats) int {
+	if a.id != b.id {
+		return a.id - b.id
+	}
+	return int(a.stream) - int(b.stream)
+}
+
+// label is how the timeline names c: "#3", or "#3/7" for stream 7 of
+// connection 3.
+func (c *connStats) label(b []byte) []byte {
+	b = append(b, '#')
+	b = strconv.AppendInt(b, int64(c.id), 10)
+	if c.stream != 0 {
+		b = append(b, '/')
+		b = strconv.AppendUint(b, uint64(c.stream), 10)
+	}
+	return b
 }
 
 // sorted returns every connection in id order.
 func (t *tracker) sorted() []*connStats {
 	out := t.all()
-	slices.SortFunc(out, func(a, b *connStats) int { return a.id - b.id })
+	slices.SortFunc(out, compareConns)
 	return out
 }
 

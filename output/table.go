@@ -237,7 +237,7 @@ func summaryRow(c *connStats) []string {
 		}
 	}
 	return []string{
-		"#" + strconv.Itoa(c.id),
+		string(c.label(nil)),
 		client,
 		server,
 		orDash(path),

@@ -88,7 +88,7 @@ type pending struct {
 // takes reports whether ev belongs to the pending frame: one of its
 // anomalies, or its message.
 func (p *pending) takes(ev *decode.Event) bool {
-	if ev.Conn != p.ev.Conn || ev.From != p.ev.From {
+	if ev.Conn != p.ev.Conn || ev.H2Stream != p.ev.H2Stream || ev.From != p.ev.From {
 		return false
 	}
 	switch ev.Kind {
@@ -119,7 +119,7 @@ func (t *textRenderer) flushPending() {
 		return
 	}
 	p.on = false
-	c := t.conns.get(p.ev.Conn)
+	c := t.conns.get(p.ev.Conn, p.ev.H2Stream)
 	cur := t.cur
 	t.cur = c // its rows are its connection's, whatever is being written
 	defer func() { t.cur = cur }()
@@ -182,7 +182,7 @@ func (t *textRenderer) Write(evs []decode.Event) error {
 		if t.opt.Follow != nil && !t.opt.Follow.Has(ev.Conn) {
 			continue
 		}
-		c := t.conns.get(ev.Conn)
+		c := t.conns.get(ev.Conn, ev.H2Stream)
 		switch show := t.show(ev, c); {
 		case !show && (t.opt.Follow != nil || t.opt.Timeline):
 			t.hidden(ev, c)
@@ -320,9 +320,7 @@ func (t *textRenderer) release(c *connStats) {
 //
 //	#1 10.0.0.2:51512 -> 10.0.0.1:8080 GET /chat proto=chat ext=permessage-deflate accept=ok
 func (t *textRenderer) legend(c *connStats, h *decode.Handshake) {
-	l := t.line[:0]
-	l = append(l, '#')
-	l = strconv.AppendInt(l, int64(c.id), 10)
+	l := c.label(t.line[:0])
 	l = append(l, ' ')
 	if c.hasInfo {
 		l = appendAddr(l, c.info.Client)
@@ -376,7 +374,7 @@ func (t *textRenderer) legend(c *connStats, h *decode.Handshake) {
 	}
 	if t.opt.Color {
 		// "#12" in bold: where a connection starts.
-		n := 1 + len(strconv.Itoa(c.id))
+		n := len(c.label(nil))
 		l = append(paint(nil, sgrLegendKey, l[:n]), l[n:]...)
 	}
 	l = append(l, '\n')
@@ -531,8 +529,7 @@ func (t *textRenderer) row(ev *decode.Event, c *connStats, fr *decode.Frame) {
 	l = padRight(l, n, wNo)
 	n = t.appendTime(t.num[:0], ev.Time)
 	l = padRight(l, n, t.timeWidth())
-	n = append(t.num[:0], '#')
-	n = strconv.AppendInt(n, int64(ev.Conn), 10)
+	n = c.label(t.num[:0])
 	l = padRight(l, n, wConn)
 	t.num = n[:0]
 

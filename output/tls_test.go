@@ -241,7 +241,7 @@ func TestTLSHeldBound(t *testing.T) {
 	if !strings.Contains(string(out), "--- TLS") {
 		t.Errorf("the tls row was not written first:\n%.300s", out)
 	}
-	if c := r.(*textRenderer).conns.get(1); len(c.held) != 0 || c.hold {
+	if c := r.(*textRenderer).conns.get(1, 0); len(c.held) != 0 || c.hold {
 		t.Errorf("still holding %d bytes", len(c.held))
 	}
 	if h := HiddenOf(r); h.Total() != 0 {
