@@ -461,7 +461,8 @@ func TestJobsIdentical(t *testing.T) {
 	t.Setenv("RUNEWIDTH_EASTASIAN", "0")
 	caps, _ := filepath.Glob("testdata/*.pcap*")
 	real, _ := filepath.Glob("testdata/real/*.pcapng")
-	for _, in := range append(caps, real...) {
+	h2, _ := filepath.Glob("testdata/real/h2/*.pcapng") // WebSockets over HTTP/2
+	for _, in := range append(append(caps, real...), h2...) {
 		if strings.HasSuffix(in, ".golden") {
 			continue
 		}
@@ -469,6 +470,9 @@ func TestJobsIdentical(t *testing.T) {
 		var extra []string
 		if sc, ok := flowgen.Lookup(filepath.Base(base)); ok && sc.DecodeAs != 0 {
 			extra = []string{"-d", strconv.Itoa(int(sc.DecodeAs))}
+		}
+		if _, err := os.Stat(base + ".keys"); err == nil {
+			extra = append(extra, "--keylog", base+".keys")
 		}
 		t.Run(filepath.Base(in), func(t *testing.T) {
 			for _, v := range jobsVariants {

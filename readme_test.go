@@ -9,6 +9,7 @@ import (
 
 	"github.com/wscap/wscap/decode"
 	"github.com/wscap/wscap/dfilter"
+	"github.com/wscap/wscap/h2"
 	"github.com/wscap/wscap/tlsdec"
 )
 
@@ -25,6 +26,11 @@ func anomalyTable() string {
 	// The TLS layer's problems reach the output as anomalies too.
 	for _, c := range tlsdec.Codes() {
 		sev, ref, meaning, _ := c.Info()
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", c, sev, ref, meaning)
+	}
+	// And the HTTP/2 layer's, on the stream of a WebSocket over HTTP/2.
+	for _, c := range h2.Codes() {
+		sev, ref, meaning, _ := h2.CodeInfo(c)
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", c, sev, ref, meaning)
 	}
 	return b.String()

@@ -18,9 +18,12 @@ import (
 // testdata/real/ against the list the recording script saved from the
 // server and client (<name>.truth.jsonl: direction, opcode, length and
 // sha256 of each message, in order). wss captures are decrypted with the
-// key log recorded beside them.
+// key log recorded beside them. WebSockets over HTTP/2 (testdata/real/h2/)
+// are checked per stream.
 func TestRealCaptureTruth(t *testing.T) {
 	truths, _ := filepath.Glob("testdata/real/*.truth.jsonl")
+	h2, _ := filepath.Glob("testdata/real/h2/*.truth.jsonl")
+	truths = append(truths, h2...)
 	if len(truths) == 0 {
 		t.Fatal("no truth files in testdata/real/")
 	}
@@ -51,7 +54,7 @@ func TestRealCaptureTruth(t *testing.T) {
 				}
 				p := e.payload()
 				sum := sha256.Sum256(p)
-				got = append(got, fmt.Sprintf("%s %s %d %s", e.str("from"), e.str("opcode"), len(p), hex.EncodeToString(sum[:])))
+				got = append(got, fmt.Sprintf("%d %s %s %d %s", e.num("h2_stream"), e.str("from"), e.str("opcode"), len(p), hex.EncodeToString(sum[:])))
 			}
 			raw, err := os.ReadFile(tf)
 			if err != nil {
@@ -60,20 +63,33 @@ func TestRealCaptureTruth(t *testing.T) {
 			var want []string
 			for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
 				var m struct {
+					H2Stream             int `json:"h2_stream"`
 					From, Opcode, Sha256 string
 					Len                  int
 				}
 				if err := json.Unmarshal([]byte(line), &m); err != nil {
 					t.Fatal(err)
 				}
-				want = append(want, fmt.Sprintf("%s %s %d %s", m.From, m.Opcode, m.Len, m.Sha256))
+				if m.From == "" {
+					continue // a close line, not a message
+				}
+				want = append(want, fmt.Sprintf("%d %s %s %d %s", m.H2Stream, m.From, m.Opcode, m.Len, m.Sha256))
 			}
-			// Each direction's messages in order (the two directions may
-			// interleave differently in capture order than in the log).
-			for _, from := range []string{"client", "server"} {
-				g, w := filter(got, from), filter(want, from)
+			if len(got) != len(want) {
+				t.Errorf("%d messages, want %d", len(got), len(want))
+			}
+			// Each direction's messages of each stream in order (the
+			// directions and streams may interleave differently in
+			// capture order than in the logs).
+			keys := map[string]bool{}
+			for _, l := range append(got, want...) {
+				f := strings.Fields(l)
+				keys[f[0]+" "+f[1]] = true
+			}
+			for k := range keys {
+				g, w := filter(got, k), filter(want, k)
 				if strings.Join(g, "\n") != strings.Join(w, "\n") {
-					t.Errorf("%s messages differ:\ngot:\n%s\nwant:\n%s", from, strings.Join(g, "\n"), strings.Join(w, "\n"))
+					t.Errorf("%s messages differ:\ngot:\n%s\nwant:\n%s", k, strings.Join(g, "\n"), strings.Join(w, "\n"))
 				}
 			}
 		})

@@ -209,6 +209,11 @@ func (c *Conn) TLS(dst []Event, info *TLSInfo, s Seg) []Event {
 	return dst
 }
 
+// SetTLS records that the connection runs in the TLS session described
+// by info without an event of its own: a WebSocket over HTTP/2 (RFC 8441)
+// whose TCP connection had its tls event. Call it before ExtendedConnect.
+func (c *Conn) SetTLS(info *TLSInfo) { c.tls = info }
+
 // Report appends an anomaly found outside the decoder (by the TLS layer,
 // say) about what side sent, numbered in this connection's sequence.
 func (c *Conn) Report(dst []Event, side Side, a Anomaly, s Seg) []Event {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/wscap/wscap/decode"
+	"github.com/wscap/wscap/h2"
 	"github.com/wscap/wscap/tlsdec"
 )
 
@@ -243,6 +244,9 @@ func Values(name string) []string {
 			out = append(out, string(c))
 		}
 		for _, c := range tlsdec.Codes() { // the TLS layer's problems are anomalies too
+			out = append(out, string(c))
+		}
+		for _, c := range h2.Codes() { // and the HTTP/2 layer's, on WebSockets over HTTP/2
 			out = append(out, string(c))
 		}
 		return out

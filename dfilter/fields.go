@@ -150,6 +150,9 @@ var fieldList = []*field{
 	nf("conn", "every event", func(ev *decode.Event, _ *decode.ConnInfo) (int64, bool) { return int64(ev.Conn), true }),
 	nf("pkt", "every event", func(ev *decode.Event, _ *decode.ConnInfo) (int64, bool) { return int64(ev.Packet), true }),
 	nf("seq", "every event", func(ev *decode.Event, _ *decode.ConnInfo) (int64, bool) { return int64(ev.Seq), true }),
+	nf("h2_stream", "every event of a WebSocket over HTTP/2", func(ev *decode.Event, _ *decode.ConnInfo) (int64, bool) {
+		return int64(ev.H2Stream), ev.H2Stream != 0
+	}),
 	sf("ts", "every event", func(ev *decode.Event, _ *decode.ConnInfo) ([]byte, bool) {
 		return ev.Time.UTC().AppendFormat(nil, "2006-01-02T15:04:05.000000000Z"), true
 	}),

@@ -63,5 +63,6 @@ func slimHandshake(h *decode.Handshake) *decode.Handshake {
 		Method: h.Method, Path: h.Path, Protocol: h.Protocol, Status: h.Status,
 		Extensions: h.Extensions, Deflate: h.Deflate, DeflateFrame: h.DeflateFrame,
 		Accept: h.Accept, AcceptValid: h.AcceptValid, Upgraded: h.Upgraded, TLS: h.TLS,
+		H2Stream: h.H2Stream, H2Protocol: h.H2Protocol,
 	}
 }

@@ -381,6 +381,8 @@ func appendSummaryJSON(b []byte, c *connStats, tc *tsCache) []byte {
 		accept = "mismatch"
 	case "missing":
 		accept = "missing"
+	case "n/a":
+		accept = "n/a"
 	}
 	b = jRaw(b, "accept", accept)
 	b = jInt(b, "status", int64(c.status))

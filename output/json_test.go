@@ -409,7 +409,8 @@ func TestTextH2Streams(t *testing.T) {
 			{Name: ":scheme", Value: "https"}, {Name: ":path", Value: "/s" + strconv.Itoa(int(st))}, {Name: ":authority", Value: "example.com"},
 			{Name: "sec-websocket-version", Value: "13"}}
 		for _, e := range c.ExtendedConnect(nil, decode.Side0, &decode.H2Connect{Request: req,
-			Response: []decode.HeaderField{{Name: ":status", Value: "200"}}, ConnectProtocol: true}) {
+			Response: []decode.HeaderField{{Name: ":status", Value: "200"}}, ConnectProtocol: true,
+			RequestSeg: decode.Seg{Time: t0, Packet: 4}, ResponseSeg: decode.Seg{Time: t0, Packet: 5}}) {
 			evs = append(evs, e.Clone())
 		}
 	}
@@ -421,7 +422,7 @@ func TestTextH2Streams(t *testing.T) {
 		}
 	}
 	out := string(render(t, func(b *bytes.Buffer) Renderer { return NewText(b, Options{Timeline: true, Summary: true}) }, evs))
-	for _, want := range []string{"#3/5 10.0.0.2:51512 -> 10.0.0.1:443 CONNECT /s5", "#3/7 10.0.0.2:51512 -> 10.0.0.1:443 CONNECT /s7",
+	for _, want := range []string{"#3/5 10.0.0.2:51512 -> 10.0.0.1:443 h2 stream 5 CONNECT /s5 accept=n/a", "#3/7 10.0.0.2:51512 -> 10.0.0.1:443 h2 stream 7 CONNECT /s7 accept=n/a",
 		"#3/5 S>C TEXT", "#3/7 S>C TEXT", "| #3/5 ", "| #3/7 "} {
 		if !strings.Contains(strings.Join(strings.Fields(out), " "), strings.Join(strings.Fields(want), " ")) {
 			t.Errorf("output lacks %q:\n%s", want, out)

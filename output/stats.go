@@ -309,6 +309,10 @@ func agreedExtensions(h *decode.Handshake) string {
 // "MISMATCH", "missing" (a 101 without it) or "" (no 101, no accept).
 func acceptState(h *decode.Handshake) string {
 	switch {
+	case h.H2Stream != 0:
+		if h.Upgraded {
+			return "n/a" // RFC 8441 has no Sec-WebSocket-Accept
+		}
 	case h.AcceptValid:
 		return "ok"
 	case h.Accept != "":

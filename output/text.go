@@ -329,6 +329,10 @@ func (t *textRenderer) legend(c *connStats, h *decode.Handshake) {
 	} else {
 		l = append(l, "? -> ?"...)
 	}
+	if c.stream != 0 {
+		l = append(l, " h2 stream "...)
+		l = strconv.AppendUint(l, uint64(c.stream), 10)
+	}
 	switch {
 	case h != nil:
 		l = append(l, ' ')
@@ -343,9 +347,9 @@ func (t *textRenderer) legend(c *connStats, h *decode.Handshake) {
 			l = append(l, " ext="...)
 			l = appendASCII(l, ext)
 		}
-		switch h.Status {
-		case 101:
-		case 0:
+		switch {
+		case h.Status == 101, h.H2Stream != 0 && h.Upgraded: // the expected answer
+		case h.Status == 0:
 			l = append(l, " status=none"...)
 		default:
 			l = append(l, " status="...)

@@ -70,6 +70,9 @@ type conn struct {
 	lastSeen time.Time
 	lastSeg  decode.Seg
 
+	h2        *h2Layer // the connection's plaintext is HTTP/2 (see h2.go)
+	h2Checked bool     // its first plaintext bytes were looked at
+
 	mem    int64 // bytes of state accounted in Engine.mem
 	victim bool  // the memory budget evicts it
 
@@ -266,7 +269,7 @@ func (c *conn) deliver(side decode.Side, seq uint32, data []byte, seg decode.Seg
 // decode.Conn.Idle), or the connection is TLS that cannot be decrypted:
 // the engine then stops feeding and reassembling it.
 func (c *conn) idle() bool {
-	return !testNoIdle && (c.dec.Idle() || c.tls != nil && c.tls.hopeless)
+	return !testNoIdle && (c.h2 == nil && c.dec.Idle() || c.tls != nil && c.tls.hopeless)
 }
 
 // The decoder calls. Each is bracketed by Engine.before/after and reported
@@ -277,6 +280,17 @@ func (c *conn) decFeed(side decode.Side, p []byte, seg decode.Seg) {
 	e := c.e
 	if testHook != nil {
 		testHook(hookCall{Op: opFeed, Conn: c.id, Side: side, Data: p, N: int64(len(p)), Seg: seg})
+	}
+	if !c.h2Checked && len(p) > 0 {
+		c.h2Checked = true
+		alpn := c.tls != nil && c.tls.dec.Info().ALPN == "h2"
+		if client, ok := isH2(side, p, alpn); ok {
+			c.startH2(client)
+		}
+	}
+	if c.h2 != nil {
+		c.h2Feed(side, p, seg)
+		return
 	}
 	e.before(c)
 	e.out = c.dec.Feed(e.out, side, p, seg)
@@ -292,6 +306,10 @@ func (c *conn) decGap(side decode.Side, n int64, seg decode.Seg) {
 	if testHook != nil {
 		testHook(hookCall{Op: opGap, Conn: c.id, Side: side, N: n, Seg: seg})
 	}
+	if c.h2 != nil {
+		c.h2Gap(side, n, seg)
+		return
+	}
 	e.before(c)
 	e.out = c.dec.Gap(e.out, side, n, seg)
 	e.after(c)
@@ -302,6 +320,9 @@ func (c *conn) decEnd(side decode.Side, seg decode.Seg) {
 	if testHook != nil {
 		testHook(hookCall{Op: opEnd, Conn: c.id, Side: side, Seg: seg})
 	}
+	if c.h2 != nil {
+		c.h2End(side, seg)
+	}
 	e.before(c)
 	e.out = c.dec.End(e.out, side, seg)
 	e.after(c)
@@ -311,6 +332,9 @@ func (c *conn) decClose(seg decode.Seg) {
 	e := c.e
 	if testHook != nil {
 		testHook(hookCall{Op: opClose, Conn: c.id, Seg: seg})
+	}
+	if c.h2 != nil {
+		c.h2Close(seg)
 	}
 	e.before(c)
 	e.out = c.dec.Close(e.out, seg)

@@ -295,6 +295,9 @@ func (e *Engine) account(c *conn) {
 	if c.tls != nil {
 		m += tlsCost
 	}
+	if c.h2 != nil {
+		m += c.h2.memSize()
+	}
 	for s := range c.half {
 		h := &c.half[s]
 		if h.queued > 0 {
@@ -504,6 +507,9 @@ func (e *Engine) idleFlush(now time.Time, cut Cut, retired []Retired) error {
 func (e *Engine) sortOut() {
 	slices.SortStableFunc(e.out, func(a, b decode.Event) int {
 		if c := cmp.Compare(a.Conn, b.Conn); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.H2Stream, b.H2Stream); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.Seq, b.Seq)

@@ -33,6 +33,7 @@ type tlsLayer struct {
 	client    decode.Side     // side of the TLS client
 	out       []tlsdec.Output // reused by every call of dec
 	announced bool            // the KindTLS event was emitted
+	info      *decode.TLSInfo // what the KindTLS event said
 	hopeless  bool            // nothing more can be decrypted: stop feeding
 }
 
@@ -195,6 +196,9 @@ func (c *conn) tlsOut(side decode.Side, seg decode.Seg) {
 			c.decFeed(side, o.Data, seg)
 			continue
 		}
+		if c.h2 != nil {
+			continue // the connection is not WebSocket; its streams are
+		}
 		p := o.Problem
 		switch p.Code {
 		case tlsdec.CodeNoKey, tlsdec.CodeUnsupportedCipher, tlsdec.CodeMidstream:
@@ -229,6 +233,7 @@ func (c *conn) announceTLS(seg decode.Seg) {
 		ClientRandom: in.ClientRandom,
 		Decrypted:    in.Decrypting,
 	}
+	l.info = info
 	e := c.e
 	if info.Decrypted {
 		e.stats.TLSDecrypted++

@@ -1,0 +1,249 @@
+package reassembly
+
+import (
+	"bytes"
+	"cmp"
+	"slices"
+
+	"github.com/wscap/wscap/decode"
+	"github.com/wscap/wscap/h2"
+)
+
+// WebSocket over HTTP/2 (RFC 8441). A connection whose plaintext (in
+// clear, or decrypted TLS) is HTTP/2 goes through an [h2.Conn]: every
+// stream that an extended CONNECT with :protocol websocket opens gets a
+// decode.Conn of its own (ConnMeta.H2Stream), started from the exchange
+// by decode.Conn.ExtendedConnect and fed the stream's DATA. The
+// connection's own decoder gets nothing more: other streams are not
+// WebSocket and are not shown.
+
+// h2Preface is the client connection preface (RFC 9113 §3.4).
+var h2Preface = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+
+// h2Layer is the HTTP/2 state of a connection.
+type h2Layer struct {
+	dec     *h2.Conn
+	out     []h2.Event // reused by every call of dec
+	streams map[uint32]*h2Stream
+}
+
+// h2Stream is an extended CONNECT stream.
+type h2Stream struct {
+	req    []decode.HeaderField
+	reqSeg decode.Seg
+	ws     *decode.Conn // once answered
+}
+
+// isH2 reports whether p, the first plaintext bytes of side, start an
+// HTTP/2 connection: the client preface, or the server's SETTINGS (a
+// server may send its preface first). client is the client side.
+func isH2(side decode.Side, p []byte, alpnH2 bool) (client decode.Side, ok bool) {
+	n := min(len(p), len(h2Preface))
+	if n >= 4 && bytes.Equal(p[:n], h2Preface[:n]) {
+		return side, true
+	}
+	// RFC 9113 §3.4: "The server connection preface consists of a
+	// potentially empty SETTINGS frame that MUST be the first frame the
+	// server sends in the HTTP/2 connection." A server may send it before
+	// the client's preface arrives; an HTTP/1.1 (or WebSocket) server
+	// never speaks first, so a SETTINGS frame header (type 4, stream 0,
+	// no flags but ACK, a length of whole settings) first is HTTP/2.
+	if len(p) >= 9 && p[3] == 0x4 && p[4]&^0x1 == 0 && p[5]|p[6]|p[7]|p[8] == 0 {
+		if n := int(p[0])<<16 | int(p[1])<<8 | int(p[2]); n%6 == 0 && (alpnH2 || n <= 16384) {
+			return side.Other(), true
+		}
+	}
+	return 0, false
+}
+
+// startH2 makes c an HTTP/2 connection whose client is client.
+func (c *conn) startH2(client decode.Side) {
+	c.h2 = &h2Layer{
+		dec:     h2.NewConn(h2.Options{ClientKnown: true, Client: client}),
+		streams: make(map[uint32]*h2Stream),
+	}
+}
+
+// h2Feed passes plaintext of side to the HTTP/2 layer.
+func (c *conn) h2Feed(side decode.Side, p []byte, seg decode.Seg) {
+	l := c.h2
+	l.out = l.dec.Feed(l.out[:0], side, p, seg)
+	c.h2Out()
+}
+
+func (c *conn) h2Gap(side decode.Side, n int64, seg decode.Seg) {
+	l := c.h2
+	l.out = l.dec.Gap(l.out[:0], side, n, seg)
+	c.h2Out()
+}
+
+// h2End ends side of the connection: the HTTP/2 layer, then that side of
+// every WebSocket stream still open.
+func (c *conn) h2End(side decode.Side, seg decode.Seg) {
+	l := c.h2
+	l.out = l.dec.End(l.out[:0], side, seg)
+	c.h2Out()
+	for _, id := range l.ids() {
+		if s := l.streams[id]; s.ws != nil {
+			c.wsCall(s.ws, func(dst []decode.Event) []decode.Event { return s.ws.End(dst, side, seg) })
+		}
+	}
+}
+
+// h2Close closes every WebSocket stream of the connection.
+func (c *conn) h2Close(seg decode.Seg) {
+	l := c.h2
+	for _, id := range l.ids() {
+		c.closeStream(id, seg)
+	}
+}
+
+// ids returns the streams in id order (the output is deterministic).
+func (l *h2Layer) ids() []uint32 {
+	ids := make([]uint32, 0, len(l.streams))
+	for id := range l.streams {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, cmp.Compare[uint32])
+	return ids
+}
+
+// closeStream closes the WebSocket of stream id and forgets the stream.
+func (c *conn) closeStream(id uint32, seg decode.Seg) {
+	l := c.h2
+	s := l.streams[id]
+	delete(l.streams, id)
+	if s == nil || s.ws == nil {
+		return
+	}
+	c.wsCall(s.ws, func(dst []decode.Event) []decode.Event { return s.ws.Close(dst, seg) })
+	c.e.account(c)
+}
+
+// h2Out handles what the HTTP/2 layer produced.
+func (c *conn) h2Out() {
+	l := c.h2
+	client, _ := l.dec.Client()
+	for i := range l.out {
+		ev := &l.out[i]
+		seg := decode.Seg{Time: ev.Time, Packet: ev.Packet}
+		s := l.streams[ev.Stream]
+		switch ev.Kind {
+		case h2.KindHeaders:
+			switch {
+			case ev.Client && ev.Promised == 0 && isExtendedConnect(ev.Headers):
+				if s == nil {
+					l.streams[ev.Stream] = &h2Stream{req: ev.Headers, reqSeg: seg}
+				}
+			case !ev.Client && s != nil && s.ws == nil && !informational(ev.Headers):
+				c.openStream(ev.Stream, s, client, ev.Headers, seg)
+			}
+		case h2.KindData:
+			if s != nil && s.ws != nil {
+				c.wsCall(s.ws, func(dst []decode.Event) []decode.Event { return s.ws.Feed(dst, ev.Side, ev.Data, seg) })
+			}
+		case h2.KindGap:
+			if s != nil && s.ws != nil {
+				c.wsCall(s.ws, func(dst []decode.Event) []decode.Event { return s.ws.Gap(dst, ev.Side, ev.Lost, seg) })
+			}
+		case h2.KindRstStream:
+			// The stream ends in both directions; a frame it cut is
+			// stream_truncated.
+			if s != nil && s.ws != nil {
+				for side := range 2 {
+					c.wsCall(s.ws, func(dst []decode.Event) []decode.Event { return s.ws.End(dst, decode.Side(side), seg) })
+				}
+			}
+			c.closeStream(ev.Stream, seg)
+		case h2.KindAnomaly:
+			// A violation on a WebSocket's stream is that WebSocket's;
+			// the others (connection-level, other streams) concern no
+			// conversation wscap shows and are not reported.
+			if s != nil && s.ws != nil {
+				c.wsCall(s.ws, func(dst []decode.Event) []decode.Event { return s.ws.Report(dst, ev.Side, ev.Anomaly, seg) })
+			}
+		case h2.KindGoAway:
+			// RFC 9113 §6.8: streams above the last stream identifier
+			// were not processed.
+			for _, id := range l.ids() {
+				if id > ev.LastStream {
+					c.closeStream(id, seg)
+				}
+			}
+		}
+		if ev.EndStream && s != nil && s.ws != nil && (ev.Kind == h2.KindData || ev.Kind == h2.KindHeaders) {
+			c.wsCall(s.ws, func(dst []decode.Event) []decode.Event { return s.ws.End(dst, ev.Side, seg) })
+		}
+	}
+	clear(l.out) // drop references to header lists and payloads
+	c.e.account(c)
+}
+
+// openStream starts the WebSocket of stream id from its CONNECT and the
+// answer resp.
+func (c *conn) openStream(id uint32, s *h2Stream, client decode.Side, resp []decode.HeaderField, seg decode.Seg) {
+	e := c.e
+	opt := e.cfg.Decode
+	opt.DecodeAs = false
+	meta := decode.ConnMeta{ID: c.id, Addr: c.addr, SynOK: c.synOK, H2Stream: id}
+	s.ws = decode.NewConn(meta, opt)
+	if c.tls != nil {
+		s.ws.SetTLS(c.tls.info)
+	}
+	x := &decode.H2Connect{Request: s.req, Response: resp, ConnectProtocol: c.h2.dec.ConnectProtocol(), RequestSeg: s.reqSeg, ResponseSeg: seg}
+	c.wsCall(s.ws, func(dst []decode.Event) []decode.Event { return s.ws.ExtendedConnect(dst, client, x) })
+	s.req = nil
+}
+
+// wsCall runs one call of a stream's decoder, appending its events to the
+// engine's: they are cloned at once (the decoder's buffers are only valid
+// until its next call, which the engine's per-connection bookkeeping does
+// not follow for streams) and its buffers released.
+func (c *conn) wsCall(d *decode.Conn, call func([]decode.Event) []decode.Event) {
+	e := c.e
+	start := len(e.out)
+	e.out = call(e.out)
+	for i := start; i < len(e.out); i++ {
+		e.out[i] = e.out[i].Clone()
+	}
+	d.Release()
+}
+
+// isExtendedConnect reports whether a request's header list is an
+// extended CONNECT for a WebSocket (RFC 8441 §4: :method CONNECT and
+// :protocol websocket).
+func isExtendedConnect(hs []decode.HeaderField) bool {
+	method, proto := "", ""
+	for _, f := range hs {
+		switch f.Name {
+		case ":method":
+			method = f.Value
+		case ":protocol":
+			proto = f.Value
+		}
+	}
+	return method == "CONNECT" && proto == "websocket"
+}
+
+// informational reports whether a response header list is a 1xx answer,
+// which the final one follows.
+func informational(hs []decode.HeaderField) bool {
+	for _, f := range hs {
+		if f.Name == ":status" {
+			return len(f.Value) == 3 && f.Value[0] == '1'
+		}
+	}
+	return false
+}
+
+// h2MemSize is what the HTTP/2 layer and its WebSocket streams hold.
+func (l *h2Layer) memSize() int64 {
+	m := int64(l.dec.MemSize())
+	for _, s := range l.streams {
+		m += 128
+		if s.ws != nil {
+			m += int64(s.ws.MemSize()) + renderCost
+		}
+	}
+	return m
+}
