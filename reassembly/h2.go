@@ -32,6 +32,7 @@ type h2Stream struct {
 	req    []decode.HeaderField
 	reqSeg decode.Seg
 	ws     *decode.Conn // once answered
+	ended  [2]bool      // END_STREAM seen from each side
 }
 
 // isH2 reports whether p, the first plaintext bytes of side, start an
@@ -171,8 +172,15 @@ func (c *conn) h2Out() {
 				}
 			}
 		}
-		if ev.EndStream && s != nil && s.ws != nil && (ev.Kind == h2.KindData || ev.Kind == h2.KindHeaders) {
+		if ev.EndStream && s != nil && s.ws != nil && (ev.Kind == h2.KindData || ev.Kind == h2.KindHeaders) && !s.ended[ev.Side&1] {
+			s.ended[ev.Side&1] = true
 			c.wsCall(s.ws, func(dst []decode.Event) []decode.Event { return s.ws.End(dst, ev.Side, seg) })
+			if s.ended[0] && s.ended[1] {
+				// Both directions are over: the stream's state goes
+				// (a browser opens all its WebSockets on one
+				// connection, which may live for hours).
+				c.closeStream(ev.Stream, seg)
+			}
 		}
 	}
 	clear(l.out) // drop references to header lists and payloads
