@@ -2,6 +2,7 @@ package output
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/wscap/wscap/decode"
 )
@@ -232,6 +233,20 @@ func appendHandshakeTree(l []byte, h *decode.Handshake) []byte {
 		}
 		l = append(l, '\n')
 		l = appendHeaders(l, h.Response)
+	}
+	if h.H2Stream != 0 {
+		// A WebSocket over HTTP/2 (RFC 8441): its stream and
+		// pseudo-header fields under Wireshark's http2.* names.
+		l = fieldUint(l, "http2.streamid", uint64(h.H2Stream))
+		for _, hs := range [][]decode.HeaderField{h.Request, h.Response} {
+			for _, f := range hs {
+				if name, ok := strings.CutPrefix(f.Name, ":"); ok {
+					l = field(l, "http2.headers."+name)
+					l = appendASCII(l, f.Value)
+					l = append(l, '\n')
+				}
+			}
+		}
 	}
 	if a := acceptState(h); a != "" {
 		l = field(l, "wscap.accept")

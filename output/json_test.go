@@ -422,6 +422,12 @@ func TestTextH2Streams(t *testing.T) {
 		}
 	}
 	out := string(render(t, func(b *bytes.Buffer) Renderer { return NewText(b, Options{Timeline: true, Summary: true}) }, evs))
+	verbose := string(render(t, func(b *bytes.Buffer) Renderer { return NewText(b, Options{Timeline: true, Verbose: true}) }, evs))
+	for _, want := range []string{"http2.streamid: 5\n", "http2.streamid: 7\n", "http2.headers.protocol: websocket\n", "http2.headers.path: /s7\n", "http2.headers.status: 200\n"} {
+		if !strings.Contains(verbose, want) {
+			t.Errorf("-V lacks %q:\n%s", want, verbose)
+		}
+	}
 	for _, want := range []string{"#3/5 10.0.0.2:51512 -> 10.0.0.1:443 h2 stream 5 CONNECT /s5 accept=n/a", "#3/7 10.0.0.2:51512 -> 10.0.0.1:443 h2 stream 7 CONNECT /s7 accept=n/a",
 		"#3/5 S>C TEXT", "#3/7 S>C TEXT", "| #3/5 ", "| #3/7 "} {
 		if !strings.Contains(strings.Join(strings.Fields(out), " "), strings.Join(strings.Fields(want), " ")) {

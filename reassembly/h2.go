@@ -158,10 +158,18 @@ func (c *conn) h2Out() {
 			c.closeStream(ev.Stream, seg)
 		case h2.KindAnomaly:
 			// A violation on a WebSocket's stream is that WebSocket's;
-			// the others (connection-level, other streams) concern no
-			// conversation wscap shows and are not reported.
-			if s != nil && s.ws != nil {
+			// one of the connection (an HPACK error loses the framing of
+			// a whole direction) is every open WebSocket's. Those of
+			// other streams concern no conversation wscap shows.
+			switch {
+			case s != nil && s.ws != nil:
 				c.wsCall(s.ws, func(dst []decode.Event) []decode.Event { return s.ws.Report(dst, ev.Side, ev.Anomaly, seg) })
+			case ev.Stream == 0:
+				for _, id := range l.ids() {
+					if o := l.streams[id]; o.ws != nil {
+						c.wsCall(o.ws, func(dst []decode.Event) []decode.Event { return o.ws.Report(dst, ev.Side, ev.Anomaly, seg) })
+					}
+				}
 			}
 		case h2.KindGoAway:
 			// RFC 9113 §6.8: streams above the last stream identifier

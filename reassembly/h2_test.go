@@ -109,6 +109,8 @@ func TestH2cStreams(t *testing.T) {
 	sv.data(t, 5, false, 0, frame[:40]) // a frame cut by the reset below
 	k.Server(sv.take())
 	sv.fr.WriteRSTStream(5, http2.ErrCodeCancel)
+	// A connection-level violation: every WebSocket still open reports it.
+	sv.fr.WriteSettings(http2.Setting{ID: http2.SettingEnableConnectProtocol, Val: 0})
 	k.Server(sv.take())
 	cl.data(t, 1, false, 0, wsB(8, true, "\x03\xe8bye"))
 	k.Client(cl.take())
@@ -155,6 +157,7 @@ func TestH2cStreams(t *testing.T) {
 		"1 server welcome a",
 		"5 anomaly stream_truncated",
 		"5 server " + strings.Repeat("x", 38), // what came of the frame, cut
+		"1 anomaly h2_settings_invalid",       // stream 5 is over
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
