@@ -21,6 +21,7 @@ const (
 	CodeSettingsInvalid        decode.Code = "h2_settings_invalid"
 	CodeHeaderListSize         decode.Code = "h2_header_list_size"
 	CodeStreamsLimit           decode.Code = "h2_streams_limit"
+	CodeStreamReset            decode.Code = "h2_stream_reset"
 	codeFramingLost                        = decode.CodeFramingLost
 	codeStreamTruncated                    = decode.CodeStreamTruncated
 )
@@ -44,6 +45,7 @@ var codeInfo = map[decode.Code]codeDoc{
 	CodeSettingsInvalid:        {decode.SeverityError, "RFC 9113 §6.5.2", "a SETTINGS value is out of range (ENABLE_PUSH, INITIAL_WINDOW_SIZE, MAX_FRAME_SIZE, ENABLE_CONNECT_PROTOCOL not 0 or 1, or set back to 0 after 1, RFC 8441 §3); it is ignored"},
 	CodeHeaderListSize:         {decode.SeverityWarning, "wscap limit", "a decoded header list is longer than the header list limit; the event carries the fields before it (Truncated)"},
 	CodeStreamsLimit:           {decode.SeverityWarning, "wscap limit", "more open streams than the stream limit; the new stream's state is not tracked"},
+	CodeStreamReset:            {decode.SeverityWarning, "RFC 9113 §6.4", "an RST_STREAM with an error code ended the stream of a WebSocket over HTTP/2 (a frame or message it cut is stream_truncated besides)"},
 }
 
 // Codes returns the HTTP/2 anomaly codes, sorted.
@@ -67,6 +69,12 @@ func CodeInfo(c decode.Code) (sev decode.Severity, ref, meaning string, ok bool)
 		return d.Severity, d.Ref, d.Meaning, true
 	}
 	return c.Info()
+}
+
+// NewAnomaly builds an anomaly of code c (an HTTP/2 code or one of
+// decode's) with a formatted detail sentence.
+func NewAnomaly(c decode.Code, format string, args ...any) decode.Anomaly {
+	return newAnomaly(c, format, args...)
 }
 
 func newAnomaly(c decode.Code, format string, args ...any) decode.Anomaly {

@@ -149,7 +149,13 @@ func (c *conn) h2Out() {
 			}
 		case h2.KindRstStream:
 			// The stream ends in both directions; a frame it cut is
-			// stream_truncated.
+			// stream_truncated. NO_ERROR is how a server tidies up a
+			// stream whose WebSocket closed (Firefox never ends its
+			// side): only other codes are anomalies.
+			if s != nil && s.ws != nil && ev.Code != 0 {
+				a := h2.NewAnomaly(h2.CodeStreamReset, "RST_STREAM %s (0x%x) from the %s ended the stream", http2ErrName(ev.Code), ev.Code, roleOf(ev.Client))
+				c.wsCall(s.ws, func(dst []decode.Event) []decode.Event { return s.ws.Report(dst, ev.Side, a, seg) })
+			}
 			if s != nil && s.ws != nil {
 				for side := range 2 {
 					c.wsCall(s.ws, func(dst []decode.Event) []decode.Event { return s.ws.End(dst, decode.Side(side), seg) })
@@ -223,6 +229,24 @@ func (c *conn) wsCall(d *decode.Conn, call func([]decode.Event) []decode.Event) 
 		e.out[i] = e.out[i].Clone()
 	}
 	d.Release()
+}
+
+// http2ErrName names an HTTP/2 error code (RFC 9113 §7).
+func http2ErrName(code uint32) string {
+	names := [...]string{"NO_ERROR", "PROTOCOL_ERROR", "INTERNAL_ERROR", "FLOW_CONTROL_ERROR", "SETTINGS_TIMEOUT",
+		"STREAM_CLOSED", "FRAME_SIZE_ERROR", "REFUSED_STREAM", "CANCEL", "COMPRESSION_ERROR", "CONNECT_ERROR",
+		"ENHANCE_YOUR_CALM", "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED"}
+	if int(code) < len(names) {
+		return names[code]
+	}
+	return "unknown error"
+}
+
+func roleOf(client bool) string {
+	if client {
+		return "client"
+	}
+	return "server"
 }
 
 // isExtendedConnect reports whether a request's header list is an

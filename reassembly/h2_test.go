@@ -155,6 +155,7 @@ func TestH2cStreams(t *testing.T) {
 		"1 client hello a",
 		"5 client hello b",
 		"1 server welcome a",
+		"5 anomaly h2_stream_reset",
 		"5 anomaly stream_truncated",
 		"5 server " + strings.Repeat("x", 38), // what came of the frame, cut
 		"1 anomaly h2_settings_invalid",       // stream 5 is over
