@@ -70,8 +70,10 @@ type conn struct {
 	lastSeen time.Time
 	lastSeg  decode.Seg
 
-	h2        *h2Layer // the connection's plaintext is HTTP/2 (see h2.go)
-	h2Checked bool     // its first plaintext bytes were looked at
+	h2        *h2Layer    // the connection's plaintext is HTTP/2 (see h2.go)
+	h2Checked bool        // its first plaintext bytes were looked at
+	h2cClient decode.Side // 1 + the side that asked to upgrade to h2c; 0: none
+	h2cSeen   [2]bool     // the first bytes of each side were looked at for it
 
 	mem    int64 // bytes of state accounted in Engine.mem
 	victim bool  // the memory budget evicts it
@@ -277,7 +279,6 @@ func (c *conn) idle() bool {
 // layer first.
 
 func (c *conn) decFeed(side decode.Side, p []byte, seg decode.Seg) {
-	e := c.e
 	if testHook != nil {
 		testHook(hookCall{Op: opFeed, Conn: c.id, Side: side, Data: p, N: int64(len(p)), Seg: seg})
 	}
@@ -288,10 +289,24 @@ func (c *conn) decFeed(side decode.Side, p []byte, seg decode.Seg) {
 			c.startH2(client)
 		}
 	}
+	if c.h2 == nil && !c.h2cSeen[side&1] {
+		c.h2cSeen[side&1] = true // the first head of each side only
+		if n, ok := c.h2cUpgrade(side, p, seg); ok {
+			p = p[n:]
+		}
+	}
 	if c.h2 != nil {
-		c.h2Feed(side, p, seg)
+		if len(p) > 0 {
+			c.h2Feed(side, p, seg)
+		}
 		return
 	}
+	c.decFeedHTTP(side, p, seg)
+}
+
+// decFeedHTTP feeds p to the connection's own decoder.
+func (c *conn) decFeedHTTP(side decode.Side, p []byte, seg decode.Seg) {
+	e := c.e
 	e.before(c)
 	e.out = c.dec.Feed(e.out, side, p, seg)
 	e.after(c)

@@ -57,6 +57,71 @@ func isH2(side decode.Side, p []byte, alpnH2 bool) (client decode.Side, ok bool)
 	return 0, false
 }
 
+// h2cUpgrade handles an HTTP/1.1 connection upgraded to h2c (RFC 7540
+// §3.2; deprecated by RFC 9113 §3.1, but still sent by curl and some
+// proxies): a request of side with "Upgrade: h2c" makes c watch for the
+// answer, and a 101 that switches to h2c, when its head is in p, is fed to
+// the decoder alone: the bytes after it, and everything after on both
+// sides, are HTTP/2. It reports how many bytes of p it fed.
+func (c *conn) h2cUpgrade(side decode.Side, p []byte, seg decode.Seg) (fed int, switched bool) {
+	if c.h2cClient == 0 {
+		if bytes.HasPrefix(p, []byte("PRI ")) {
+			return 0, false
+		}
+		if head := httpHead(p); head != nil && isRequest(head) && upgradesTo(head, "h2c") {
+			c.h2cClient = side + 1
+		}
+		return 0, false
+	}
+	client := c.h2cClient - 1
+	if side == client {
+		return 0, false
+	}
+	head := httpHead(p)
+	if head == nil || !bytes.HasPrefix(head, []byte("HTTP/1.1 101")) || !upgradesTo(head, "h2c") {
+		if head != nil {
+			c.h2cClient = 0 // answered otherwise
+		}
+		return 0, false
+	}
+	c.decFeedHTTP(side, head, seg)
+	c.h2 = &h2Layer{
+		dec:     h2.NewConn(h2.Options{ClientKnown: true, Client: client, Upgrade: true}),
+		streams: make(map[uint32]*h2Stream),
+	}
+	return len(head), true
+}
+
+// httpHead returns the HTTP/1.1 head at the start of p (through its empty
+// line), or nil if p holds no complete one.
+func httpHead(p []byte) []byte {
+	if i := bytes.Index(p, []byte("\r\n\r\n")); i >= 0 && i < 64<<10 {
+		return p[:i+4]
+	}
+	return nil
+}
+
+func isRequest(head []byte) bool {
+	line, _, _ := bytes.Cut(head, []byte("\r\n"))
+	return bytes.HasSuffix(line, []byte(" HTTP/1.1"))
+}
+
+// upgradesTo reports whether head has an Upgrade header field with token.
+func upgradesTo(head []byte, token string) bool {
+	for _, line := range bytes.Split(head, []byte("\r\n")) {
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok || !bytes.EqualFold(bytes.TrimSpace(name), []byte("Upgrade")) {
+			continue
+		}
+		for _, t := range bytes.Split(value, []byte(",")) {
+			if bytes.EqualFold(bytes.TrimSpace(t), []byte(token)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // startH2 makes c an HTTP/2 connection whose client is client.
 func (c *conn) startH2(client decode.Side) {
 	c.h2 = &h2Layer{

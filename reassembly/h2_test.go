@@ -172,3 +172,46 @@ func itoa(n uint32) string { return strconv.FormatUint(uint64(n), 10) }
 
 // wsB is wsFrame as bytes.
 func wsB(op byte, masked bool, payload string) []byte { return []byte(wsFrame(op, masked, payload)) }
+
+// TestH2cUpgrade runs an HTTP/1.1 connection upgraded to h2c (RFC 7540
+// §3.2): the 101 and the server's first HTTP/2 frames share a segment,
+// the answer to the upgraded request comes on stream 1, and a WebSocket
+// opens on stream 3.
+func TestH2cUpgrade(t *testing.T) {
+	cl, sv := newH2Writer(), newH2Writer()
+	c := flowgen.NewCapture()
+	k := c.NewConn(netip.MustParseAddrPort("10.0.0.1:40001"), netip.MustParseAddrPort("10.0.0.2:8080"))
+	k.Open()
+	k.Client([]byte("GET / HTTP/1.1\r\nHost: example.com\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAgAAAAB\r\n\r\n"))
+	sv.fr.WriteSettings(http2.Setting{ID: http2.SettingEnableConnectProtocol, Val: 1})
+	sv.headers(t, 1, false, 0, ":status", "200", "content-type", "text/plain")
+	sv.data(t, 1, true, 0, []byte("upgraded"))
+	k.Server(append([]byte("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"), sv.take()...))
+	cl.buf.WriteString(http2.ClientPreface)
+	cl.fr.WriteSettings()
+	cl.fr.WriteSettingsAck()
+	cl.headers(t, 3, false, 0, ":method", "CONNECT", ":protocol", "websocket", ":scheme", "http",
+		":path", "/ws", ":authority", "example.com", "sec-websocket-version", "13")
+	k.Client(cl.take())
+	sv.headers(t, 3, false, 0, ":status", "200")
+	sv.data(t, 3, false, 0, wsB(1, false, "over h2c"))
+	k.Server(sv.take())
+	k.Close()
+
+	var msgs []string
+	e := New(Config{}, func(batch []decode.Event) error {
+		for _, ev := range batch {
+			if ev.Kind == decode.KindMessage {
+				msgs = append(msgs, itoa(ev.H2Stream)+" "+string(ev.Message.Payload))
+			}
+		}
+		return nil
+	})
+	for i, p := range flowPackets(t, c) {
+		e.Packet(i+1, p)
+	}
+	e.Flush()
+	if strings.Join(msgs, "|") != "3 over h2c" {
+		t.Errorf("messages %q, want the one of stream 3", msgs)
+	}
+}
