@@ -580,9 +580,15 @@ func (cfg *config) parseViews(frames, messages bool, follow []string) error {
 				f.All = true
 				continue
 			}
-			id, err := strconv.Atoi(v)
-			if err != nil || id < 1 {
-				return usagef("invalid --follow %q: want a connection id (1, 2, ... as the timeline's #1, #2) or all", v)
+			conn, stream, h2 := strings.Cut(v, "/")
+			id, err := strconv.Atoi(conn)
+			st, serr := strconv.ParseUint(stream, 10, 31)
+			if err != nil || id < 1 || h2 && (serr != nil || st == 0) {
+				return usagef("invalid --follow %q: want a connection id (1, 2, ... as the timeline's #1, #2), a WebSocket over HTTP/2 (#1/5) or all", v)
+			}
+			if h2 {
+				f.Streams = append(f.Streams, output.Stream{Conn: id, Stream: uint32(st)})
+				continue
 			}
 			f.Conns = append(f.Conns, id)
 		}
@@ -1061,6 +1067,11 @@ func followWarning(f *output.Follow, ids int) string {
 	for _, id := range f.Conns {
 		if id > ids {
 			missing = append(missing, "#"+strconv.Itoa(id))
+		}
+	}
+	for _, s := range f.Streams {
+		if s.Conn > ids {
+			missing = append(missing, fmt.Sprintf("#%d/%d", s.Conn, s.Stream))
 		}
 	}
 	if len(missing) == 0 {

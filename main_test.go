@@ -195,6 +195,8 @@ func TestCLI(t *testing.T) {
 		{"follow bogus", []string{"-r", good, "--follow", "x"}, 2, "", `invalid --follow "x"`},
 		{"follow zero", []string{"-r", good, "--follow", "0"}, 2, "", `invalid --follow "0"`},
 		{"follow missing", []string{"-r", good, "--follow", "1,99"}, 0, "] #1 handshake: GET", "wscap: warning: --follow #99: the capture has one connection, #1\n"},
+		{"follow h2 stream", []string{"-r", "testdata/real/h2/node-h2c.pcapng", "--follow", "1/5"}, 0, "#1/5 server -> client: text, 80 bytes", ""},
+		{"follow h2 stream bogus", []string{"-r", good, "--follow", "1/x"}, 2, "", `invalid --follow "1/x"`},
 		{"pretty alone", []string{"-r", good, "--pretty"}, 2, "", "--pretty applies to --follow and -V only"},
 		{"follow", []string{"-r", good, "--follow", "#1,2"}, 0, "] #1 handshake: GET", "wscap: warning: --follow #2: the capture has one connection, #1\n"},
 		{"follow no summary", []string{"-r", good, "--follow", "all"}, 0, "] #1 client -> server: ", ""},

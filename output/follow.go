@@ -87,8 +87,8 @@ func (t *textRenderer) follow(ev *decode.Event, c *connStats) {
 	l = t.appendTime(l, ev.Time)
 	l = append(l, " pkt "...)
 	l = strconv.AppendInt(l, int64(ev.Packet), 10)
-	l = append(l, "] #"...)
-	l = strconv.AppendInt(l, int64(ev.Conn), 10)
+	l = append(l, "] "...)
+	l = c.label(l)
 	l = append(l, ' ')
 	switch ev.From {
 	case decode.RoleClient:

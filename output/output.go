@@ -93,17 +93,27 @@ const (
 
 // Follow selects the connections of the --follow view.
 type Follow struct {
-	All   bool  // every connection
-	Conns []int // connection ids, sorted
+	All     bool     // every connection
+	Conns   []int    // connection ids, sorted: all their WebSockets
+	Streams []Stream // WebSockets over HTTP/2, by connection and stream
 }
 
-// Has reports whether connection id is followed.
-func (f *Follow) Has(id int) bool {
+// Stream names a WebSocket over HTTP/2: its connection and stream (#3/7).
+type Stream struct {
+	Conn   int
+	Stream uint32
+}
+
+// Has reports whether the WebSocket of connection id (and HTTP/2 stream,
+// 0 for HTTP/1.1) is followed.
+func (f *Follow) Has(id int, stream uint32) bool {
 	if f.All {
 		return true
 	}
-	_, ok := slices.BinarySearch(f.Conns, id)
-	return ok
+	if _, ok := slices.BinarySearch(f.Conns, id); ok {
+		return true
+	}
+	return stream != 0 && slices.Contains(f.Streams, Stream{id, stream})
 }
 
 // Renderer writes decode events to an io.Writer through a buffer it owns.

@@ -179,7 +179,7 @@ func (t *textRenderer) Write(evs []decode.Event) error {
 		if !t.epochV {
 			t.epoch, t.epochV = ev.Time, true
 		}
-		if t.opt.Follow != nil && !t.opt.Follow.Has(ev.Conn) {
+		if t.opt.Follow != nil && !t.opt.Follow.Has(ev.Conn, ev.H2Stream) {
 			continue
 		}
 		c := t.conns.get(ev.Conn, ev.H2Stream)
