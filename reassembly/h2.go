@@ -17,6 +17,11 @@ import (
 // connection's own decoder gets nothing more: other streams are not
 // WebSocket and are not shown.
 
+// maxH2Streams bounds the WebSocket streams (and CONNECTs awaiting their
+// answer) tracked on one connection, as h2.Options.MaxStreams bounds the
+// HTTP/2 layer's.
+const maxH2Streams = 1024
+
 // h2Preface is the client connection preface (RFC 9113 §3.4).
 var h2Preface = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
 
@@ -198,7 +203,7 @@ func (c *conn) h2Out() {
 		case h2.KindHeaders:
 			switch {
 			case ev.Client && ev.Promised == 0 && isExtendedConnect(ev.Headers):
-				if s == nil {
+				if s == nil && len(l.streams) < maxH2Streams {
 					l.streams[ev.Stream] = &h2Stream{req: ev.Headers, reqSeg: seg}
 				}
 			case !ev.Client && s != nil && s.ws == nil && !informational(ev.Headers):
