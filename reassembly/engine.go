@@ -503,7 +503,8 @@ func (e *Engine) idleFlush(now time.Time, cut Cut, retired []Retired) error {
 }
 
 // sortOut puts events produced by a flush (which walks a map) in a stable
-// order: by connection id, then by the decoder's sequence number.
+// order: by connection id, HTTP/2 stream, then the decoder's sequence
+// number.
 func (e *Engine) sortOut() {
 	slices.SortStableFunc(e.out, func(a, b decode.Event) int {
 		if c := cmp.Compare(a.Conn, b.Conn); c != 0 {

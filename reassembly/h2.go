@@ -34,10 +34,12 @@ type h2Layer struct {
 
 // h2Stream is an extended CONNECT stream.
 type h2Stream struct {
-	req    []decode.HeaderField
-	reqSeg decode.Seg
-	ws     *decode.Conn // once answered
-	ended  [2]bool      // END_STREAM seen from each side
+	req     []decode.HeaderField
+	reqSeg  decode.Seg
+	reqSize int64        // bytes of req, for the memory budget
+	enabled bool         // SETTINGS_ENABLE_CONNECT_PROTOCOL had come before the request
+	ws      *decode.Conn // once answered
+	ended   [2]bool      // END_STREAM seen from each side
 }
 
 // isH2 reports whether p, the first plaintext bytes of side, start an
@@ -111,14 +113,31 @@ func isRequest(head []byte) bool {
 	return bytes.HasSuffix(line, []byte(" HTTP/1.1"))
 }
 
+// containsFold reports whether b contains s, ASCII case-insensitively.
+func containsFold(b []byte, s string) bool {
+	for i := 0; i+len(s) <= len(b); i++ {
+		if bytes.EqualFold(b[i:i+len(s)], []byte(s)) {
+			return true
+		}
+	}
+	return false
+}
+
 // upgradesTo reports whether head has an Upgrade header field with token.
 func upgradesTo(head []byte, token string) bool {
-	for _, line := range bytes.Split(head, []byte("\r\n")) {
+	if !containsFold(head, token) {
+		return false // the common case, without walking the lines
+	}
+	for rest := head; len(rest) > 0; {
+		var line []byte
+		line, rest, _ = bytes.Cut(rest, []byte("\r\n"))
 		name, value, ok := bytes.Cut(line, []byte(":"))
 		if !ok || !bytes.EqualFold(bytes.TrimSpace(name), []byte("Upgrade")) {
 			continue
 		}
-		for _, t := range bytes.Split(value, []byte(",")) {
+		for len(value) > 0 {
+			var t []byte
+			t, value, _ = bytes.Cut(value, []byte(","))
 			if bytes.EqualFold(bytes.TrimSpace(t), []byte(token)) {
 				return true
 			}
@@ -180,9 +199,15 @@ func (l *h2Layer) ids() []uint32 {
 }
 
 // closeStream closes the WebSocket of stream id and forgets the stream.
+// A CONNECT that got no answer becomes a handshake without a response,
+// as an HTTP/1.1 Upgrade request does.
 func (c *conn) closeStream(id uint32, seg decode.Seg) {
 	l := c.h2
 	s := l.streams[id]
+	if s != nil && s.ws == nil && s.req != nil {
+		client, _ := l.dec.Client()
+		c.openStream(id, s, client, nil, seg)
+	}
 	delete(l.streams, id)
 	if s == nil || s.ws == nil {
 		return
@@ -204,7 +229,11 @@ func (c *conn) h2Out() {
 			switch {
 			case ev.Client && ev.Promised == 0 && isExtendedConnect(ev.Headers):
 				if s == nil && len(l.streams) < maxH2Streams {
-					l.streams[ev.Stream] = &h2Stream{req: ev.Headers, reqSeg: seg}
+					n := int64(0)
+					for _, f := range ev.Headers {
+						n += int64(len(f.Name)+len(f.Value)) + 32
+					}
+					l.streams[ev.Stream] = &h2Stream{req: ev.Headers, reqSeg: seg, reqSize: n, enabled: l.dec.ConnectProtocol()}
 				}
 			case !ev.Client && s != nil && s.ws == nil && !informational(ev.Headers):
 				c.openStream(ev.Stream, s, client, ev.Headers, seg)
@@ -241,18 +270,19 @@ func (c *conn) h2Out() {
 			case s != nil && s.ws != nil:
 				c.wsCall(s.ws, func(dst []decode.Event) []decode.Event { return s.ws.Report(dst, ev.Side, ev.Anomaly, seg) })
 			case ev.Stream == 0:
-				for _, id := range l.ids() {
-					if o := l.streams[id]; o.ws != nil {
-						c.wsCall(o.ws, func(dst []decode.Event) []decode.Event { return o.ws.Report(dst, ev.Side, ev.Anomaly, seg) })
-					}
-				}
+				c.h2Report(ev.Side, ev.Anomaly, seg)
 			}
 		case h2.KindGoAway:
 			// RFC 9113 §6.8: streams above the last stream identifier
-			// were not processed.
-			for _, id := range l.ids() {
-				if id > ev.LastStream {
-					c.closeStream(id, seg)
+			// were not processed. Its last stream identifier counts the
+			// streams the receiver started: a server's GOAWAY ends the
+			// client's streams above it; a client's (often 0, a graceful
+			// close) concerns server-pushed streams, never a WebSocket.
+			if !ev.Client {
+				for _, id := range l.ids() {
+					if id > ev.LastStream {
+						c.closeStream(id, seg)
+					}
 				}
 			}
 		}
@@ -271,6 +301,17 @@ func (c *conn) h2Out() {
 	c.e.account(c)
 }
 
+// h2Report reports a of the whole connection on every WebSocket open on
+// it.
+func (c *conn) h2Report(side decode.Side, a decode.Anomaly, seg decode.Seg) {
+	l := c.h2
+	for _, id := range l.ids() {
+		if o := l.streams[id]; o.ws != nil {
+			c.wsCall(o.ws, func(dst []decode.Event) []decode.Event { return o.ws.Report(dst, side, a, seg) })
+		}
+	}
+}
+
 // openStream starts the WebSocket of stream id from its CONNECT and the
 // answer resp.
 func (c *conn) openStream(id uint32, s *h2Stream, client decode.Side, resp []decode.HeaderField, seg decode.Seg) {
@@ -282,9 +323,9 @@ func (c *conn) openStream(id uint32, s *h2Stream, client decode.Side, resp []dec
 	if c.tls != nil {
 		s.ws.SetTLS(c.tls.info)
 	}
-	x := &decode.H2Connect{Request: s.req, Response: resp, ConnectProtocol: c.h2.dec.ConnectProtocol(), RequestSeg: s.reqSeg, ResponseSeg: seg}
+	x := &decode.H2Connect{Request: s.req, Response: resp, ConnectProtocol: s.enabled, RequestSeg: s.reqSeg, ResponseSeg: seg}
 	c.wsCall(s.ws, func(dst []decode.Event) []decode.Event { return s.ws.ExtendedConnect(dst, client, x) })
-	s.req = nil
+	s.req, s.reqSize = nil, 0
 }
 
 // wsCall runs one call of a stream's decoder, appending its events to the
@@ -350,7 +391,7 @@ func informational(hs []decode.HeaderField) bool {
 func (l *h2Layer) memSize() int64 {
 	m := int64(l.dec.MemSize())
 	for _, s := range l.streams {
-		m += 128
+		m += 128 + s.reqSize
 		if s.ws != nil {
 			m += int64(s.ws.MemSize()) + renderCost
 		}

@@ -215,3 +215,79 @@ func TestH2cUpgrade(t *testing.T) {
 		t.Errorf("messages %q, want the one of stream 3", msgs)
 	}
 }
+
+// TestH2ClientGoAway: a client's GOAWAY (last stream 0, a graceful close
+// as Node and Firefox send) concerns server-pushed streams, not the
+// client's WebSockets, which go on.
+func TestH2ClientGoAway(t *testing.T) {
+	cl, sv := newH2Writer(), newH2Writer()
+	c := flowgen.NewCapture()
+	k := c.NewConn(netip.MustParseAddrPort("10.0.0.1:40000"), netip.MustParseAddrPort("10.0.0.2:8080"))
+	k.Open()
+	cl.buf.WriteString(http2.ClientPreface)
+	cl.fr.WriteSettings()
+	k.Client(cl.take())
+	sv.fr.WriteSettings(http2.Setting{ID: http2.SettingEnableConnectProtocol, Val: 1})
+	k.Server(sv.take())
+	cl.headers(t, 1, false, 0, ":method", "CONNECT", ":protocol", "websocket", ":scheme", "http",
+		":path", "/a", ":authority", "example.com", "sec-websocket-version", "13")
+	k.Client(cl.take())
+	sv.headers(t, 1, false, 0, ":status", "200")
+	k.Server(sv.take())
+	cl.data(t, 1, false, 0, wsB(1, true, "before goaway"))
+	cl.fr.WriteGoAway(0, http2.ErrCodeNo, nil)
+	k.Client(cl.take())
+	sv.data(t, 1, false, 0, wsB(1, false, "after client goaway"))
+	k.Server(sv.take())
+	k.Close()
+	var msgs []string
+	e := New(Config{}, func(batch []decode.Event) error {
+		for _, ev := range batch {
+			if ev.Kind == decode.KindMessage {
+				msgs = append(msgs, string(ev.Message.Payload))
+			}
+		}
+		return nil
+	})
+	for i, p := range flowPackets(t, c) {
+		e.Packet(i+1, p)
+	}
+	e.Flush()
+	if strings.Join(msgs, "|") != "before goaway|after client goaway" {
+		t.Errorf("messages %q: the client's GOAWAY must not end its WebSocket", msgs)
+	}
+}
+
+// TestH2UnansweredConnect: a CONNECT that never got an answer shows as a
+// handshake without a response, as an HTTP/1.1 Upgrade request does.
+func TestH2UnansweredConnect(t *testing.T) {
+	cl, sv := newH2Writer(), newH2Writer()
+	c := flowgen.NewCapture()
+	k := c.NewConn(netip.MustParseAddrPort("10.0.0.1:40002"), netip.MustParseAddrPort("10.0.0.2:8080"))
+	k.Open()
+	cl.buf.WriteString(http2.ClientPreface)
+	cl.fr.WriteSettings()
+	k.Client(cl.take())
+	sv.fr.WriteSettings(http2.Setting{ID: http2.SettingEnableConnectProtocol, Val: 1})
+	k.Server(sv.take())
+	cl.headers(t, 1, false, 0, ":method", "CONNECT", ":protocol", "websocket", ":scheme", "http",
+		":path", "/never", ":authority", "example.com", "sec-websocket-version", "13")
+	k.Client(cl.take())
+	var hs []*decode.Handshake
+	e := New(Config{}, func(batch []decode.Event) error {
+		for _, ev := range batch {
+			if ev.Kind == decode.KindHandshake {
+				h := *ev.Handshake
+				hs = append(hs, &h)
+			}
+		}
+		return nil
+	})
+	for i, p := range flowPackets(t, c) {
+		e.Packet(i+1, p)
+	}
+	e.Flush()
+	if len(hs) != 1 || hs[0].Path != "/never" || hs[0].Status != 0 || hs[0].Upgraded {
+		t.Errorf("handshakes %+v, want one for /never without a response", hs)
+	}
+}

@@ -196,10 +196,19 @@ func (c *conn) tlsOut(side decode.Side, seg decode.Seg) {
 			c.decFeed(side, o.Data, seg)
 			continue
 		}
-		if c.h2 != nil {
-			continue // the connection is not WebSocket; its streams are
-		}
 		p := o.Problem
+		if c.h2 != nil {
+			// The connection is not WebSocket; its streams are: the
+			// problem is theirs, and a direction that can no longer be
+			// decrypted ends them (a frame it cut is stream_truncated).
+			a := decode.Anomaly{Code: decode.Code(p.Code), Severity: decode.Severity(p.Severity), Detail: p.Detail, Ref: p.Ref}
+			c.h2Report(side, a, seg)
+			switch p.Code {
+			case tlsdec.CodeGap, tlsdec.CodeAuthFailed, tlsdec.CodeTruncated:
+				c.h2End(side, seg)
+			}
+			continue
+		}
 		switch p.Code {
 		case tlsdec.CodeNoKey, tlsdec.CodeUnsupportedCipher, tlsdec.CodeMidstream:
 			stuck = true
