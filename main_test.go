@@ -196,6 +196,10 @@ func TestCLI(t *testing.T) {
 		{"follow zero", []string{"-r", good, "--follow", "0"}, 2, "", `invalid --follow "0"`},
 		{"follow missing", []string{"-r", good, "--follow", "1,99"}, 0, "] #1 handshake: GET", "wscap: warning: --follow #99: the capture has one connection, #1\n"},
 		{"follow h2 stream", []string{"-r", "testdata/real/h2/node-h2c.pcapng", "--follow", "1/5"}, 0, "#1/5 server -> client: text, 80 bytes", ""},
+		// Connection 1 carries the WebSockets; connection 2 is the one
+		// Chromium opened without using it.
+		{"h2 connections not counted as not WebSocket", []string{"-r", "testdata/real/h2/chromium-h2-wss.pcapng", "--keylog", "testdata/real/h2/chromium-h2-wss.keys", "--no-summary"}, 0, "#1/5",
+			"wscap: not shown (--all shows them): 1 decrypted TLS connection was HTTP/2 or HTTPS, not WebSocket\n"},
 		{"follow h2 stream bogus", []string{"-r", good, "--follow", "1/x"}, 2, "", `invalid --follow "1/x"`},
 		{"pretty alone", []string{"-r", good, "--pretty"}, 2, "", "--pretty applies to --follow and -V only"},
 		{"follow", []string{"-r", good, "--follow", "#1,2"}, 0, "] #1 handshake: GET", "wscap: warning: --follow #2: the capture has one connection, #1\n"},

@@ -38,6 +38,9 @@ func (j *jsonRenderer) Write(evs []decode.Event) error {
 		ev := &evs[i]
 		c := j.conns.get(ev.Conn, ev.H2Stream)
 		c.update(ev)
+		if ev.H2Stream != 0 && ev.Kind == decode.KindConn {
+			j.conns.sawStream(ev.Conn)
+		}
 		// Lines are built in memory (a Shard's, or a block written out
 		// when full: one copy less than through the bufio.Writer).
 		if j.show(ev, c) {

@@ -56,6 +56,7 @@ type connStats struct {
 	deflating [2]bool // text: a compressed fragmented message is open
 	binary    [2]bool // text: the open fragmented message is binary
 
+	h2ws    bool              // the connection carries WebSockets over HTTP/2 (on other connStats)
 	matched bool              // an event matched Options.Filter
 	hs      *decode.Handshake // text, with a filter: the hidden handshake, for the legend
 }
@@ -106,11 +107,27 @@ func (t *tracker) hiddenCounts() Hidden {
 	h := Hidden{}
 	h.Add(t.hidden)
 	for _, c := range t.all() {
-		if t.hides(c) {
+		if t.hides(c) && !c.h2ws {
 			h[hiddenReason(c)]++
 		}
 	}
 	return h
+}
+
+// sawStream notes that an event of a WebSocket over HTTP/2 came on TCP
+// connection id: that connection, whose own rows (its tls row) are not
+// WebSocket, is not counted among the TLS connections that were not.
+func (t *tracker) sawStream(id int) {
+	var c *connStats
+	switch {
+	case id >= 1 && id < len(t.byID):
+		c = t.byID[id]
+	default:
+		c = t.other[id]
+	}
+	if c != nil {
+		c.h2ws = true
+	}
 }
 
 // ended counts an end event of c, forgetting c after its second one when
@@ -120,7 +137,7 @@ func (t *tracker) ended(c *connStats) {
 	if !t.forget || c.ends < 2 {
 		return
 	}
-	if t.hides(c) {
+	if t.hides(c) && !c.h2ws {
 		if t.hidden == nil {
 			t.hidden = Hidden{}
 		}

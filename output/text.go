@@ -195,6 +195,9 @@ func (t *textRenderer) Write(evs []decode.Event) error {
 			t.cur = nil
 		}
 		c.update(ev)
+		if ev.H2Stream != 0 && ev.Kind == decode.KindConn {
+			t.conns.sawStream(ev.Conn)
+		}
 		if ev.Kind == decode.KindEnd {
 			t.conns.ended(c)
 		}
