@@ -173,13 +173,8 @@ func countFailures(cfg *Config, evs []decode.Event) int {
 // come in capture order. Its data is only read during the call. The
 // error is the output's.
 func (p *Pipeline) Packet(n int, pkt source.Packet) error {
-	if p.err != nil {
+	if !p.begin(&pkt) {
 		return p.err
-	}
-	if !p.epoch {
-		p.epoch = true
-		p.init()
-		p.setEpoch(pkt.Time)
 	}
 	if p.eng != nil {
 		if err := p.eng.Packet(n, pkt); err != nil {
@@ -221,18 +216,27 @@ func (p *Pipeline) after(n int, d *reassembly.Decision) {
 	}
 }
 
-// Skip tells the pipeline about packet number n, which a capture filter
-// rejected (see reassembly.Engine.Skip): it numbers connections and
-// times idle flushes as without the filter, and is not decoded. The
-// first packet, skipped or not, sets the epoch of relative times.
-func (p *Pipeline) Skip(n int, pkt source.Packet) error {
+// begin starts the engines at the first packet, whose time is the epoch
+// of relative times; it reports false once the output has failed.
+func (p *Pipeline) begin(pkt *source.Packet) bool {
 	if p.err != nil {
-		return p.err
+		return false
 	}
 	if !p.epoch {
 		p.epoch = true
 		p.init()
 		p.setEpoch(pkt.Time)
+	}
+	return true
+}
+
+// Skip tells the pipeline about packet number n, which a capture filter
+// rejected (see reassembly.Engine.Skip): it numbers connections and
+// times idle flushes as without the filter, and is not decoded. The
+// first packet, skipped or not, sets the epoch of relative times.
+func (p *Pipeline) Skip(n int, pkt source.Packet) error {
+	if !p.begin(&pkt) {
+		return p.err
 	}
 	if p.eng != nil {
 		if err := p.eng.Skip(n, pkt); err != nil {
