@@ -139,6 +139,9 @@ type Conn struct {
 
 	tls *TLSInfo // set by TLS: the session this connection runs in
 
+	app     AppLayer // Options.App's layer, made at the first data message
+	appMade bool
+
 }
 
 // NewConn returns a decoder for the TCP connection described by meta.
@@ -1267,10 +1270,33 @@ func (c *Conn) finishMessage(dst []Event, h *half, s Seg, cut bool) []Event {
 	h.messages++
 	dst = c.event(dst, KindMessage, h.role, s)
 	dst[len(dst)-1].Message = *m
+	if c.opt.App != nil {
+		dst = c.appMessage(dst, &dst[len(dst)-1].Message, h.role, s)
+	}
 	dst = c.anomalies(dst, h.role, s, anoms[:na])
 	h.inMsg, h.msgComp = false, false
 	h.utf8.reset()
 	return dst
+}
+
+// appMessage hands a complete message to the application layer, made at
+// the first one, and appends the layer's anomalies. m is the message in
+// dst: it is annotated in place.
+func (c *Conn) appMessage(dst []Event, m *Message, from Role, s Seg) []Event {
+	if !c.appMade && c.rolesKnown {
+		c.appMade = true
+		var hs *Handshake
+		if c.hs != nil && c.hs != hsUpgraded {
+			hs = c.hs
+		}
+		c.app = c.opt.App(hs, c.meta.Addr[c.clientSide], c.meta.Addr[c.clientSide^1])
+	}
+	if c.app == nil {
+		return dst
+	}
+	var buf [2]Anomaly
+	as := c.app.Message(m, from, buf[:0])
+	return c.anomalies(dst, from, s, as)
 }
 
 func shrink(b []byte, max int) []byte {

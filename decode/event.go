@@ -254,6 +254,9 @@ type Message struct {
 	DecodeError string // why the payload could not be decoded (e.g. inflate failed)
 	FirstPacket int
 	Cut         bool // the stream ended before the message did
+	// App is what the application said in the message (Options.App), nil
+	// when nothing was recognised.
+	App *AppInfo
 }
 
 // End describes the end of one direction.

@@ -36,6 +36,9 @@ func (c *Conn) MemSize() int {
 		n += pbufSize + cap(p.b)
 	}
 	n += cap(c.lent) * int(unsafe.Sizeof((*pbuf)(nil)))
+	if c.app != nil {
+		n += c.app.MemSize()
+	}
 	if c.hs != nil && c.hs != hsUpgraded {
 		// Header strings and fields are copied out of the heads.
 		n += handshakeSz + 2*int(c.hsBytes)

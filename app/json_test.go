@@ -1,0 +1,77 @@
+package app
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestJSONValid(t *testing.T) {
+	for _, tc := range []struct {
+		in        string
+		ok, space bool
+	}{
+		{`{}`, true, false},
+		{` [1, 2] `, true, true},
+		{`{"a":[true,false,null,-0.5e+3,"x\"\u00e9"]}`, true, false},
+		{`{"a":1,}`, false, false},
+		{`[01]`, false, false},
+		{`"\x"`, false, false},
+		{"\"a\x01\"", false, false},
+		{`[1] [2]`, false, false},
+		{`tru`, false, false},
+		{`1.`, false, false},
+		{strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth), true, false},
+		{strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1), false, false},
+	} {
+		ok, space := jsonValid([]byte(tc.in))
+		if ok != tc.ok || ok && space != tc.space {
+			t.Errorf("jsonValid(%.40q) = %v, %v; want %v, %v", tc.in, ok, space, tc.ok, tc.space)
+		}
+	}
+}
+
+func TestJSONMembers(t *testing.T) {
+	b := []byte(` { "type" : "subscribe", "id":"1", "p\u0061yload": {"q": [1, 2]} } `)
+	if v := jsonMember(b, "payload"); string(v) != `{"q": [1, 2]}` {
+		t.Errorf("payload = %q", v)
+	}
+	if s, ok := jsonString(jsonMember(b, "type")); !ok || s != "subscribe" {
+		t.Errorf("type = %q %v", s, ok)
+	}
+	if v := jsonMember(b, "nope"); v != nil {
+		t.Errorf("nope = %q", v)
+	}
+	if c, ok := compactJSON(b); !ok || string(c) != `{"type":"subscribe","id":"1","p\u0061yload":{"q":[1,2]}}` {
+		t.Errorf("compact = %s %v", c, ok)
+	}
+	els, ok := jsonElems([]byte(`[2, "x", {"a":1}]`), 2)
+	if !ok || len(els) != 2 || string(els[1]) != `"x"` {
+		t.Errorf("elems = %q %v", els, ok)
+	}
+	if got := string(jstr("a\"\n\x00\xff\u2028")); got != `"a\"\n\u0000\ufffd\u2028"` {
+		t.Errorf("jstr = %s", got)
+	}
+	if got := shorten([]byte("ünïcode"), 4); got != "ünï…" {
+		t.Errorf("shorten = %q", got)
+	}
+}
+
+// FuzzJSON checks the scanner against encoding/json and that a compacted
+// value is valid and free of line breaks.
+func FuzzJSON(f *testing.F) {
+	for _, s := range []string{`{"a":[1,2,{"b":null}]}`, ` [ "x\u0041" , -1.5e3 ] `, `{"a":}`, `"\ud800"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ok, _ := jsonValid(b)
+		if ok != json.Valid(b) && strings.Count(string(b), "[")+strings.Count(string(b), "{") < maxDepth {
+			t.Fatalf("jsonValid(%q) = %v, encoding/json says %v", b, ok, !ok)
+		}
+		if c, ok := compactJSON(b); ok {
+			if !json.Valid(c) || strings.ContainsAny(string(c), "\n\r") {
+				t.Fatalf("compact(%q) = %q", b, c)
+			}
+		}
+	})
+}
