@@ -141,7 +141,6 @@ type Conn struct {
 
 	app     AppLayer // Options.App's layer, made at the first data message
 	appMade bool
-
 }
 
 // NewConn returns a decoder for the TCP connection described by meta.
