@@ -233,7 +233,7 @@ func (l *Conn) Protocol() string {
 }
 
 // Message implements decode.AppLayer.
-func (l *Conn) Message(m *decode.Message, from decode.Role, dst []decode.Anomaly) []decode.Anomaly {
+func (l *Conn) Message(m *decode.Message, from decode.Role, dst []decode.Anomaly) (*decode.AppInfo, []decode.Anomaly) {
 	msg := Msg{
 		FromClient: from == decode.RoleClient,
 		Binary:     m.Opcode == decode.OpBinary,
@@ -251,15 +251,12 @@ func (l *Conn) Message(m *decode.Message, from decode.Role, dst []decode.Anomaly
 	} else {
 		bare(&msg, r)
 	}
+	var info *decode.AppInfo
 	if len(r.Units) > 0 || r.Partial {
-		info := &decode.AppInfo{Partial: r.Partial && len(r.Units) == 0, More: r.More}
-		if len(r.Units) > 0 {
-			info.Units = append(make([]Unit, 0, len(r.Units)), r.Units...)
-		}
-		m.App = info
+		info = decode.NewAppInfo(r.Units, r.More, r.Partial && len(r.Units) == 0)
 	}
 	clear(r.Units)
-	return append(dst, r.Anomalies...)
+	return info, append(dst, r.Anomalies...)
 }
 
 // MemSize implements decode.AppLayer.
