@@ -113,7 +113,31 @@ func appendAppInfo(l []byte, a *decode.AppInfo, start, budget int) ([]byte, bool
 		line = strconv.AppendInt(line, int64(n), 10)
 		line = append(line, " more)"...)
 	}
-	return appendPreview(l, line, false, false, budgetLeft(budget, len(l)-start)), true
+	return appendAppText(l, line, budgetLeft(budget, len(l)-start)), true
+}
+
+// appendAppText appends s, a line that says what the application said,
+// unquoted: quotes and backslashes are its own (JSON names and values);
+// control characters, DEL, invalid UTF-8 and invisible runes are escaped
+// as in previews, so that the traffic cannot drive the terminal. budget >
+// 0 caps the columns, cutting with "...".
+func appendAppText(dst, s []byte, budget int) []byte {
+	cols := 0
+	for i := 0; i < len(s); {
+		mark := len(dst)
+		var n, w int
+		if c := s[i]; c == '"' || c == '\\' {
+			dst, n, w = append(dst, c), 1, 1
+		} else {
+			dst, n, w = previewUnit(dst, s[i:])
+		}
+		if budget > 0 && (cols+w > budget || cols+w > budget-3 && i+n < len(s)) {
+			return append(dst[:mark], "..."...)
+		}
+		i += n
+		cols += w
+	}
+	return dst
 }
 
 // appendAppTree appends the -V lines of what the application said.
@@ -159,7 +183,7 @@ func appendAppTree(l []byte, a *decode.AppInfo, p []byte) []byte {
 // cut as a preview.
 func treeText(l []byte, name, v string) []byte {
 	l = field(l, name)
-	l = appendPreview(l, []byte(v), false, false, 0)
+	l = appendAppText(l, []byte(v), 0)
 	return append(l, '\n')
 }
 
@@ -181,7 +205,7 @@ func appendAppFollow(l []byte, a *decode.AppInfo, ind string) []byte {
 	}
 	for i := range a.Units {
 		l = append(l, ind...)
-		l = appendPreview(l, appendAppLine(nil, &a.Units[i]), false, false, 0)
+		l = appendAppText(l, appendAppLine(nil, &a.Units[i]), 0)
 		l = append(l, '\n')
 	}
 	if a.More > 0 {
