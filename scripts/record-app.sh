@@ -12,8 +12,8 @@
 #   socketio-v4               18801  socketio.js  socket.io 4 server + client, WebSocket only
 #   socketio-polling-upgrade  18802  socketio.js  socket.io 4, HTTP long-polling then upgrade
 #   socketio-v2               18803  socketio.js  socket.io 2 server + client (EIO=3)
-#   mqtt-v311                 18804  mqtt.js      aedes broker + mqtt.js, MQTT 3.1.1
-#   mqtt-v5                   18805  mqtt.js      aedes broker + mqtt.js, MQTT 5.0
+#   mqtt-v311                 18804  mqttws.js    aedes broker + two mqtt.js clients, MQTT 3.1.1
+#   mqtt-v5                   18805  mqttws.js    mqtt5broker.js (mqtt-packet) + two mqtt.js clients, MQTT 5.0
 #   stomp                     18806  stomp.js     @stomp/stompjs against broker on ws
 #   graphql-ws                18807  graphqlws.js graphql-ws server + client
 #   subscriptions-transport-ws 18808 sts.js       subscriptions-transport-ws server + client
@@ -50,7 +50,7 @@ declare -A port=(
 )
 declare -A script=(
 	[socketio-v4]=socketio.js [socketio-polling-upgrade]=socketio.js [socketio-v2]=socketio.js
-	[mqtt-v311]=mqtt.js [mqtt-v5]=mqtt.js [stomp]=stomp.js [graphql-ws]=graphqlws.js
+	[mqtt-v311]=mqttws.js [mqtt-v5]=mqttws.js [stomp]=stomp.js [graphql-ws]=graphqlws.js
 	[subscriptions-transport-ws]=sts.js
 )
 all="socketio-v4 socketio-polling-upgrade socketio-v2 mqtt-v311 mqtt-v5 stomp graphql-ws subscriptions-transport-ws"
