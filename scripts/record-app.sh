@@ -14,9 +14,9 @@
 #   socketio-v2               18803  socketio.js  socket.io 2 server + client (EIO=3)
 #   mqtt-v311                 18804  mqttws.js    aedes broker + two mqtt.js clients, MQTT 3.1.1
 #   mqtt-v5                   18805  mqttws.js    mqtt5broker.js (mqtt-packet) + two mqtt.js clients, MQTT 5.0
-#   stomp                     18806  stomp.js     @stomp/stompjs against broker on ws
-#   graphql-ws                18807  graphqlws.js graphql-ws server + client
-#   subscriptions-transport-ws 18808 sts.js       subscriptions-transport-ws server + client
+#   stomp                     18806  stomp.js     @stomp/stompjs against stompbroker.js (STOMP 1.2 on ws)
+#   graphql-ws                18807  graphql.js   graphql-ws server + client
+#   subscriptions-transport-ws 18808 graphql.js  subscriptions-transport-ws server + client
 #
 # The npm packages are installed, at the versions pinned below, into a
 # temporary directory from the npm registry (socket.io 2.x into one of its
@@ -50,8 +50,8 @@ declare -A port=(
 )
 declare -A script=(
 	[socketio-v4]=socketio.js [socketio-polling-upgrade]=socketio.js [socketio-v2]=socketio.js
-	[mqtt-v311]=mqttws.js [mqtt-v5]=mqttws.js [stomp]=stomp.js [graphql-ws]=graphqlws.js
-	[subscriptions-transport-ws]=sts.js
+	[mqtt-v311]=mqttws.js [mqtt-v5]=mqttws.js [stomp]=stomp.js [graphql-ws]=graphql.js
+	[subscriptions-transport-ws]=graphql.js
 )
 all="socketio-v4 socketio-polling-upgrade socketio-v2 mqtt-v311 mqtt-v5 stomp graphql-ws subscriptions-transport-ws"
 
