@@ -13,8 +13,8 @@
 #                       hub server in scripts/app2/signalr.js      18814, 18815
 #   phoenix-v2,         the `phoenix` client (Socket, Channel) against the
 #   phoenix-v1          channels server in scripts/app2/phoenix.js 18816, 18817
-#   wamp                autobahn against the WAMP router in
-#                       scripts/app2/wamp.js                       18818
+#   wamp                two autobahn sessions against the fox-wamp
+#                       router (subprotocol wamp.2.json)           18818
 #   sip                 JsSIP UA against the SIP registrar/UA in
 #                       scripts/app2/sip.js (subprotocol sip)      18819
 #   formats-msgpack,    a ws server and client exchanging
@@ -30,8 +30,11 @@
 #
 # Needs: root (or CAP_NET_RAW) for tcpdump; node and npm (the packages
 # below are installed, at these versions, into a temporary directory from
-# the npm registry); tcpdump and editcap (Wireshark). Loopback only,
-# besides npm.
+# the npm registry, with --ignore-scripts: fox-wamp depends on sqlite3,
+# which it does not use here and which would otherwise compile from
+# source; ws, rpc-websockets and cbor-x fall back to JavaScript without
+# their optional native modules); tcpdump and editcap (Wireshark).
+# Loopback only, besides npm.
 #
 # Usage: scripts/record-app2.sh [NAME...]   (default: all)
 set -euo pipefail
@@ -59,6 +62,7 @@ packages=(
 	@microsoft/signalr-protocol-msgpack@10.0.11
 	phoenix@1.8.16
 	autobahn@22.11.1
+	fox-wamp@0.7.28
 	jssip@3.13.8
 	@msgpack/msgpack@3.1.3
 	cbor-x@1.6.9
@@ -75,7 +79,7 @@ trap cleanup EXIT
 
 echo "record-app2: installing ${packages[*]} into $tmp" >&2
 (cd "$tmp" && npm init -y >/dev/null 2>&1 &&
-	npm install --no-audit --no-fund --silent "${packages[@]}" >/dev/null 2>&1) || {
+	npm install --no-audit --no-fund --ignore-scripts --silent "${packages[@]}" >/dev/null 2>&1) || {
 	echo "record-app2: npm install failed" >&2
 	exit 1
 }
