@@ -260,7 +260,7 @@ func TestSocketIO(t *testing.T) {
 			// A custom path with EIO: the first message packet is not
 			// socket.io, so it stays engine.io.
 			name: "custom path engine.io", path: "/rt/?EIO=4&transport=websocket",
-			msgs: []wm{cli("4hello"), cli(`42["x"]`)},
+			msgs:  []wm{cli("4hello"), cli(`42["x"]`)},
 			proto: "engine.io",
 			want: []string{
 				`engine.io message data="hello" | "hello"`,
@@ -269,7 +269,7 @@ func TestSocketIO(t *testing.T) {
 		},
 		{
 			name: "custom path socket.io", path: "/rt/?EIO=4&transport=websocket",
-			msgs: []wm{cli("40"), cli(`42["x"]`)},
+			msgs:  []wm{cli("40"), cli(`42["x"]`)},
 			proto: "engine.io",
 			want: []string{
 				`socket.io CONNECT namespace="/" | `,
