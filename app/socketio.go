@@ -176,7 +176,12 @@ func (d *eioDir) reset() { *d = eioDir{} }
 type eioDecoder struct {
 	sio int
 	ver int // 3, 4 or 0 (unknown)
-	dir [2]eioDir
+	// sioText: a socket.io packet was seen in a text message. Until one
+	// is, binary message packets are shown as engine.io messages: the
+	// connection may use another socket.io parser (socket.io-msgpack-parser
+	// sends every packet as a binary message).
+	sioText bool
+	dir     [2]eioDir
 }
 
 func newEIO(h *Handshake, mode int) *eioDecoder {
@@ -299,7 +304,7 @@ func (d *eioDecoder) message(m *Msg, dir *eioDir, p []byte, binary bool, r *Resu
 			d.sio = sioNo
 		}
 	}
-	if d.sio != sioYes {
+	if d.sio != sioYes || binary && dir.unit == nil && !d.sioText {
 		f := blob("data", p)
 		u := Unit{Proto: "engine.io", Type: "message", Fields: []Field{f}}
 		if f.Key == "data" {
@@ -323,6 +328,7 @@ func (d *eioDecoder) message(m *Msg, dir *eioDir, p []byte, binary bool, r *Resu
 		r.Malformed(protoSocketIO, "message packet is not a socket.io packet: %s", shorten(p, 40))
 		return
 	}
+	d.sioText = true
 	if d.ver == 0 && pk.typ == sioConnect && pk.nsp == "/" {
 		// Protocol 5 (engine.io v4) clients connect to "/" and the
 		// server's answer carries the sid; protocol 4 servers send a

@@ -305,6 +305,20 @@ func TestSocketIO(t *testing.T) {
 			},
 		},
 		{
+			// socket.io-msgpack-parser: every packet is a binary
+			// message; shown as engine.io messages.
+			name: "other parser", path: "/socket.io/?EIO=4&transport=websocket",
+			msgs: []wm{
+				cliB("\x83\xa4type\x00\xa4data\xc0\xa3nsp\xa1/"),
+				srv("2"),
+			},
+			proto: "socket.io",
+			want: []string{
+				`engine.io message data_base64="g6R0eXBlAKRkYXRhwKNuc3ChLw==" | (19 bytes)`,
+				`engine.io ping | `,
+			},
+		},
+		{
 			// An incomplete message drops the packet waiting for its
 			// attachments, without an anomaly.
 			name: "incomplete", path: "/socket.io/?EIO=4",
