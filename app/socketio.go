@@ -366,8 +366,12 @@ func (d *eioDecoder) attachment(dir *eioDir, p []byte, r *Result) {
 		return
 	}
 	u := *dir.unit
+	count := "1 attachment, "
+	if dir.want != 1 {
+		count = strconv.Itoa(dir.want) + " attachments, "
+	}
 	if dir.over {
-		u.Info += " (attachments over " + strconv.Itoa(sioMaxPending>>20) + " MiB, not kept)"
+		u.Info += " (" + count + "over " + strconv.Itoa(sioMaxPending>>20) + " MiB, not kept)"
 	} else {
 		vs := make([][]byte, len(dir.atts))
 		total := 0
@@ -376,7 +380,7 @@ func (d *eioDecoder) attachment(dir *eioDir, p []byte, r *Result) {
 			total += len(a)
 		}
 		u.Fields = append(u.Fields[:len(u.Fields):len(u.Fields)], Field{Key: "attachments_base64", Value: jarr(vs...)})
-		u.Info += " (" + strconv.Itoa(total) + " bytes)"
+		u.Info += " (" + count + strconv.Itoa(total) + " bytes)"
 	}
 	dir.reset()
 	r.Add(u)
@@ -546,11 +550,8 @@ func sioUnit(pk *sioPacket) Unit {
 	}
 	if pk.typ == sioBinaryEvent || pk.typ == sioBinaryAck {
 		u.Fields = append(u.Fields, Field{Key: "attachments", Value: jint(int64(pk.attachments))})
-		sep()
-		if pk.attachments == 1 {
-			info.WriteString("1 attachment")
-		} else {
-			info.WriteString(strconv.Itoa(pk.attachments) + " attachments")
+		if pk.attachments == 0 {
+			info.WriteString(" (0 attachments)")
 		}
 	}
 	u.Info = info.String()

@@ -156,10 +156,10 @@ func TestSocketIO(t *testing.T) {
 				`engine.io pong data="probe" | "probe"`,
 				`engine.io upgrade | `,
 				`partial`,
-				`socket.io BINARY_EVENT name="baz" namespace="/" args=[{"_placeholder":true,"num":0}] attachments=1 attachments_base64=["AQID"] | "baz" [{"_placeholder":true,"num":0}] 1 attachment (3 bytes)`,
+				`socket.io BINARY_EVENT name="baz" namespace="/" args=[{"_placeholder":true,"num":0}] attachments=1 attachments_base64=["AQID"] | "baz" [{"_placeholder":true,"num":0}] (1 attachment, 3 bytes)`,
 				`partial`,
 				`partial`,
-				`socket.io BINARY_ACK id=15 namespace="/admin" args=[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}] attachments=2 attachments_base64=["/w==","YWI="] | /admin [{"_placeholder":true,"num":0},{"_placeholder":true,"num":1… ack=15 2 attachments (3 bytes)`,
+				`socket.io BINARY_ACK id=15 namespace="/admin" args=[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}] attachments=2 attachments_base64=["/w==","YWI="] | /admin [{"_placeholder":true,"num":0},{"_placeholder":true,"num":1… ack=15 (2 attachments, 3 bytes)`,
 				`engine.io noop | `,
 			},
 		},
@@ -190,7 +190,7 @@ func TestSocketIO(t *testing.T) {
 				`engine.io ping | `,
 				`engine.io pong | `,
 				`partial`,
-				`socket.io BINARY_EVENT name="file" namespace="/chat" args=[{"_placeholder":true,"num":0}] attachments=1 attachments_base64=["aGVsbG8="] | /chat "file" [{"_placeholder":true,"num":0}] 1 attachment (5 bytes)`,
+				`socket.io BINARY_EVENT name="file" namespace="/chat" args=[{"_placeholder":true,"num":0}] attachments=1 attachments_base64=["aGVsbG8="] | /chat "file" [{"_placeholder":true,"num":0}] (1 attachment, 5 bytes)`,
 				`socket.io CONNECT_ERROR namespace="/" data="Not authorized" | "Not authorized"`,
 				`!app_malformed: socket.io: binary message of 1 bytes without a BINARY_EVENT or BINARY_ACK waiting for attachments`,
 				`!app_malformed: socket.io: binary message of 3 bytes without a BINARY_EVENT or BINARY_ACK waiting for attachments`,
@@ -216,7 +216,7 @@ func TestSocketIO(t *testing.T) {
 				`engine.io ping | `,
 				`engine.io pong | `,
 				`partial`,
-				`socket.io BINARY_EVENT name="up" namespace="/" args=[{"_placeholder":true,"num":0}] attachments=1 attachments_base64=["BAU="] | "up" [{"_placeholder":true,"num":0}] 1 attachment (2 bytes)`,
+				`socket.io BINARY_EVENT name="up" namespace="/" args=[{"_placeholder":true,"num":0}] attachments=1 attachments_base64=["BAU="] | "up" [{"_placeholder":true,"num":0}] (1 attachment, 2 bytes)`,
 			},
 		},
 		{
@@ -353,7 +353,7 @@ func TestSocketIO(t *testing.T) {
 				`partial`,
 				`socket.io EVENT name="y" namespace="/" args=[] | "y" []`,
 				`engine.io ping | `,
-				`socket.io BINARY_EVENT name="x" namespace="/" args=[{"_placeholder":true,"num":0}] attachments=1 attachments_base64=["eg=="] | "x" [{"_placeholder":true,"num":0}] 1 attachment (1 bytes)`,
+				`socket.io BINARY_EVENT name="x" namespace="/" args=[{"_placeholder":true,"num":0}] attachments=1 attachments_base64=["eg=="] | "x" [{"_placeholder":true,"num":0}] (1 attachment, 1 bytes)`,
 			},
 		},
 	} {
@@ -438,4 +438,29 @@ func FuzzSocketIO(f *testing.F) {
 		}
 		appRun(t, paths[int(path)%len(paths)], "", msgs)
 	})
+}
+
+// TestSocketIOAttachmentBounds: attachments past sioMaxPending are counted,
+// not kept; a header cannot announce more than sioMaxAttachments.
+func TestSocketIOAttachmentBounds(t *testing.T) {
+	big := strings.Repeat("x", sioMaxPending/2+1)
+	_, got := appRun(t, "/socket.io/?EIO=4", "", []wm{
+		cli(`452-["big",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`),
+		cliB(big),
+		cliB(big),
+		cli(`451048577-["x"]`),
+		cli(`450-["none"]`),
+	})
+	want := []string{
+		"partial",
+		"partial",
+		`socket.io BINARY_EVENT name="big" namespace="/" args=[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}] attachments=2 | "big" [{"_placeholder":true,"num":0},{"_placeholder":true,"num":1… (2 attachments, over 8 MiB, not kept)`,
+		`!app_malformed: socket.io: message packet is not a socket.io packet: 51048577-["x"]`,
+		`socket.io BINARY_EVENT name="none" namespace="/" args=[] attachments=0 | "none" [] (0 attachments)`,
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("message %d:\n got %s\nwant %s", i+1, got[i], want[i])
+		}
+	}
 }
