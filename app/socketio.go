@@ -130,19 +130,24 @@ func sniffEngineIO(m *Msg) bool {
 	if len(p) == 6 && (string(p) == "2probe" || string(p) == "3probe") {
 		return true
 	}
-	if !bytes.HasPrefix(p, []byte(`0{"sid":`)) {
+	// The open packet, with the members in any order (python-engineio
+	// and other servers differ from the reference in order and spacing).
+	if p[0] != '0' || p[1] != '{' || !bytes.Contains(p, []byte(`"sid"`)) {
 		return false
 	}
-	ok := false
-	if !jsonObject(p[1:], func(k, _ []byte) bool {
-		if keyIs(k, "upgrades") || keyIs(k, "pingInterval") {
-			ok = true
+	sid, other := false, false
+	if !jsonObject(p[1:], func(k, v []byte) bool {
+		switch {
+		case keyIs(k, "sid"):
+			sid = jsonKind(v) == '"'
+		case keyIs(k, "upgrades"), keyIs(k, "pingInterval"):
+			other = true
 		}
 		return true
 	}) {
 		return false
 	}
-	return ok
+	return sid && other
 }
 
 func sniffSocketIO(m *Msg) bool {
