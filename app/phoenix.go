@@ -192,7 +192,7 @@ func phxInfo(topic, status, payload string, ref []byte) string {
 	var b strings.Builder
 	b.Write(jstr(topic))
 	if status != "" {
-		b.WriteString(" " + status)
+		b.WriteString(" " + infoWord(status))
 	}
 	if payload != "" {
 		b.WriteString(" " + payload)
@@ -200,7 +200,7 @@ func phxInfo(topic, status, payload string, ref []byte) string {
 	if ref != nil {
 		b.WriteString(" ref=")
 		if s, ok := jsonString(ref); ok {
-			b.WriteString(shorten([]byte(s), 20))
+			b.WriteString(infoWord(s))
 		} else {
 			b.Write(ref)
 		}
@@ -275,4 +275,27 @@ func phoenixBinary(m *Msg, r *Result) {
 	}
 	u.Info = phxInfo(u.Name, vals["status"], "("+strconv.Itoa(len(data))+" bytes)", u.ID)
 	r.Add(u)
+}
+
+// plainWord reports whether s is a short word that an Info line can show
+// unquoted: printable ASCII without spaces, quotes or backslashes.
+func plainWord(s string) bool {
+	if s == "" || len(s) > 60 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// infoWord returns s for an Info line: as is when it is a plain word,
+// else as a shortened JSON string.
+func infoWord(s string) string {
+	if plainWord(s) {
+		return s
+	}
+	return shorten(jstr(s), infoLen)
 }

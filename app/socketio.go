@@ -330,7 +330,7 @@ func (d *eioDecoder) message(m *Msg, dir *eioDir, p []byte, binary bool, r *Resu
 	}
 	pk, ok := parseSIO(p)
 	if !ok {
-		r.Malformed(protoSocketIO, "message packet is not a socket.io packet: %s", shorten(p, 40))
+		r.Malformed(protoSocketIO, "message packet is not a socket.io packet: %s", shorten(jstr(string(p)), 40))
 		return
 	}
 	d.sioText = true
@@ -522,7 +522,7 @@ func sioUnit(pk *sioPacket) Unit {
 	u.Fields = append(u.Fields, Field{Key: "namespace", Value: jstr(pk.nsp)})
 	var info strings.Builder
 	if pk.nsp != "/" {
-		info.WriteString(pk.nsp)
+		info.WriteString(infoWord(pk.nsp))
 	}
 	sep := func() {
 		if info.Len() > 0 {
