@@ -875,10 +875,15 @@ func (d *mqttDecoder) parse(s *mqttDir, b0 byte, body []byte, full int, v byte) 
 				list.WriteString(" qos=" + strconv.Itoa(int(o&3)))
 			}
 			sub := []Field{{Key: "topic", Value: jstr(f)}, {Key: "qos", Value: jint(int64(o & 3))}}
-			if v5 {
-				sub = append(sub, Field{Key: "no_local", Value: jbool(o&4 != 0)},
-					Field{Key: "retain_as_published", Value: jbool(o&8 != 0)},
-					Field{Key: "retain_handling", Value: jint(int64(o >> 4 & 3))})
+			// v5 subscription options (§3.8.3.1), when not the defaults.
+			if o&4 != 0 {
+				sub = append(sub, Field{Key: "no_local", Value: jbool(true)})
+			}
+			if o&8 != 0 {
+				sub = append(sub, Field{Key: "retain_as_published", Value: jbool(true)})
+			}
+			if o>>4&3 != 0 {
+				sub = append(sub, Field{Key: "retain_handling", Value: jint(int64(o >> 4 & 3))})
 			}
 			topics = append(topics, jobj(sub...))
 		}
