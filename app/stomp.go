@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // STOMP 1.0, 1.1 and 1.2 over WebSocket (https://stomp.github.io/).
@@ -482,10 +483,10 @@ func appendSep(b []byte) []byte {
 // appendToken appends s bare when it is a plain token, else as a JSON
 // string.
 func appendToken(b []byte, s string) []byte {
-	plain := s != ""
+	plain := s != "" && utf8.ValidString(s) && !strings.ContainsAny(s, "\u0085\u2028\u2029")
 	for i := 0; i < len(s) && plain; i++ {
 		c := s[i]
-		plain = c > ' ' && c < 0x7f && c != '"' && c != '\\'
+		plain = c > ' ' && c != 0x7f && c != '"' && c != '\\'
 	}
 	if plain {
 		return append(b, s...)
