@@ -287,6 +287,10 @@ func (d *stompDecoder) frame(b []byte) (u Unit, n int, err string) {
 			return u, 0, cmd + " header line without a colon"
 		}
 		name, value := string(k), string(v)
+		if d.version == 10 {
+			// STOMP 1.0 servers and clients write "name: value".
+			value = strings.TrimSpace(value)
+		}
 		if escaped {
 			var ok1, ok2 bool
 			name, ok1 = d.unescape(k)
@@ -354,8 +358,9 @@ func stompCommandPrefix(b []byte) (string, bool) {
 	return "", false
 }
 
-// unescape undoes STOMP 1.1/1.2 header escaping (§"Value Encoding"). While
-// the version is unknown an undefined sequence is kept as is.
+// unescape undoes STOMP 1.1/1.2 header escaping (§"Value Encoding"). An
+// undefined escape sequence is an error (the spec makes it fatal), except
+// while the version is unknown: it is then kept as is.
 func (d *stompDecoder) unescape(b []byte) (string, bool) {
 	if bytes.IndexByte(b, '\\') < 0 {
 		return string(b), true
@@ -377,7 +382,9 @@ func (d *stompDecoder) unescape(b []byte) (string, bool) {
 			out = append(out, ':')
 		case c == '\\':
 			out = append(out, '\\')
-		case c == 'r' && d.version != 11:
+		case c == 'r':
+			// Defined by 1.2 only, but @stomp/stompjs escapes CR with 1.1
+			// too: taken in both.
 			out = append(out, '\r')
 		case d.version == 0:
 			out = append(out, '\\')
