@@ -35,6 +35,10 @@ import (
 // subscriptions-transport-ws (and a subscribe, next, ping or pong settles
 // it as graphql-transport-ws). The subprotocol or --app settles it at once.
 //
+// AWS AppSync's variant of the legacy protocol (its start carries the
+// request as a JSON string in payload.data, answered by start_ack) is
+// decoded as the legacy protocol, the query taken from payload.data.
+//
 // A message that is not a JSON object with a "type" string is
 // app_malformed. What the protocol forbids but parses (a second
 // connection_init, a subscribe before connection_ack, an id already in
@@ -184,6 +188,7 @@ var gqlTypes = map[string]gqlType{
 	"data":                 {false, true, 's'},
 	"stop":                 {false, true, 'c'},
 	"connection_terminate": {false, true, 'c'},
+	"start_ack":            {false, true, 's'}, // AWS AppSync's answer to start
 }
 
 type gqlDecoder struct {
@@ -289,8 +294,17 @@ func (d *gqlDecoder) decode(m *Msg, r *Result) {
 		}
 		var query []byte
 		if jsonKind(g.payload) == '{' {
-			query = jsonMember(g.payload, "query")
-			u.Name, u.HasName = gqlName(g.payload, query)
+			op := g.payload
+			query = jsonMember(op, "query")
+			if query == nil {
+				// AWS AppSync: the request is a JSON string in payload.data.
+				if s, ok := jsonString(jsonMember(op, "data")); ok && jsonKind([]byte(s)) == '{' {
+					if q := jsonMember([]byte(s), "query"); q != nil {
+						op, query = []byte(s), q
+					}
+				}
+			}
+			u.Name, u.HasName = gqlName(op, query)
 		}
 		if query != nil {
 			u.Fields = append(u.Fields, Field{Key: "query", Value: jraw(query)})
@@ -307,10 +321,10 @@ func (d *gqlDecoder) decode(m *Msg, r *Result) {
 			notes = append(notes, "before connection_ack: close 4401")
 		}
 		if u.HasName {
-			info = append(info, string(jstr(u.Name)))
+			info = append(info, infoName(u.Name))
 		}
 		if u.ID != nil {
-			info = append(info, "id="+shorten(u.ID, 40))
+			info = append(info, infoID(u.ID))
 		}
 		if s, ok := jsonString(query); ok {
 			info = append(info, shortenText(collapseSpace(s), infoLen))
@@ -339,10 +353,10 @@ func (d *gqlDecoder) decode(m *Msg, r *Result) {
 		}
 	}
 	if u.HasName {
-		info = append(info, string(jstr(u.Name)))
+		info = append(info, infoName(u.Name))
 	}
 	if u.ID != nil {
-		info = append(info, "id="+shorten(u.ID, 40))
+		info = append(info, infoID(u.ID))
 	}
 	if payload != nil && !(jsonKind(payload) == 'n' || string(payload) == "{}") {
 		info = append(info, shorten(payload, infoLen))

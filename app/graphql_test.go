@@ -421,3 +421,21 @@ func FuzzGraphQL(f *testing.F) {
 		}
 	})
 }
+
+// AWS AppSync speaks the legacy protocol with the request as a JSON string.
+func TestGraphQLAppSync(t *testing.T) {
+	_, infos, _ := gqlRun(t, nil, gqlHS("graphql-ws"), []gqlStep{
+		gqlC(`{"type":"connection_init"}`),
+		gqlS(`{"type":"connection_ack","payload":{"connectionTimeoutMs":300000}}`),
+		gqlC(`{"id":"ee849ef0","type":"start","payload":{"data":"{\"query\":\"subscription OnCreate { onCreateTodo { id } }\",\"variables\":{}}","extensions":{"authorization":{"host":"x.appsync-api.amazonaws.com"}}}}`),
+		gqlS(`{"id":"ee849ef0","type":"start_ack"}`),
+		gqlS(`{"id":"ee849ef0","type":"data","payload":{"data":{"onCreateTodo":{"id":"1"}}}}`),
+	})
+	gqlCheckUnits(t, infos, []string{
+		`subscriptions-transport-ws connection_init name=null | `,
+		`subscriptions-transport-ws connection_ack name=null payload={"connectionTimeoutMs":300000} | {"connectionTimeoutMs":300000}`,
+		`subscriptions-transport-ws start name="OnCreate" id="ee849ef0" payload={"data":"{\"query\":\"subscription OnCreate { onCreateTodo { id } }\",\"variables\":{}}","extensions":{"authorization":{"host":"x.appsync-api.amazonaws.com"}}} query="subscription OnCreate { onCreateTodo { id } }" | "OnCreate" id="ee849ef0" subscription OnCreate { onCreateTodo { id } }`,
+		`subscriptions-transport-ws start_ack name="OnCreate" id="ee849ef0" | "OnCreate" id="ee849ef0"`,
+		`subscriptions-transport-ws data name="OnCreate" id="ee849ef0" payload={"data":{"onCreateTodo":{"id":"1"}}} | "OnCreate" id="ee849ef0" {"data":{"onCreateTodo":{"id":"1"}}}`,
+	})
+}

@@ -212,7 +212,7 @@ func (d *jrpcDecoder) batch(b []byte, fromClient bool, r *Result) {
 		}
 		s := members[i].Type
 		if members[i].HasName {
-			s += " " + string(jstr(members[i].Name))
+			s += " " + infoName(members[i].Name)
 		}
 		kinds = append(kinds, s)
 	}
@@ -266,9 +266,9 @@ func (d *jrpcDecoder) unit(b []byte, fromClient bool) (Unit, string) {
 			u.Type = "notification"
 		}
 		var info []string
-		info = append(info, string(jstr(method)))
+		info = append(info, infoName(method))
 		if o.hasID && u.Type == "request" {
-			info = append(info, "id="+shorten(jraw(o.id), 40))
+			info = append(info, infoID(jraw(o.id)))
 		}
 		if o.params != nil {
 			p := jraw(o.params)
@@ -289,10 +289,10 @@ func (d *jrpcDecoder) unit(b []byte, fromClient bool) (Unit, string) {
 		if jsonKind(o.id) != 'n' {
 			if name, has, found := d.pending.take(jrpcKey(!fromClient, o.id)); found {
 				u.Name, u.HasName = name, has
-				info = append(info, string(jstr(name)))
+				info = append(info, infoName(name))
 			}
 		}
-		info = append(info, "id="+shorten(jraw(o.id), 40))
+		info = append(info, infoID(jraw(o.id)))
 		if isErr {
 			u.Type = "error"
 			e := jraw(o.err)
@@ -317,7 +317,7 @@ func (d *jrpcDecoder) unit(b []byte, fromClient bool) (Unit, string) {
 			return Unit{}, "notification is not a string"
 		}
 		u.Type, u.Name, u.HasName = "notification", event, true
-		u.Info = string(jstr(event))
+		u.Info = infoName(event)
 		if o.params != nil {
 			p := jraw(o.params)
 			u.Fields = append(u.Fields, Field{Key: "params", Value: p})
@@ -380,6 +380,14 @@ func oneLine(s string) string {
 }
 
 func isCtl(r rune) bool { return r < 0x20 || r == 0x7f || r == '\u2028' || r == '\u2029' || r == 0x85 }
+
+// infoName is a name (method, operation, event) for an Info line: a JSON
+// string, shortened.
+func infoName(s string) string { return shorten(jstr(s), 48) }
+
+// infoID is an id for an Info line: id=JSON, shortened (UUIDs to their
+// first characters).
+func infoID(id []byte) string { return "id=" + shorten(id, 16) }
 
 // shortenText cuts the text s to at most n runes, with "…" where it was cut.
 func shortenText(s string, n int) string { return shorten([]byte(s), n) }
