@@ -123,7 +123,29 @@ func gqlSniffParse(m *Msg) (gqlMsg, bool) {
 	if len(b) < 10 || b[0] != '{' || !bytes.Contains(b, []byte(`"type"`)) {
 		return gqlMsg{}, false
 	}
-	g, ok := gqlParse(b)
+	// Stop at a type no sniff accepts (most JSON with a "type" is not
+	// GraphQL): the rest of a long message is not scanned.
+	var g gqlMsg
+	ok := jsonObject(b, func(k, v []byte) bool {
+		switch {
+		case keyIs(k, "type"):
+			g.hasType = true
+			g.typ, g.typeStr = jsonString(v)
+			switch g.typ {
+			case "connection_init", "connection_ack", "subscribe", "start", "ka":
+			default:
+				g.typeStr = false
+				return false
+			}
+		case keyIs(k, "id"):
+			g.id = v
+		case keyIs(k, "payload"):
+			g.payload = v
+		default:
+			g.other = true
+		}
+		return true
+	})
 	return g, ok && g.typeStr
 }
 

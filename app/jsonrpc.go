@@ -72,7 +72,7 @@ func jrpcSniff(m *Msg) bool {
 		return false
 	}
 	b := trimWS(m.Payload)
-	if len(b) < 20 || b[0] != '{' && b[0] != '[' || !bytes.Contains(b, []byte(`"jsonrpc"`)) {
+	if len(b) < 20 || b[0] != '{' && b[0] != '[' || !bytes.Contains(b, []byte("jsonrpc")) {
 		return false
 	}
 	if b[0] == '[' {
