@@ -439,3 +439,54 @@ func TestGraphQLAppSync(t *testing.T) {
 		`subscriptions-transport-ws data name="OnCreate" id="ee849ef0" payload={"data":{"onCreateTodo":{"id":"1"}}} | "OnCreate" id="ee849ef0" {"data":{"onCreateTodo":{"id":"1"}}}`,
 	})
 }
+
+// Messages as the libraries send them (graphql-ws 6.4 client and server;
+// subscriptions-transport-ws 0.11 client and server, recorded with node):
+// UUID ids, a legacy start sent before connection_ack, data after stop.
+func TestGraphQLLibraryTraffic(t *testing.T) {
+	_, infos, anoms := gqlRun(t, nil, gqlHS("graphql-transport-ws"), []gqlStep{
+		gqlC(`{"type":"connection_init"}`),
+		gqlS(`{"type":"connection_ack"}`),
+		gqlC(`{"id":"4a90164f-7346-437c-986b-99a81ec7f1b6","type":"subscribe","payload":{"query":"{ nope }"}}`),
+		gqlS(`{"id":"4a90164f-7346-437c-986b-99a81ec7f1b6","type":"error","payload":[{"message":"Cannot query field \"nope\" on type \"Query\".","locations":[{"line":1,"column":3}]}]}`),
+		gqlC(`{"id":"ca10a593-5858-4bb1-a851-9455ee584778","type":"subscribe","payload":{"query":"subscription Greetings { greetings }"}}`),
+		gqlS(`{"id":"ca10a593-5858-4bb1-a851-9455ee584778","type":"next","payload":{"data":{"greetings":"hi"}}}`),
+		gqlC(`{"id":"ca10a593-5858-4bb1-a851-9455ee584778","type":"complete"}`),
+	})
+	gqlCheckUnits(t, infos, []string{
+		`graphql-transport-ws connection_init name=null | `,
+		`graphql-transport-ws connection_ack name=null | `,
+		`graphql-transport-ws subscribe name=null id="4a90164f-7346-437c-986b-99a81ec7f1b6" payload={"query":"{ nope }"} query="{ nope }" | id="4a90164f-7346-… { nope }`,
+		`graphql-transport-ws error name=null id="4a90164f-7346-437c-986b-99a81ec7f1b6" payload=[{"message":"Cannot query field \"nope\" on type \"Query\".","locations":[{"line":1,"column":3}]}] | id="4a90164f-7346-… [{"message":"Cannot query field \"nope\" on type \"Query\".…`,
+		`graphql-transport-ws subscribe name="Greetings" id="ca10a593-5858-4bb1-a851-9455ee584778" payload={"query":"subscription Greetings { greetings }"} query="subscription Greetings { greetings }" | "Greetings" id="ca10a593-5858-… subscription Greetings { greetings }`,
+		`graphql-transport-ws next name="Greetings" id="ca10a593-5858-4bb1-a851-9455ee584778" payload={"data":{"greetings":"hi"}} | "Greetings" id="ca10a593-5858-… {"data":{"greetings":"hi"}}`,
+		`graphql-transport-ws complete name="Greetings" id="ca10a593-5858-4bb1-a851-9455ee584778" | "Greetings" id="ca10a593-5858-…`,
+	})
+	_, infos, _ = gqlRun(t, nil, gqlHS("graphql-ws"), []gqlStep{
+		gqlC(`{"type":"connection_init","payload":{}}`),
+		gqlC(`{"id":"5","type":"start","payload":{"query":"subscription Greetings { greetings }"}}`),
+		gqlS(`{"type":"connection_ack"}`),
+		gqlS(`{"type":"ka"}`),
+		gqlS(`{"type":"data","id":"5","payload":{"data":{"greetings":"hi"}}}`),
+		gqlC(`{"id":"5","type":"stop"}`),
+		gqlS(`{"type":"data","id":"5","payload":{"data":{"greetings":"hey"}}}`),
+		gqlS(`{"type":"complete","id":"5","payload":null}`),
+		gqlC(`{"type":"connection_terminate","payload":null}`),
+	})
+	gqlCheckUnits(t, infos, []string{
+		`subscriptions-transport-ws connection_init name=null payload={} | `,
+		`subscriptions-transport-ws start name="Greetings" id="5" payload={"query":"subscription Greetings { greetings }"} query="subscription Greetings { greetings }" | "Greetings" id="5" subscription Greetings { greetings }`,
+		`subscriptions-transport-ws connection_ack name=null | `,
+		`subscriptions-transport-ws ka name=null | `,
+		`subscriptions-transport-ws data name="Greetings" id="5" payload={"data":{"greetings":"hi"}} | "Greetings" id="5" {"data":{"greetings":"hi"}}`,
+		`subscriptions-transport-ws stop name="Greetings" id="5" | "Greetings" id="5"`,
+		`subscriptions-transport-ws data name="Greetings" id="5" payload={"data":{"greetings":"hey"}} | "Greetings" id="5" {"data":{"greetings":"hey"}}`,
+		`subscriptions-transport-ws complete name="Greetings" id="5" payload=null | "Greetings" id="5"`,
+		`subscriptions-transport-ws connection_terminate name=null payload=null | `,
+	})
+	for i, a := range anoms {
+		if len(a) > 0 {
+			t.Errorf("message %d: %v", i+1, a)
+		}
+	}
+}
