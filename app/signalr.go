@@ -55,7 +55,7 @@ func signalrSniff(m *Msg) bool {
 	if p[0] == '{' && p[len(p)-1] == signalrRS {
 		n := 0
 		for rec := range bytes.SplitSeq(p[:len(p)-1], []byte{signalrRS}) {
-			if !signalrJSONPlausible(rec, m.FromClient && n == 0) {
+			if !signalrJSONPlausible(rec, n == 0, m.FromClient) {
 				return false
 			}
 			n++
@@ -79,13 +79,19 @@ func signalrSniff(m *Msg) bool {
 	return true
 }
 
-// signalrJSONPlausible reports whether rec is a handshake request (when
-// handshake) or a JSON hub message with the members its type requires.
-func signalrJSONPlausible(rec []byte, handshake bool) bool {
+// signalrJSONPlausible reports whether rec is a handshake request or
+// response (when first) or a JSON hub message with the members its type
+// requires.
+func signalrJSONPlausible(rec []byte, first, fromClient bool) bool {
 	var typ int64 = -1
-	var hasProto, hasVersion, hasTarget, hasID, hasSeq bool
+	var hasProto, hasVersion, hasTarget, hasID, hasSeq, hasError bool
+	members := 0
 	ok := jsonObject(rec, func(k, v []byte) bool {
+		members++
 		switch {
+		case keyIs(k, "error"):
+			hasError = jsonKind(v) == '"'
+
 		case keyIs(k, "type"):
 			if n, ok := jsonInt(v); ok {
 				typ = n
@@ -106,8 +112,11 @@ func signalrJSONPlausible(rec []byte, handshake bool) bool {
 	if !ok {
 		return false
 	}
-	if handshake && hasProto && hasVersion && typ == -1 {
-		return true
+	if first && typ == -1 {
+		if fromClient {
+			return hasProto && hasVersion
+		}
+		return members == 0 || members == 1 && hasError
 	}
 	switch typ {
 	case 1, 4:
@@ -262,15 +271,14 @@ type signalrDecoder struct {
 	enc       string  // "json" or "messagepack" from the handshake request
 	handshook [2]bool // the direction's handshake record was seen (or hub messages were)
 	pend      [2][]byte
-	// calls are the targets of the invocations each direction sent;
-	// streams those of the stream ids each direction announced.
-	calls, streams [2]idNames
+	// calls are the targets of the invocations each direction sent.
+	calls [2]idNames
 }
 
 func (d *signalrDecoder) size() int {
 	n := len(d.pend[0]) + len(d.pend[1])
 	for i := range 2 {
-		n += d.calls[i].bytes + d.streams[i].bytes + 48*(len(d.calls[i].order)+len(d.streams[i].order))
+		n += d.calls[i].bytes + 48*len(d.calls[i].order)
 	}
 	return n
 }
@@ -508,9 +516,6 @@ func (d *signalrDecoder) hub(h *hubMsg, enc string, fromClient bool, units *[]Un
 					return len(ids) < signalrMaxIDs
 				})
 			}
-			for _, s := range ids {
-				d.streams[dir].put(s, h.target)
-			}
 			if len(ids) > 0 {
 				info = append(info, "streams="+strings.Join(ids, ","))
 			}
@@ -578,13 +583,11 @@ func (d *signalrDecoder) hub(h *hubMsg, enc string, fromClient bool, units *[]Un
 }
 
 // targetOf is the target of the invocation answered by a StreamItem or
-// Completion with id sent by dir: an invocation the other side sent, or a
-// stream dir itself announced in an invocation.
+// Completion with id sent by dir: an invocation the other side sent. (An
+// item of a stream the sender itself announced in stream_ids answers no
+// invocation: its name stays null, as the libraries report it.)
 func (d *signalrDecoder) targetOf(dir int, id string) (string, bool) {
-	if t, ok := d.calls[1-dir].get(id); ok {
-		return t, true
-	}
-	return d.streams[dir].get(id)
+	return d.calls[1-dir].get(id)
 }
 
 // msgpackRecord decodes one MessagePack hub message (HubProtocol.md
