@@ -36,12 +36,12 @@ func gqlRun(t testing.TB, cfg *Config, hs *decode.Handshake, steps []gqlStep) (*
 		if s.client {
 			from = decode.RoleClient
 		}
-		a := l.Message(m, from, nil)
+		app, a := l.Message(m, from, nil)
 		// The layer must not alias the payload.
 		for i := range m.Payload {
 			m.Payload[i] = 'X'
 		}
-		infos = append(infos, m.App)
+		infos = append(infos, app)
 		anoms = append(anoms, a)
 	}
 	return l, infos, anoms
@@ -313,8 +313,8 @@ func TestGraphQLMalformed(t *testing.T) {
 	// An incomplete message is neither decoded nor malformed.
 	l := (&Config{}).New(gqlHS("graphql-ws"), netip.AddrPort{}, netip.AddrPort{})
 	m := &decode.Message{Opcode: decode.OpText, Payload: []byte(`{"type":"da`), Truncated: true}
-	if a := l.Message(m, decode.RoleServer, nil); len(a) > 0 || m.App != nil {
-		t.Errorf("truncated: %v %+v", a, m.App)
+	if app, a := l.Message(m, decode.RoleServer, nil); len(a) > 0 || app != nil {
+		t.Errorf("truncated: %v %+v", a, app)
 	}
 }
 

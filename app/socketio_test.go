@@ -40,14 +40,14 @@ func appRun(t testing.TB, path, sub string, msgs []wm) (string, []string) {
 		if m.c {
 			from = decode.RoleClient
 		}
-		an := l.Message(dm, from, nil)
+		app, an := l.Message(dm, from, nil)
 		var parts []string
-		if dm.App != nil {
-			if dm.App.Partial {
+		if app != nil {
+			if app.Partial {
 				parts = append(parts, "partial")
 			}
-			for i := range dm.App.Units {
-				parts = append(parts, unitLine(t, &dm.App.Units[i]))
+			for i := range app.Units {
+				parts = append(parts, unitLine(t, &app.Units[i]))
 			}
 		}
 		for _, a := range an {

@@ -52,11 +52,11 @@ func swoRun(t testing.TB, sub string, cfg *Config, msgs ...swoMsg) (*Conn, []swo
 		if m.fromServer {
 			role = decode.RoleServer
 		}
-		an := l.Message(dm, role, nil)
+		app, an := l.Message(dm, role, nil)
 		o := swoOut{anomalies: an}
-		if dm.App != nil {
-			o.units = dm.App.Units
-			o.partial = dm.App.Partial
+		if app != nil {
+			o.units = app.Units
+			o.partial = app.Partial
 		}
 		for _, u := range o.units {
 			swoCheckUnit(t, u)

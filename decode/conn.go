@@ -631,6 +631,7 @@ func (c *Conn) onResponse(dst []Event, h *half, m *httpHead, head []byte, s Seg)
 	dst = c.event(dst, KindHandshake, RoleNone, s)
 	dst[len(dst)-1].Handshake = c.hs
 	c.hsShown = true
+	c.makeApp(c.hs)
 	dst = c.anomalies(dst, RoleServer, s, as)
 	if c.hs.Upgraded {
 		c.setupExtensions()
@@ -760,6 +761,7 @@ func (c *Conn) handshakeIncomplete(dst []Event, s Seg) []Event {
 	c.hsPending = false
 	dst = c.event(dst, KindHandshake, RoleNone, s)
 	dst[len(dst)-1].Handshake = c.hs
+	c.makeApp(c.hs)
 	dst = c.anomaly(dst, RoleNone, s, newAnomaly(CodeHandshakeIncomplete,
 		"the Upgrade request (packet %d) has no response in the capture", c.hs.RequestPacket))
 	cl := &c.h[c.clientSide]
@@ -1283,14 +1285,7 @@ func (c *Conn) finishMessage(dst []Event, h *half, s Seg, cut bool) []Event {
 // the first one, and appends the layer's anomalies. ev is the message
 // event in dst: it is annotated in place.
 func (c *Conn) appMessage(dst []Event, ev *Event, from Role, s Seg) []Event {
-	if !c.appMade && c.rolesKnown {
-		c.appMade = true
-		var hs *Handshake
-		if c.hs != nil && c.hs != hsUpgraded {
-			hs = c.hs
-		}
-		c.app = c.opt.App(hs, c.meta.Addr[c.clientSide], c.meta.Addr[c.clientSide^1])
-	}
+	c.makeApp(nil) // without a handshake (mid-stream)
 	if c.app == nil {
 		return dst
 	}
@@ -1298,6 +1293,16 @@ func (c *Conn) appMessage(dst []Event, ev *Event, from Role, s Seg) []Event {
 	var as []Anomaly
 	ev.App, as = c.app.Message(&ev.Message, from, buf[:0])
 	return c.anomalies(dst, from, s, as)
+}
+
+// makeApp makes the application layer once, when the handshake is known
+// (hs), or at the first message of a connection without one (nil).
+func (c *Conn) makeApp(hs *Handshake) {
+	if c.appMade || c.opt.App == nil || !c.rolesKnown {
+		return
+	}
+	c.appMade = true
+	c.app = c.opt.App(hs, c.meta.Addr[c.clientSide], c.meta.Addr[c.clientSide^1])
 }
 
 func shrink(b []byte, max int) []byte {

@@ -248,7 +248,9 @@ func (s *appStats) add(a *decode.AppInfo) {
 	}
 	for i := range a.Units {
 		u := &a.Units[i]
-		if s.proto == "" || bareFormat(s.proto) && !bareFormat(u.Proto) {
+		// The connection's protocol: the first that is not a bare format;
+		// socket.io rather than the engine.io it runs on.
+		if s.proto == "" || bareFormat(s.proto) && !bareFormat(u.Proto) || s.proto == "engine.io" && u.Proto == "socket.io" {
 			s.proto = u.Proto
 		}
 		s.count(u.Proto, u.Type)
