@@ -245,6 +245,9 @@ func (d *gqlDecoder) decode(m *Msg, r *Result) {
 	case !g.typeStr:
 		r.Malformed(p, `"type" is %s, not a string`, kindName(jsonKind(jsonMember(m.Payload, "type"))))
 		return
+	case g.typ == "":
+		r.Malformed(p, `"type" is empty`)
+		return
 	}
 	t, known := gqlTypes[g.typ]
 	if d.mode == gqlLazy && known {
@@ -261,6 +264,10 @@ func (d *gqlDecoder) decode(m *Msg, r *Result) {
 	}
 
 	u := Unit{Proto: p.name, Type: g.typ}
+	if !known {
+		// As sent, but one short line: app.type is shown in the timeline.
+		u.Type = shortenText(oneLine(g.typ), 40)
+	}
 	var notes []string
 	if !known || legacy && !t.legacy || !legacy && !t.transport {
 		note := "not a " + p.name + " type"

@@ -105,7 +105,7 @@ func gqlCheckValid(t testing.TB, u *Unit) {
 			t.Fatalf("field %s = %q is not compact JSON", f.Key, f.Value)
 		}
 	}
-	if strings.ContainsAny(u.Info, "\n\r") {
+	if strings.ContainsAny(u.Info+u.Type, "\n\r") || u.Type == "" {
 		t.Fatalf("info %q has a line break", u.Info)
 	}
 }
@@ -267,6 +267,7 @@ func TestGraphQLMisuse(t *testing.T) {
 		gqlC(`{"id":"2","type":"next","payload":{}}`),
 		gqlS(`{"type":"hello"}`),
 		gqlS(`{"type":"ka"}`),
+		gqlS(`{"type":"a\nvery long type that goes on and on and on and on"}`),
 		gqlC(`{"id":3,"type":"subscribe","payload":{"query":"{ a }"}}`),
 		gqlC(`{"id":"4","type":"subscribe","payload":{}}`),
 	}
@@ -282,6 +283,7 @@ func TestGraphQLMisuse(t *testing.T) {
 		`graphql-transport-ws next name="C" id="2" payload={} | "C" id="2" (sent by the client)`,
 		`graphql-transport-ws hello name=null | (not a graphql-transport-ws type: close 4400)`,
 		`graphql-transport-ws ka name=null | (not a graphql-transport-ws type: close 4400)`,
+		`graphql-transport-ws a very long type that goes on and on an… name=null | (not a graphql-transport-ws type: close 4400)`,
 		`graphql-transport-ws subscribe name=null id=3 payload={"query":"{ a }"} query="{ a }" | id=3 { a }`,
 		`graphql-transport-ws subscribe name=null id="4" payload={} | id="4" (no query)`,
 	})
@@ -300,6 +302,7 @@ func TestGraphQLMalformed(t *testing.T) {
 		{`{"id":"1"}`, `graphql-transport-ws: message has no "type" member`},
 		{`{"type":7}`, `graphql-transport-ws: "type" is number, not a string`},
 		{``, "graphql-transport-ws: text message of 0 bytes is not a JSON object"},
+		{`{"type":""}`, `graphql-transport-ws: "type" is empty`},
 	} {
 		_, infos, anoms := gqlRun(t, nil, gqlHS("graphql-transport-ws"), []gqlStep{gqlS(tc.in)})
 		if infos[0] != nil {
