@@ -45,14 +45,14 @@ func mqttRun(t testing.TB, proto string, msgs []mqttMsg) (string, []string) {
 		if m.client {
 			role = decode.RoleClient
 		}
-		app, an := c.Message(dm, role, nil)
+		info, an := c.Message(dm, role, nil)
 		clear(dm.Payload) // units must not alias the payload
 		var s []string
-		if app != nil {
-			if app.Partial {
+		if info != nil {
+			if info.Partial {
 				s = append(s, "partial")
 			}
-			for _, u := range app.Units {
+			for _, u := range info.Units {
 				s = append(s, renderUnit(t, &u))
 			}
 		}
