@@ -51,17 +51,19 @@ func TestWAMP(t *testing.T) {
 		},
 		want: []string{
 			`SUBSCRIBE "com.myapp.mytopic1" id=713845233 options={}`,
-			`SUBSCRIBED "com.myapp.mytopic1" id=713845233 subscription=5512315355`,
+			`SUBSCRIBED - id=713845233 topic="com.myapp.mytopic1" subscription=5512315355`,
 			`PUBLISH "com.myapp.mytopic1" id=239714735 options={"acknowledge":true} args=["Hello, world!"] kwargs={"color":"orange","sizes":[23,42,7]}`,
-			`PUBLISHED "com.myapp.mytopic1" id=239714735 publication=4429313566`,
+			`PUBLISHED - id=239714735 topic="com.myapp.mytopic1" publication=4429313566`,
 			`EVENT "com.myapp.mytopic1" subscription=5512315355 publication=4429313566 details={} args=["Hello, world!"]`,
 			`EVENT "com.myapp.pattern.x" subscription=999 publication=4429313567 details={"topic":"com.myapp.pattern.x"}`,
-			`UNSUBSCRIBE "com.myapp.mytopic1" id=85346237 subscription=5512315355`,
-			`UNSUBSCRIBED "com.myapp.mytopic1" id=85346237`,
+			`UNSUBSCRIBE - id=85346237 subscription=5512315355 topic="com.myapp.mytopic1"`,
+			`UNSUBSCRIBED - id=85346237 topic="com.myapp.mytopic1"`,
 			`ERROR "wamp.error.not_authorized" id=713845234 request_type="SUBSCRIBE" details={}`,
 		},
 	}, {
 		// §"Remote Procedure Calls" examples: caller, router and callee.
+		// Only RESULT, EVENT and INVOCATION are named by what they answer;
+		// the other answers carry its URI as topic or procedure.
 		name: "rpc",
 		sub:  "wamp.2.json",
 		msgs: []swoMsg{
@@ -82,22 +84,31 @@ func TestWAMP(t *testing.T) {
 		},
 		want: []string{
 			`REGISTER "com.myapp.myprocedure1" id=25349185 options={}`,
-			`REGISTERED "com.myapp.myprocedure1" id=25349185 registration=2103333224`,
+			`REGISTERED - id=25349185 procedure="com.myapp.myprocedure1" registration=2103333224`,
 			`CALL "com.myapp.ping" id=7814135 options={}`,
 			`RESULT "com.myapp.ping" id=7814135 details={} args=[30]`,
 			`CALL "com.myapp.compute" id=7814136 options={"receive_progress":true} args=[] kwargs={"n":5}`,
-			`CANCEL "com.myapp.compute" id=7814136 options={"mode":"kill"}`,
+			`CANCEL - id=7814136 procedure="com.myapp.compute" options={"mode":"kill"}`,
 			`ERROR "wamp.error.canceled" id=7814136 request_type="CALL" details={} args=["cancelled"]`,
 			`INVOCATION "com.myapp.myprocedure1" id=6131533 registration=2103333224 details={} args=["Hello, world!"]`,
-			`INTERRUPT "com.myapp.myprocedure1" id=6131533 options={}`,
-			`YIELD "com.myapp.myprocedure1" id=6131533 options={} args=["Hello, world!"] kwargs={"x":1}`,
+			`INTERRUPT - id=6131533 procedure="com.myapp.myprocedure1" options={}`,
+			`YIELD - id=6131533 procedure="com.myapp.myprocedure1" options={} args=["Hello, world!"] kwargs={"x":1}`,
 			`ERROR "com.myapp.error.object_write_protected" id=6131533 request_type="INVOCATION" details={} args=["Object is write protected."] kwargs={"severity":3}`,
-			`UNREGISTER "com.myapp.myprocedure1" id=788923562 registration=2103333224`,
-			`UNREGISTERED "com.myapp.myprocedure1" id=788923562`,
+			`UNREGISTER - id=788923562 registration=2103333224 procedure="com.myapp.myprocedure1"`,
+			`UNREGISTERED - id=788923562 procedure="com.myapp.myprocedure1"`,
 			`RESULT - id=1 details={}`,
 		},
 	}, {
 		// wamp.2.json.batched: each message followed by 0x1E.
+		// Routers that send null for an absent Arguments or ArgumentsKw.
+		name: "null args",
+		sub:  "wamp.2.json",
+		msgs: []swoMsg{s(`[50,1,{},[5],null]`), s(`[68,2,3,{},null,{"x":1.5}]`)},
+		want: []string{
+			`RESULT - id=1 details={} args=[5] kwargs=null`,
+			`INVOCATION - id=2 registration=3 details={} args=null kwargs={"x":1.5}`,
+		},
+	}, {
 		name: "batched",
 		sub:  "wamp.2.json.batched",
 		msgs: []swoMsg{
