@@ -17,13 +17,13 @@ func TestWAMP(t *testing.T) {
 		name: "session",
 		sub:  "wamp.2.json",
 		msgs: []swoMsg{
-			c(`[1,"somerealm",{"roles":{"publisher":{},"subscriber":{}}}]`),
-			s(`[4,"wampcra",{"challenge":"{\"nonce\":\"LHRTC9zeOIrt_9U3\"}"}]`),
-			c(`[5,"gir1mSx+deCDUV7wRM5SGIn/+R/ClqLZuH4m7FJeBVI=",{}]`),
-			s(`[2,9129137332,{"roles":{"broker":{}}}]`),
-			c(`[6,{"message":"The host is shutting down now."},"wamp.close.system_shutdown"]`),
-			s(`[6,{},"wamp.close.goodbye_and_out"]`),
-			s(`[3,{"message":"The realm does not exist."},"wamp.error.no_such_realm"]`),
+			cli(`[1,"somerealm",{"roles":{"publisher":{},"subscriber":{}}}]`),
+			srv(`[4,"wampcra",{"challenge":"{\"nonce\":\"LHRTC9zeOIrt_9U3\"}"}]`),
+			cli(`[5,"gir1mSx+deCDUV7wRM5SGIn/+R/ClqLZuH4m7FJeBVI=",{}]`),
+			srv(`[2,9129137332,{"roles":{"broker":{}}}]`),
+			cli(`[6,{"message":"The host is shutting down now."},"wamp.close.system_shutdown"]`),
+			srv(`[6,{},"wamp.close.goodbye_and_out"]`),
+			srv(`[3,{"message":"The realm does not exist."},"wamp.error.no_such_realm"]`),
 		},
 		want: []string{
 			`HELLO "somerealm" details={"roles":{"publisher":{},"subscriber":{}}}`,
@@ -39,15 +39,15 @@ func TestWAMP(t *testing.T) {
 		name: "pubsub",
 		sub:  "wamp.2.json",
 		msgs: []swoMsg{
-			c(`[32,713845233,{},"com.myapp.mytopic1"]`),
-			s(`[33,713845233,5512315355]`),
-			c(`[16,239714735,{"acknowledge":true},"com.myapp.mytopic1",["Hello, world!"],{"color":"orange","sizes":[23,42,7]}]`),
-			s(`[17,239714735,4429313566]`),
-			s(`[36,5512315355,4429313566,{},["Hello, world!"]]`),
-			s(`[36,999,4429313567,{"topic":"com.myapp.pattern.x"}]`),
-			c(`[34,85346237,5512315355]`),
-			s(`[35,85346237]`),
-			s(`[8,32,713845234,{},"wamp.error.not_authorized"]`),
+			cli(`[32,713845233,{},"com.myapp.mytopic1"]`),
+			srv(`[33,713845233,5512315355]`),
+			cli(`[16,239714735,{"acknowledge":true},"com.myapp.mytopic1",["Hello, world!"],{"color":"orange","sizes":[23,42,7]}]`),
+			srv(`[17,239714735,4429313566]`),
+			srv(`[36,5512315355,4429313566,{},["Hello, world!"]]`),
+			srv(`[36,999,4429313567,{"topic":"com.myapp.pattern.x"}]`),
+			cli(`[34,85346237,5512315355]`),
+			srv(`[35,85346237]`),
+			srv(`[8,32,713845234,{},"wamp.error.not_authorized"]`),
 		},
 		want: []string{
 			`SUBSCRIBE "com.myapp.mytopic1" id=713845233 options={}`,
@@ -67,20 +67,20 @@ func TestWAMP(t *testing.T) {
 		name: "rpc",
 		sub:  "wamp.2.json",
 		msgs: []swoMsg{
-			c(`[64,25349185,{},"com.myapp.myprocedure1"]`),
-			s(`[65,25349185,2103333224]`),
-			c(`[48,7814135,{},"com.myapp.ping"]`),
-			s(`[50,7814135,{},[30]]`),
-			c(`[48,7814136,{"receive_progress":true},"com.myapp.compute",[],{"n":5}]`),
-			c(`[49,7814136,{"mode":"kill"}]`),
-			s(`[8,48,7814136,{},"wamp.error.canceled",["cancelled"]]`),
-			s(`[68,6131533,2103333224,{},["Hello, world!"]]`),
-			s(`[69,6131533,{}]`),
-			c(`[70,6131533,{},["Hello, world!"],{"x":1}]`),
-			c(`[8,68,6131533,{},"com.myapp.error.object_write_protected",["Object is write protected."],{"severity":3}]`),
-			c(`[66,788923562,2103333224]`),
-			s(`[67,788923562]`),
-			s(`[50,1,{}]`),
+			cli(`[64,25349185,{},"com.myapp.myprocedure1"]`),
+			srv(`[65,25349185,2103333224]`),
+			cli(`[48,7814135,{},"com.myapp.ping"]`),
+			srv(`[50,7814135,{},[30]]`),
+			cli(`[48,7814136,{"receive_progress":true},"com.myapp.compute",[],{"n":5}]`),
+			cli(`[49,7814136,{"mode":"kill"}]`),
+			srv(`[8,48,7814136,{},"wamp.error.canceled",["cancelled"]]`),
+			srv(`[68,6131533,2103333224,{},["Hello, world!"]]`),
+			srv(`[69,6131533,{}]`),
+			cli(`[70,6131533,{},["Hello, world!"],{"x":1}]`),
+			cli(`[8,68,6131533,{},"com.myapp.error.object_write_protected",["Object is write protected."],{"severity":3}]`),
+			cli(`[66,788923562,2103333224]`),
+			srv(`[67,788923562]`),
+			srv(`[50,1,{}]`),
 		},
 		want: []string{
 			`REGISTER "com.myapp.myprocedure1" id=25349185 options={}`,
@@ -103,7 +103,7 @@ func TestWAMP(t *testing.T) {
 		// Routers that send null for an absent Arguments or ArgumentsKw.
 		name: "null args",
 		sub:  "wamp.2.json",
-		msgs: []swoMsg{s(`[50,1,{},[5],null]`), s(`[68,2,3,{},null,{"x":1.5}]`)},
+		msgs: []swoMsg{srv(`[50,1,{},[5],null]`), srv(`[68,2,3,{},null,{"x":1.5}]`)},
 		want: []string{
 			`RESULT - id=1 details={} args=[5] kwargs=null`,
 			`INVOCATION - id=2 registration=3 details={} args=null kwargs={"x":1.5}`,
@@ -112,8 +112,8 @@ func TestWAMP(t *testing.T) {
 		name: "batched",
 		sub:  "wamp.2.json.batched",
 		msgs: []swoMsg{
-			c("[48,1,{},\"a.b\"]\x1e[48,2,{},\"c.d\"]\x1e"),
-			s("[50,2,{}]\x1e[99]\x1e[50,1,{}]\x1e"),
+			cli("[48,1,{},\"a.b\"]\x1e[48,2,{},\"c.d\"]\x1e"),
+			srv("[50,2,{}]\x1e[99]\x1e[50,1,{}]\x1e"),
 		},
 		want: []string{
 			`CALL "a.b" id=1 options={}`,
@@ -126,15 +126,15 @@ func TestWAMP(t *testing.T) {
 		name: "malformed",
 		sub:  "wamp.2.json",
 		msgs: []swoMsg{
-			c(`{"a":1}`),
-			c(`[7,{}]`),
-			c(`[48,1,{}]`),
-			c(`[48,"x",{},"a.b"]`),
-			c(`[48,1,[],"a.b"]`),
-			c(`[48,1,{},"a.b",{}]`),
-			c(`[1,2,{}]`),
-			c(`hello`),
-			c(`[]`),
+			cli(`{"a":1}`),
+			cli(`[7,{}]`),
+			cli(`[48,1,{}]`),
+			cli(`[48,"x",{},"a.b"]`),
+			cli(`[48,1,[],"a.b"]`),
+			cli(`[48,1,{},"a.b",{}]`),
+			cli(`[1,2,{}]`),
+			cli(`hello`),
+			cli(`[]`),
 		},
 		bad: 9,
 	}} {
@@ -159,17 +159,17 @@ func TestWAMPSniff(t *testing.T) {
 		msg  swoMsg
 		want bool
 	}{
-		{c(`[1,"realm1",{"roles":{"caller":{"features":{}},"callee":{}},"authmethods":["anonymous"]}]`), true},
-		{c(` [ 1 , "realm1" , { "agent":"x", "roles" : { } } ] `), true},
-		{c("[1,\"realm1\",{\"roles\":{}}]\x1e"), true},
-		{s(`[1,"realm1",{"roles":{}}]`), false},
-		{c(`[1,"realm1",{}]`), false},
-		{c(`[1,"realm1",{"roles":1}]`), false},
-		{c(`[1,2,3]`), false},
-		{c(`[10,"realm1",{"roles":{}}]`), false},
-		{c(`[1,"realm1",{"roles":{}},4]`), false},
-		{c(`[2,"1","BootNotification",{}]`), false},
-		{c(`hello`), false},
+		{cli(`[1,"realm1",{"roles":{"caller":{"features":{}},"callee":{}},"authmethods":["anonymous"]}]`), true},
+		{cli(` [ 1 , "realm1" , { "agent":"x", "roles" : { } } ] `), true},
+		{cli("[1,\"realm1\",{\"roles\":{}}]\x1e"), true},
+		{srv(`[1,"realm1",{"roles":{}}]`), false},
+		{cli(`[1,"realm1",{}]`), false},
+		{cli(`[1,"realm1",{"roles":1}]`), false},
+		{cli(`[1,2,3]`), false},
+		{cli(`[10,"realm1",{"roles":{}}]`), false},
+		{cli(`[1,"realm1",{"roles":{}},4]`), false},
+		{cli(`[2,"1","BootNotification",{}]`), false},
+		{cli(`hello`), false},
 		{swoMsg{text: `[1,"realm1",{"roles":{}}]`, binary: true}, false},
 	} {
 		l, _ := swoRun(t, "", nil, tc.msg)
@@ -184,8 +184,8 @@ func TestWAMPSniff(t *testing.T) {
 
 func TestWAMPInfo(t *testing.T) {
 	_, out := swoRun(t, "wamp.2.json", nil,
-		c(`[48,7,{},"com.math.add",[2,3],{"round":true}]`),
-		s(`[2,42,{}]`))
+		cli(`[48,7,{},"com.math.add",[2,3],{"round":true}]`),
+		srv(`[2,42,{}]`))
 	for i, want := range []string{
 		`"com.math.add" id=7 [2,3] {"round":true}`,
 		`session=42`,
@@ -199,7 +199,7 @@ func TestWAMPInfo(t *testing.T) {
 func TestWAMPBounded(t *testing.T) {
 	var msgs []swoMsg
 	for i := range wampMaxIDs * 3 {
-		msgs = append(msgs, c(`[48,`+string(jint(int64(i)))+`,{},"com.example.a.rather.long.procedure.name"]`))
+		msgs = append(msgs, cli(`[48,`+string(jint(int64(i)))+`,{},"com.example.a.rather.long.procedure.name"]`))
 	}
 	l, _ := swoRun(t, "wamp.2.json", nil, msgs...)
 	if sz := l.MemSize(); sz > 256<<10 {
