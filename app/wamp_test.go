@@ -17,13 +17,13 @@ func TestWAMP(t *testing.T) {
 		name: "session",
 		sub:  "wamp.2.json",
 		msgs: []swoMsg{
-			cli(`[1,"somerealm",{"roles":{"publisher":{},"subscriber":{}}}]`),
-			srv(`[4,"wampcra",{"challenge":"{\"nonce\":\"LHRTC9zeOIrt_9U3\"}"}]`),
-			cli(`[5,"gir1mSx+deCDUV7wRM5SGIn/+R/ClqLZuH4m7FJeBVI=",{}]`),
-			srv(`[2,9129137332,{"roles":{"broker":{}}}]`),
-			cli(`[6,{"message":"The host is shutting down now."},"wamp.close.system_shutdown"]`),
-			srv(`[6,{},"wamp.close.goodbye_and_out"]`),
-			srv(`[3,{"message":"The realm does not exist."},"wamp.error.no_such_realm"]`),
+			swoCli(`[1,"somerealm",{"roles":{"publisher":{},"subscriber":{}}}]`),
+			swoSrv(`[4,"wampcra",{"challenge":"{\"nonce\":\"LHRTC9zeOIrt_9U3\"}"}]`),
+			swoCli(`[5,"gir1mSx+deCDUV7wRM5SGIn/+R/ClqLZuH4m7FJeBVI=",{}]`),
+			swoSrv(`[2,9129137332,{"roles":{"broker":{}}}]`),
+			swoCli(`[6,{"message":"The host is shutting down now."},"wamp.close.system_shutdown"]`),
+			swoSrv(`[6,{},"wamp.close.goodbye_and_out"]`),
+			swoSrv(`[3,{"message":"The realm does not exist."},"wamp.error.no_such_realm"]`),
 		},
 		want: []string{
 			`HELLO "somerealm" details={"roles":{"publisher":{},"subscriber":{}}}`,
@@ -39,15 +39,15 @@ func TestWAMP(t *testing.T) {
 		name: "pubsub",
 		sub:  "wamp.2.json",
 		msgs: []swoMsg{
-			cli(`[32,713845233,{},"com.myapp.mytopic1"]`),
-			srv(`[33,713845233,5512315355]`),
-			cli(`[16,239714735,{"acknowledge":true},"com.myapp.mytopic1",["Hello, world!"],{"color":"orange","sizes":[23,42,7]}]`),
-			srv(`[17,239714735,4429313566]`),
-			srv(`[36,5512315355,4429313566,{},["Hello, world!"]]`),
-			srv(`[36,999,4429313567,{"topic":"com.myapp.pattern.x"}]`),
-			cli(`[34,85346237,5512315355]`),
-			srv(`[35,85346237]`),
-			srv(`[8,32,713845234,{},"wamp.error.not_authorized"]`),
+			swoCli(`[32,713845233,{},"com.myapp.mytopic1"]`),
+			swoSrv(`[33,713845233,5512315355]`),
+			swoCli(`[16,239714735,{"acknowledge":true},"com.myapp.mytopic1",["Hello, world!"],{"color":"orange","sizes":[23,42,7]}]`),
+			swoSrv(`[17,239714735,4429313566]`),
+			swoSrv(`[36,5512315355,4429313566,{},["Hello, world!"]]`),
+			swoSrv(`[36,999,4429313567,{"topic":"com.myapp.pattern.x"}]`),
+			swoCli(`[34,85346237,5512315355]`),
+			swoSrv(`[35,85346237]`),
+			swoSrv(`[8,32,713845234,{},"wamp.error.not_authorized"]`),
 		},
 		want: []string{
 			`SUBSCRIBE "com.myapp.mytopic1" id=713845233 options={}`,
@@ -67,20 +67,20 @@ func TestWAMP(t *testing.T) {
 		name: "rpc",
 		sub:  "wamp.2.json",
 		msgs: []swoMsg{
-			cli(`[64,25349185,{},"com.myapp.myprocedure1"]`),
-			srv(`[65,25349185,2103333224]`),
-			cli(`[48,7814135,{},"com.myapp.ping"]`),
-			srv(`[50,7814135,{},[30]]`),
-			cli(`[48,7814136,{"receive_progress":true},"com.myapp.compute",[],{"n":5}]`),
-			cli(`[49,7814136,{"mode":"kill"}]`),
-			srv(`[8,48,7814136,{},"wamp.error.canceled",["cancelled"]]`),
-			srv(`[68,6131533,2103333224,{},["Hello, world!"]]`),
-			srv(`[69,6131533,{}]`),
-			cli(`[70,6131533,{},["Hello, world!"],{"x":1}]`),
-			cli(`[8,68,6131533,{},"com.myapp.error.object_write_protected",["Object is write protected."],{"severity":3}]`),
-			cli(`[66,788923562,2103333224]`),
-			srv(`[67,788923562]`),
-			srv(`[50,1,{}]`),
+			swoCli(`[64,25349185,{},"com.myapp.myprocedure1"]`),
+			swoSrv(`[65,25349185,2103333224]`),
+			swoCli(`[48,7814135,{},"com.myapp.ping"]`),
+			swoSrv(`[50,7814135,{},[30]]`),
+			swoCli(`[48,7814136,{"receive_progress":true},"com.myapp.compute",[],{"n":5}]`),
+			swoCli(`[49,7814136,{"mode":"kill"}]`),
+			swoSrv(`[8,48,7814136,{},"wamp.error.canceled",["cancelled"]]`),
+			swoSrv(`[68,6131533,2103333224,{},["Hello, world!"]]`),
+			swoSrv(`[69,6131533,{}]`),
+			swoCli(`[70,6131533,{},["Hello, world!"],{"x":1}]`),
+			swoCli(`[8,68,6131533,{},"com.myapp.error.object_write_protected",["Object is write protected."],{"severity":3}]`),
+			swoCli(`[66,788923562,2103333224]`),
+			swoSrv(`[67,788923562]`),
+			swoSrv(`[50,1,{}]`),
 		},
 		want: []string{
 			`REGISTER "com.myapp.myprocedure1" id=25349185 options={}`,
@@ -103,7 +103,7 @@ func TestWAMP(t *testing.T) {
 		// Routers that send null for an absent Arguments or ArgumentsKw.
 		name: "null args",
 		sub:  "wamp.2.json",
-		msgs: []swoMsg{srv(`[50,1,{},[5],null]`), srv(`[68,2,3,{},null,{"x":1.5}]`)},
+		msgs: []swoMsg{swoSrv(`[50,1,{},[5],null]`), swoSrv(`[68,2,3,{},null,{"x":1.5}]`)},
 		want: []string{
 			`RESULT - id=1 details={} args=[5] kwargs=null`,
 			`INVOCATION - id=2 registration=3 details={} args=null kwargs={"x":1.5}`,
@@ -112,8 +112,8 @@ func TestWAMP(t *testing.T) {
 		name: "batched",
 		sub:  "wamp.2.json.batched",
 		msgs: []swoMsg{
-			cli("[48,1,{},\"a.b\"]\x1e[48,2,{},\"c.d\"]\x1e"),
-			srv("[50,2,{}]\x1e[99]\x1e[50,1,{}]\x1e"),
+			swoCli("[48,1,{},\"a.b\"]\x1e[48,2,{},\"c.d\"]\x1e"),
+			swoSrv("[50,2,{}]\x1e[99]\x1e[50,1,{}]\x1e"),
 		},
 		want: []string{
 			`CALL "a.b" id=1 options={}`,
@@ -126,15 +126,15 @@ func TestWAMP(t *testing.T) {
 		name: "malformed",
 		sub:  "wamp.2.json",
 		msgs: []swoMsg{
-			cli(`{"a":1}`),
-			cli(`[7,{}]`),
-			cli(`[48,1,{}]`),
-			cli(`[48,"x",{},"a.b"]`),
-			cli(`[48,1,[],"a.b"]`),
-			cli(`[48,1,{},"a.b",{}]`),
-			cli(`[1,2,{}]`),
-			cli(`hello`),
-			cli(`[]`),
+			swoCli(`{"a":1}`),
+			swoCli(`[7,{}]`),
+			swoCli(`[48,1,{}]`),
+			swoCli(`[48,"x",{},"a.b"]`),
+			swoCli(`[48,1,[],"a.b"]`),
+			swoCli(`[48,1,{},"a.b",{}]`),
+			swoCli(`[1,2,{}]`),
+			swoCli(`hello`),
+			swoCli(`[]`),
 		},
 		bad: 9,
 	}} {
@@ -159,17 +159,17 @@ func TestWAMPSniff(t *testing.T) {
 		msg  swoMsg
 		want bool
 	}{
-		{cli(`[1,"realm1",{"roles":{"caller":{"features":{}},"callee":{}},"authmethods":["anonymous"]}]`), true},
-		{cli(` [ 1 , "realm1" , { "agent":"x", "roles" : { } } ] `), true},
-		{cli("[1,\"realm1\",{\"roles\":{}}]\x1e"), true},
-		{srv(`[1,"realm1",{"roles":{}}]`), false},
-		{cli(`[1,"realm1",{}]`), false},
-		{cli(`[1,"realm1",{"roles":1}]`), false},
-		{cli(`[1,2,3]`), false},
-		{cli(`[10,"realm1",{"roles":{}}]`), false},
-		{cli(`[1,"realm1",{"roles":{}},4]`), false},
-		{cli(`[2,"1","BootNotification",{}]`), false},
-		{cli(`hello`), false},
+		{swoCli(`[1,"realm1",{"roles":{"caller":{"features":{}},"callee":{}},"authmethods":["anonymous"]}]`), true},
+		{swoCli(` [ 1 , "realm1" , { "agent":"x", "roles" : { } } ] `), true},
+		{swoCli("[1,\"realm1\",{\"roles\":{}}]\x1e"), true},
+		{swoSrv(`[1,"realm1",{"roles":{}}]`), false},
+		{swoCli(`[1,"realm1",{}]`), false},
+		{swoCli(`[1,"realm1",{"roles":1}]`), false},
+		{swoCli(`[1,2,3]`), false},
+		{swoCli(`[10,"realm1",{"roles":{}}]`), false},
+		{swoCli(`[1,"realm1",{"roles":{}},4]`), false},
+		{swoCli(`[2,"1","BootNotification",{}]`), false},
+		{swoCli(`hello`), false},
 		{swoMsg{text: `[1,"realm1",{"roles":{}}]`, binary: true}, false},
 	} {
 		l, _ := swoRun(t, "", nil, tc.msg)
@@ -184,8 +184,8 @@ func TestWAMPSniff(t *testing.T) {
 
 func TestWAMPInfo(t *testing.T) {
 	_, out := swoRun(t, "wamp.2.json", nil,
-		cli(`[48,7,{},"com.math.add",[2,3],{"round":true}]`),
-		srv(`[2,42,{}]`))
+		swoCli(`[48,7,{},"com.math.add",[2,3],{"round":true}]`),
+		swoSrv(`[2,42,{}]`))
 	for i, want := range []string{
 		`"com.math.add" id=7 [2,3] {"round":true}`,
 		`session=42`,
@@ -199,7 +199,7 @@ func TestWAMPInfo(t *testing.T) {
 func TestWAMPBounded(t *testing.T) {
 	var msgs []swoMsg
 	for i := range wampMaxIDs * 3 {
-		msgs = append(msgs, cli(`[48,`+string(jint(int64(i)))+`,{},"com.example.a.rather.long.procedure.name"]`))
+		msgs = append(msgs, swoCli(`[48,`+string(jint(int64(i)))+`,{},"com.example.a.rather.long.procedure.name"]`))
 	}
 	l, _ := swoRun(t, "wamp.2.json", nil, msgs...)
 	if sz := l.MemSize(); sz > 256<<10 {
