@@ -18,11 +18,11 @@ func TestOCPP(t *testing.T) {
 		name: "1.6 calls both ways",
 		sub:  "ocpp1.6",
 		msgs: []swoMsg{
-			c(`[2,"19223201","BootNotification",{"chargePointVendor":"VendorX","chargePointModel":"SingleSocketCharger"}]`),
-			s(`[3,"19223201",{"status":"Accepted","currentTime":"2013-02-01T20:53:32.486Z","heartbeatInterval":300}]`),
-			s(` [ 2 , "srv-1" , "Reset" , { "type" : "Soft" } ] `),
-			c(`[4,"srv-1","NotImplemented","Unable to handle 'Reset' calls",{}]`),
-			c(`[3,"unseen",{}]`),
+			swoCli(`[2,"19223201","BootNotification",{"chargePointVendor":"VendorX","chargePointModel":"SingleSocketCharger"}]`),
+			swoSrv(`[3,"19223201",{"status":"Accepted","currentTime":"2013-02-01T20:53:32.486Z","heartbeatInterval":300}]`),
+			swoSrv(` [ 2 , "srv-1" , "Reset" , { "type" : "Soft" } ] `),
+			swoCli(`[4,"srv-1","NotImplemented","Unable to handle 'Reset' calls",{}]`),
+			swoCli(`[3,"unseen",{}]`),
 		},
 		want: []string{
 			`CALL "BootNotification" id="19223201" payload={"chargePointVendor":"VendorX","chargePointModel":"SingleSocketCharger"} version="1.6"`,
@@ -36,10 +36,10 @@ func TestOCPP(t *testing.T) {
 		name: "same id both sides",
 		sub:  "ocpp2.0.1",
 		msgs: []swoMsg{
-			c(`[2,"1","Heartbeat",{}]`),
-			s(`[2,"1","GetVariables",{"getVariableData":[]}]`),
-			c(`[3,"1",{"getVariableResult":[]}]`),
-			s(`[3,"1",{"currentTime":"2024-01-01T00:00:00Z"}]`),
+			swoCli(`[2,"1","Heartbeat",{}]`),
+			swoSrv(`[2,"1","GetVariables",{"getVariableData":[]}]`),
+			swoCli(`[3,"1",{"getVariableResult":[]}]`),
+			swoSrv(`[3,"1",{"currentTime":"2024-01-01T00:00:00Z"}]`),
 		},
 		want: []string{
 			`CALL "Heartbeat" id="1" payload={} version="2.0.1"`,
@@ -53,10 +53,10 @@ func TestOCPP(t *testing.T) {
 		name: "2.1 CALLRESULTERROR and SEND",
 		sub:  "ocpp2.1",
 		msgs: []swoMsg{
-			c(`[2,"a1","Authorize",{"idToken":{"idToken":"X","type":"ISO14443"}}]`),
-			s(`[3,"a1",{"bogus":true}]`),
-			c(`[5,"a1","FormationViolation","bad result",{"field":"bogus"}]`),
-			c(`[6,"n1","NotifyPeriodicEventStream",{"id":1,"pending":0,"basetime":"2024-01-01T00:00:00Z","data":[]}]`),
+			swoCli(`[2,"a1","Authorize",{"idToken":{"idToken":"X","type":"ISO14443"}}]`),
+			swoSrv(`[3,"a1",{"bogus":true}]`),
+			swoCli(`[5,"a1","FormationViolation","bad result",{"field":"bogus"}]`),
+			swoCli(`[6,"n1","NotifyPeriodicEventStream",{"id":1,"pending":0,"basetime":"2024-01-01T00:00:00Z","data":[]}]`),
 		},
 		want: []string{
 			`CALL "Authorize" id="a1" payload={"idToken":{"idToken":"X","type":"ISO14443"}} version="2.1"`,
@@ -68,22 +68,22 @@ func TestOCPP(t *testing.T) {
 		name: "malformed",
 		sub:  "ocpp1.6",
 		msgs: []swoMsg{
-			c(`{"not":"an array"}`),
-			c(`[9,"x",{}]`),
-			c(`[2,"x","Heartbeat"]`),
-			c(`[2,7.5e,"Heartbeat",{}]`),
-			c(`[2,{},"Heartbeat",{}]`),
-			c(`[2,"x",5,{}]`),
-			c(`[3,"x",{},{}]`),
-			c(`[4,"x",1,"",{}]`),
-			c(`hello`),
-			c(`[2,"x","Heartbeat",{}`),
+			swoCli(`{"not":"an array"}`),
+			swoCli(`[9,"x",{}]`),
+			swoCli(`[2,"x","Heartbeat"]`),
+			swoCli(`[2,7.5e,"Heartbeat",{}]`),
+			swoCli(`[2,{},"Heartbeat",{}]`),
+			swoCli(`[2,"x",5,{}]`),
+			swoCli(`[3,"x",{},{}]`),
+			swoCli(`[4,"x",1,"",{}]`),
+			swoCli(`hello`),
+			swoCli(`[2,"x","Heartbeat",{}`),
 		},
 		bad: 10,
 	}, {
 		name: "lenient CALLERROR and numeric id",
 		sub:  "ocpp1.6",
-		msgs: []swoMsg{s(`[2,17,"Reset",{"type":"Hard"}]`), c(`[4,17,"InternalError"]`)},
+		msgs: []swoMsg{swoSrv(`[2,17,"Reset",{"type":"Hard"}]`), swoCli(`[4,17,"InternalError"]`)},
 		want: []string{
 			`CALL "Reset" id="17" payload={"type":"Hard"} version="1.6"`,
 			`CALLERROR "Reset" id="17" error_code="InternalError" version="1.6"`,
@@ -116,17 +116,17 @@ func TestOCPPSniff(t *testing.T) {
 		msg  swoMsg
 		want bool
 	}{
-		{c(boot16), true},
-		{c(boot201), true},
-		{s(boot16), false},
-		{c(`[2,"1","Heartbeat",{}]`), false},
-		{c(`[2,"1","BootNotification"]`), false},
-		{c(`[2,1,"BootNotification",{}]`), false},
-		{c(`[3,"1",{"BootNotification":1}]`), false},
-		{c(`"BootNotification"`), false},
-		{c(`BootNotification please`), false},
-		{c(`{"jsonrpc":"2.0","method":"BootNotification","id":1}`), false},
-		{c(`[1,"realm1",{"roles":{}}]`), false},
+		{swoCli(boot16), true},
+		{swoCli(boot201), true},
+		{swoSrv(boot16), false},
+		{swoCli(`[2,"1","Heartbeat",{}]`), false},
+		{swoCli(`[2,"1","BootNotification"]`), false},
+		{swoCli(`[2,1,"BootNotification",{}]`), false},
+		{swoCli(`[3,"1",{"BootNotification":1}]`), false},
+		{swoCli(`"BootNotification"`), false},
+		{swoCli(`BootNotification please`), false},
+		{swoCli(`{"jsonrpc":"2.0","method":"BootNotification","id":1}`), false},
+		{swoCli(`[1,"realm1",{"roles":{}}]`), false},
 	} {
 		l, _ := swoRun(t, "", nil, tc.msg)
 		if got := l.Protocol() == "ocpp"; got != tc.want {
@@ -134,16 +134,16 @@ func TestOCPPSniff(t *testing.T) {
 		}
 	}
 	// The version is guessed from a 1.6 BootNotification only.
-	_, out := swoRun(t, "", nil, c(boot16), s(`[3,"1a044cb0-4923-4c51-9a92-47d5dfee0f66",{"status":"Accepted"}]`))
+	_, out := swoRun(t, "", nil, swoCli(boot16), swoSrv(`[3,"1a044cb0-4923-4c51-9a92-47d5dfee0f66",{"status":"Accepted"}]`))
 	if got := swoAll(out); len(got) != 2 || !strings.HasSuffix(got[1], `version="1.6"`) || !strings.HasPrefix(got[1], `CALLRESULT "BootNotification"`) {
 		t.Errorf("1.6 sniffed: %q", got)
 	}
-	_, out = swoRun(t, "", nil, c(boot201))
+	_, out = swoRun(t, "", nil, swoCli(boot201))
 	if got := swoAll(out); len(got) != 1 || strings.Contains(got[0], "version") {
 		t.Errorf("2.0.1 sniffed: %q", got)
 	}
 	for sub, v := range map[string]string{"ocpp1.6": "1.6", "OCPP2.0.1": "2.0.1", "ocpp2.0": "2.0", "ocpp2.1": "2.1"} {
-		l, out := swoRun(t, sub, nil, c(`[2,"1","Heartbeat",{}]`))
+		l, out := swoRun(t, sub, nil, swoCli(`[2,"1","Heartbeat",{}]`))
 		if l.Protocol() != "ocpp" || len(out[0].units) != 1 || string(out[0].units[0].Field("version")) != `"`+v+`"` {
 			t.Errorf("subprotocol %s: %q %q", sub, l.Protocol(), swoAll(out))
 		}
@@ -152,8 +152,8 @@ func TestOCPPSniff(t *testing.T) {
 
 func TestOCPPInfo(t *testing.T) {
 	_, out := swoRun(t, "ocpp1.6", nil,
-		c(`[2,"19223201","BootNotification",{"chargePointVendor":"VendorX"}]`),
-		s(`[4,"19223201","InternalError","boom",{"a":1}]`))
+		swoCli(`[2,"19223201","BootNotification",{"chargePointVendor":"VendorX"}]`),
+		swoSrv(`[4,"19223201","InternalError","boom",{"a":1}]`))
 	for i, want := range []string{
 		`"BootNotification" id=19223201 {"chargePointVendor":"VendorX"}`,
 		`"BootNotification" id=19223201 InternalError "boom" {"a":1}`,
@@ -168,9 +168,9 @@ func TestOCPPInfo(t *testing.T) {
 func TestOCPPBounded(t *testing.T) {
 	var msgs []swoMsg
 	for i := range ocppMaxCalls + 10 {
-		msgs = append(msgs, c(`[2,"`+strings.Repeat("x", 30)+strconv.Itoa(i)+`","Heartbeat",{}]`))
+		msgs = append(msgs, swoCli(`[2,"`+strings.Repeat("x", 30)+strconv.Itoa(i)+`","Heartbeat",{}]`))
 	}
-	msgs = append(msgs, s(`[3,"`+strings.Repeat("x", 30)+`0",{}]`), s(`[3,"`+strings.Repeat("x", 30)+strconv.Itoa(ocppMaxCalls+9)+`",{}]`))
+	msgs = append(msgs, swoSrv(`[3,"`+strings.Repeat("x", 30)+`0",{}]`), swoSrv(`[3,"`+strings.Repeat("x", 30)+strconv.Itoa(ocppMaxCalls+9)+`",{}]`))
 	l, out := swoRun(t, "ocpp1.6", nil, msgs...)
 	n := len(out)
 	if out[n-2].units[0].HasName || out[n-1].units[0].Name != "Heartbeat" {

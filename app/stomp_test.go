@@ -19,9 +19,9 @@ type swoMsg struct {
 	incomplete bool
 }
 
-// c and s are a client's and a server's text message.
-func c(t string) swoMsg { return swoMsg{text: t} }
-func s(t string) swoMsg { return swoMsg{fromServer: true, text: t} }
+// swoCli and swoSrv are a client's and a server's text message.
+func swoCli(t string) swoMsg { return swoMsg{text: t} }
+func swoSrv(t string) swoMsg { return swoMsg{fromServer: true, text: t} }
 
 // swoOut is what the layer said about one message.
 type swoOut struct {
@@ -134,19 +134,19 @@ func TestSTOMPFrames(t *testing.T) {
 		name: "1.2 session",
 		sub:  "v12.stomp",
 		msgs: []swoMsg{
-			c("CONNECT\naccept-version:1.2\nhost:stomp.github.org\n\n\x00"),
-			s("CONNECTED\nversion:1.2\nheart-beat:10000,10000\n\n\x00\n"),
-			c("SUBSCRIBE\nid:0\ndestination:/queue/foo\nack:client\n\n\x00"),
-			c("SEND\ndestination:/queue/a\ncontent-type:text/plain\n\nhello queue a\n\x00"),
-			s("MESSAGE\nsubscription:0\nmessage-id:007\ndestination:/queue/a\ncontent-type:text/plain\n\nhello queue a\x00"),
-			c("ACK\nid:12345\ntransaction:tx1\n\n\x00"),
-			c("NACK\nid:12345\n\n\x00"),
-			c("BEGIN\ntransaction:tx1\n\n\x00"),
-			c("COMMIT\ntransaction:tx1\n\n\x00"),
-			c("ABORT\ntransaction:tx1\n\n\x00"),
-			c("UNSUBSCRIBE\nid:0\n\n\x00"),
-			c("DISCONNECT\nreceipt:77\n\n\x00"),
-			s("RECEIPT\nreceipt-id:77\n\n\x00"),
+			swoCli("CONNECT\naccept-version:1.2\nhost:stomp.github.org\n\n\x00"),
+			swoSrv("CONNECTED\nversion:1.2\nheart-beat:10000,10000\n\n\x00\n"),
+			swoCli("SUBSCRIBE\nid:0\ndestination:/queue/foo\nack:client\n\n\x00"),
+			swoCli("SEND\ndestination:/queue/a\ncontent-type:text/plain\n\nhello queue a\n\x00"),
+			swoSrv("MESSAGE\nsubscription:0\nmessage-id:007\ndestination:/queue/a\ncontent-type:text/plain\n\nhello queue a\x00"),
+			swoCli("ACK\nid:12345\ntransaction:tx1\n\n\x00"),
+			swoCli("NACK\nid:12345\n\n\x00"),
+			swoCli("BEGIN\ntransaction:tx1\n\n\x00"),
+			swoCli("COMMIT\ntransaction:tx1\n\n\x00"),
+			swoCli("ABORT\ntransaction:tx1\n\n\x00"),
+			swoCli("UNSUBSCRIBE\nid:0\n\n\x00"),
+			swoCli("DISCONNECT\nreceipt:77\n\n\x00"),
+			swoSrv("RECEIPT\nreceipt-id:77\n\n\x00"),
 		},
 		want: []string{
 			`CONNECT - headers={"accept-version":"1.2","host":"stomp.github.org"}`,
@@ -168,9 +168,9 @@ func TestSTOMPFrames(t *testing.T) {
 		name: "CRLF and escapes",
 		sub:  "v12.stomp",
 		msgs: []swoMsg{
-			c("STOMP\r\naccept-version:1.2\r\nhost:a\\cb\r\n\r\n\x00"),
-			s("CONNECTED\r\nversion:1.2\r\n\r\n\x00\r\n"),
-			c("SEND\r\ndestination:/q/a\\cb\r\nx\\\\y:line1\\nline2\\r\r\n\r\n\x00"),
+			swoCli("STOMP\r\naccept-version:1.2\r\nhost:a\\cb\r\n\r\n\x00"),
+			swoSrv("CONNECTED\r\nversion:1.2\r\n\r\n\x00\r\n"),
+			swoCli("SEND\r\ndestination:/q/a\\cb\r\nx\\\\y:line1\\nline2\\r\r\n\r\n\x00"),
 		},
 		want: []string{
 			`STOMP - headers={"accept-version":"1.2","host":"a:b"}`,
@@ -181,29 +181,29 @@ func TestSTOMPFrames(t *testing.T) {
 		// STOMP 1.1 defines no \r, but stompjs sends it with 1.1 too.
 		name: "1.1 and \\r",
 		sub:  "v11.stomp",
-		msgs: []swoMsg{s("MESSAGE\ndestination:/a\\c\nx:a\\rb\n\nhi\x00")},
+		msgs: []swoMsg{swoSrv("MESSAGE\ndestination:/a\\c\nx:a\\rb\n\nhi\x00")},
 		want: []string{`MESSAGE "/a:" headers={"destination":"/a:","x":"a\rb"} body="hi"`},
 	}, {
 		name: "undefined escape in 1.2",
 		sub:  "v12.stomp",
-		msgs: []swoMsg{s("MESSAGE\ndestination:/a\\t\n\nhi\x00")},
+		msgs: []swoMsg{swoSrv("MESSAGE\ndestination:/a\\t\n\nhi\x00")},
 		bad:  1,
 	}, {
 		name: "CONNECT is not escaped",
 		sub:  "v12.stomp",
-		msgs: []swoMsg{c("CONNECT\naccept-version:1.2\nlogin:a\\cb\n\n\x00")},
+		msgs: []swoMsg{swoCli("CONNECT\naccept-version:1.2\nlogin:a\\cb\n\n\x00")},
 		want: []string{`CONNECT - headers={"accept-version":"1.2","login":"a\\cb"}`},
 	}, {
 		name: "1.0 does not escape",
 		sub:  "v10.stomp",
-		msgs: []swoMsg{c("SEND\ndestination: C:\\temp\\n\n\nx\x00")},
+		msgs: []swoMsg{swoCli("SEND\ndestination: C:\\temp\\n\n\nx\x00")},
 		want: []string{`SEND "C:\\temp\\n" headers={"destination":"C:\\temp\\n"} body="x"`},
 	}, {
 		name: "version from CONNECTED",
 		sub:  "stomp",
 		msgs: []swoMsg{
-			s("CONNECTED\nversion:1.0\n\n\x00"),
-			s("MESSAGE\ndestination:a\\tb\n\n\x00"),
+			swoSrv("CONNECTED\nversion:1.0\n\n\x00"),
+			swoSrv("MESSAGE\ndestination:a\\tb\n\n\x00"),
 		},
 		want: []string{
 			`CONNECTED - headers={"version":"1.0"}`,
@@ -213,7 +213,7 @@ func TestSTOMPFrames(t *testing.T) {
 		// STOMP 1.2 §"Repeated Header Entries": the first value is kept.
 		name: "repeated header",
 		sub:  "v12.stomp",
-		msgs: []swoMsg{s("MESSAGE\nmessage-id:1\ndestination:/a\nfoo:World\nfoo:Hello\n\n\x00")},
+		msgs: []swoMsg{swoSrv("MESSAGE\nmessage-id:1\ndestination:/a\nfoo:World\nfoo:Hello\n\n\x00")},
 		want: []string{`MESSAGE "/a" id="1" headers={"message-id":"1","destination":"/a","foo":"World"} body=""`},
 	}, {
 		// §"Header content-length": the body may hold NULs.
@@ -224,18 +224,18 @@ func TestSTOMPFrames(t *testing.T) {
 	}, {
 		name: "content-length body then NUL missing",
 		sub:  "v12.stomp",
-		msgs: []swoMsg{c("SEND\ndestination:/b\ncontent-length:2\n\nabc\x00")},
+		msgs: []swoMsg{swoCli("SEND\ndestination:/b\ncontent-length:2\n\nabc\x00")},
 		bad:  1,
 	}, {
 		// §"Heart-beating": an EOL alone.
 		name: "heart-beats",
 		sub:  "v12.stomp",
-		msgs: []swoMsg{c("\n"), s("\r\n"), s("\n\nRECEIPT\nreceipt-id:1\n\n\x00")},
+		msgs: []swoMsg{swoCli("\n"), swoSrv("\r\n"), swoSrv("\n\nRECEIPT\nreceipt-id:1\n\n\x00")},
 		want: []string{"heart-beat -", "heart-beat -", "heart-beat -", "heart-beat -", `RECEIPT - headers={"receipt-id":"1"}`},
 	}, {
 		name: "batched frames",
 		sub:  "v12.stomp",
-		msgs: []swoMsg{s("MESSAGE\ndestination:/a\nmessage-id:1\n\nx\x00\nMESSAGE\ndestination:/a\nmessage-id:2\n\ny\x00MESSAGE\ndestination:/a\nmessage-id:3\n\nz\x00\n\n")},
+		msgs: []swoMsg{swoSrv("MESSAGE\ndestination:/a\nmessage-id:1\n\nx\x00\nMESSAGE\ndestination:/a\nmessage-id:2\n\ny\x00MESSAGE\ndestination:/a\nmessage-id:3\n\nz\x00\n\n")},
 		want: []string{
 			`MESSAGE "/a" id="1" headers={"destination":"/a","message-id":"1"} body="x"`,
 			`MESSAGE "/a" id="2" headers={"destination":"/a","message-id":"2"} body="y"`,
@@ -245,10 +245,10 @@ func TestSTOMPFrames(t *testing.T) {
 		name: "each direction has its own buffer",
 		sub:  "v12.stomp",
 		msgs: []swoMsg{
-			c("SEND\ndestination:/a\n\nfirst "),
-			s("MESSAGE\ndestination:/b\nmessage-id:9\n\nx\x00MESSAGE\ndest"),
-			c("half\x00SEND\ndestination:/c\n\n\x00"),
-			s("ination:/d\n\ny\x00"),
+			swoCli("SEND\ndestination:/a\n\nfirst "),
+			swoSrv("MESSAGE\ndestination:/b\nmessage-id:9\n\nx\x00MESSAGE\ndest"),
+			swoCli("half\x00SEND\ndestination:/c\n\n\x00"),
+			swoSrv("ination:/d\n\ny\x00"),
 		},
 		want: []string{
 			`MESSAGE "/b" id="9" headers={"destination":"/b","message-id":"9"} body="x"`,
@@ -259,18 +259,18 @@ func TestSTOMPFrames(t *testing.T) {
 	}, {
 		name: "unknown command",
 		sub:  "v12.stomp",
-		msgs: []swoMsg{c("HELLO\nfoo:bar\n\n\x00SEND\ndestination:/x\n\n\x00")},
+		msgs: []swoMsg{swoCli("HELLO\nfoo:bar\n\n\x00SEND\ndestination:/x\n\n\x00")},
 		want: []string{`SEND "/x" headers={"destination":"/x"} body=""`},
 		bad:  1,
 	}, {
 		name: "header without colon",
 		sub:  "v12.stomp",
-		msgs: []swoMsg{c("SEND\ndestination\n\n\x00")},
+		msgs: []swoMsg{swoCli("SEND\ndestination\n\n\x00")},
 		bad:  1,
 	}, {
 		name: "free text on a STOMP connection",
 		sub:  "v12.stomp",
-		msgs: []swoMsg{c("hello there, how are you doing today?")},
+		msgs: []swoMsg{swoCli("hello there, how are you doing today?")},
 		bad:  1,
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -296,7 +296,7 @@ func TestSTOMPSplit(t *testing.T) {
 	for size := 1; size < len(frame); size++ {
 		var msgs []swoMsg
 		for i := 0; i < len(frame); i += size {
-			msgs = append(msgs, c(frame[i:min(i+size, len(frame))]))
+			msgs = append(msgs, swoCli(frame[i:min(i+size, len(frame))]))
 		}
 		_, out := swoRun(t, "v12.stomp", nil, msgs...)
 		got := swoAll(out)
@@ -314,11 +314,11 @@ func TestSTOMPSplit(t *testing.T) {
 
 func TestSTOMPOverflow(t *testing.T) {
 	big := strings.Repeat("x", 300<<10)
-	msgs := []swoMsg{c("SEND\ndestination:/a\n\n")}
+	msgs := []swoMsg{swoCli("SEND\ndestination:/a\n\n")}
 	for range 4 {
-		msgs = append(msgs, c(big))
+		msgs = append(msgs, swoCli(big))
 	}
-	msgs = append(msgs, c(big+"\x00"), c("SEND\ndestination:/b\n\nok\x00"))
+	msgs = append(msgs, swoCli(big+"\x00"), swoCli("SEND\ndestination:/b\n\nok\x00"))
 	l, out := swoRun(t, "v12.stomp", nil, msgs...)
 	if n := swoAnomalies(out); n != 1 {
 		t.Errorf("%d anomalies, want 1", n)
@@ -337,7 +337,7 @@ func TestSTOMPOverflow(t *testing.T) {
 		swoMsg{text: fmt.Sprintf("SEND\ndestination:/a\ncontent-length:%d\n\n%s", len(body), body[:700<<10]), binary: true},
 		swoMsg{text: body[700<<10 : 1400<<10], binary: true},
 		swoMsg{text: body[1400<<10:] + "\x00", binary: true},
-		c("SEND\ndestination:/b\n\nok\x00"))
+		swoCli("SEND\ndestination:/b\n\nok\x00"))
 	if n := swoAnomalies(out); n != 1 {
 		t.Errorf("content-length: %d anomalies, want 1", n)
 	}
@@ -352,7 +352,7 @@ func TestSTOMPIncomplete(t *testing.T) {
 	_, out := swoRun(t, "v12.stomp", nil,
 		swoMsg{text: "MESSAGE\ndestination:/a\n\nx\x00MESSAGE\ndestination:/a\n\nyy", fromServer: true, incomplete: true},
 		swoMsg{text: "yyy\x00", fromServer: true},
-		s("MESSAGE\ndestination:/c\n\nz\x00"))
+		swoSrv("MESSAGE\ndestination:/c\n\nz\x00"))
 	got := swoAll(out)
 	if len(got) != 2 || !strings.Contains(got[0], `body="x"`) || !strings.Contains(got[1], `"/c"`) {
 		t.Errorf("units %q", got)
@@ -367,20 +367,20 @@ func TestSTOMPSniff(t *testing.T) {
 		msg  swoMsg
 		want bool
 	}{
-		{c("CONNECT\naccept-version:1.2,1.1,1.0\nheart-beat:10000,10000\n\n\x00"), true},
-		{c("STOMP\r\naccept-version:1.2\r\nhost:localhost\r\n\r\n\x00"), true},
-		{c("CONNECT\nlogin:guest\npasscode:guest\n\n\x00"), true},
+		{swoCli("CONNECT\naccept-version:1.2,1.1,1.0\nheart-beat:10000,10000\n\n\x00"), true},
+		{swoCli("STOMP\r\naccept-version:1.2\r\nhost:localhost\r\n\r\n\x00"), true},
+		{swoCli("CONNECT\nlogin:guest\npasscode:guest\n\n\x00"), true},
 		{swoMsg{text: "CONNECT\nhost:/\n\n\x00", binary: true}, true},
-		{s("CONNECT\naccept-version:1.2\n\n\x00"), false},
-		{c("CONNECT\nlogin:guest\n\n\x00"), false},
-		{c("CONNECT to the server please"), false},
-		{c("CONNECT\nhello everyone\n\n"), false},
-		{c("CONNECT\naccept-version:1.2\n"), false},
-		{c("CONNECTED\nversion:1.2\n\n\x00"), false},
-		{c("hello"), false},
-		{c("42"), false},
-		{c(`{"type":"connection_init"}`), false},
-		{c("SEND\ndestination:/a\n\n\x00"), false},
+		{swoSrv("CONNECT\naccept-version:1.2\n\n\x00"), false},
+		{swoCli("CONNECT\nlogin:guest\n\n\x00"), false},
+		{swoCli("CONNECT to the server please"), false},
+		{swoCli("CONNECT\nhello everyone\n\n"), false},
+		{swoCli("CONNECT\naccept-version:1.2\n"), false},
+		{swoCli("CONNECTED\nversion:1.2\n\n\x00"), false},
+		{swoCli("hello"), false},
+		{swoCli("42"), false},
+		{swoCli(`{"type":"connection_init"}`), false},
+		{swoCli("SEND\ndestination:/a\n\n\x00"), false},
 		{swoMsg{text: "\x10\x1c\x00\x04MQTT\x04\x02\x00<", binary: true}, false},
 	} {
 		l, _ := swoRun(t, "", nil, tc.msg)
@@ -390,9 +390,9 @@ func TestSTOMPSniff(t *testing.T) {
 	}
 	// Detected by content, the session then decodes.
 	l, out := swoRun(t, "", nil,
-		c("CONNECT\naccept-version:1.2\nhost:localhost\n\n\x00"),
-		s("CONNECTED\nversion:1.2\n\n\x00"),
-		c("SEND\ndestination:/topic/chat\n\nhi\x00"))
+		swoCli("CONNECT\naccept-version:1.2\nhost:localhost\n\n\x00"),
+		swoSrv("CONNECTED\nversion:1.2\n\n\x00"),
+		swoCli("SEND\ndestination:/topic/chat\n\nhi\x00"))
 	if l.Protocol() != "stomp" || len(swoAll(out)) != 3 {
 		t.Errorf("%q %q", l.Protocol(), swoAll(out))
 	}
@@ -405,8 +405,8 @@ func TestSTOMPSniff(t *testing.T) {
 
 func TestSTOMPInfo(t *testing.T) {
 	_, out := swoRun(t, "v12.stomp", nil,
-		s("MESSAGE\ndestination:/topic/chat\nmessage-id:m 1\nsubscription:sub-0\n\n{\"text\":\"hello\"}\x00"),
-		c("CONNECT\naccept-version:1.2\nhost:/\n\n\x00"))
+		swoSrv("MESSAGE\ndestination:/topic/chat\nmessage-id:m 1\nsubscription:sub-0\n\n{\"text\":\"hello\"}\x00"),
+		swoCli("CONNECT\naccept-version:1.2\nhost:/\n\n\x00"))
 	for i, want := range []string{
 		`"/topic/chat" id="m 1" subscription=sub-0 (16 bytes) "{\"text\":\"hello\"}"`,
 		`accept-version=1.2 host=/`,

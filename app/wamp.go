@@ -15,9 +15,12 @@ import (
 // registrations get an id from the router that EVENT, INVOCATION,
 // UNSUBSCRIBE and UNREGISTER then use. The decoder remembers (bounded, the
 // last wampMaxIDs of each) the URI behind each request id of each side and
-// behind each subscription and registration id, so that RESULT, EVENT,
-// INVOCATION and the other answers are named by the procedure or topic
-// they answer.
+// behind each subscription and registration id: RESULT, EVENT and
+// INVOCATION are named by the procedure or topic they answer; the other
+// answers and references (SUBSCRIBED, PUBLISHED, UNSUBSCRIBE[D],
+// REGISTERED, UNREGISTER[ED], YIELD, CANCEL, INTERRUPT) have no name, as
+// the contract says, but carry that URI as the field topic or procedure.
+// Arguments and ArgumentsKw may be null (some routers send that).
 //
 // Detection: the subprotocols wamp.2.json and wamp.2.json.batched (the
 // MessagePack and CBOR serializers are not decoded here); otherwise a
@@ -154,6 +157,19 @@ func (d *wampDecoder) message(p []byte, fromClient bool, r *Result) string {
 	name := func(s string, ok bool) {
 		u.Name, u.HasName = s, ok
 	}
+	// tied is the URI behind an answer's or a reference's id when it is not
+	// the unit's name (the contract names only RESULT, EVENT and
+	// INVOCATION by what they answer): a field key, topic or procedure.
+	var tied string
+	var tiedOK bool
+	tie := func(key string) func(string, bool) {
+		return func(s string, ok bool) {
+			tied, tiedOK = s, ok
+			if ok {
+				u.Fields = append(u.Fields, Field{Key: key, Value: jstr(s)})
+			}
+		}
+	}
 	dict := func(key string, i int) {
 		if v := el(i); v != nil {
 			if jsonKind(v) != '{' && err == "" {
@@ -166,15 +182,16 @@ func (d *wampDecoder) message(p []byte, fromClient bool, r *Result) string {
 		u.Fields = append(u.Fields, Field{Key: key, Value: jint(n)})
 	}
 	// payload adds Arguments|list and ArgumentsKw|dict from element i.
+	// Some routers send null for an absent Arguments or ArgumentsKw.
 	payload := func(i int) {
 		if v := el(i); v != nil {
-			if jsonKind(v) != '[' && err == "" {
+			if k := jsonKind(v); k != '[' && k != 'n' && err == "" {
 				err = typ + " Arguments is not a list"
 			}
 			u.Fields = append(u.Fields, Field{Key: "args", Value: jraw(v)})
 		}
 		if v := el(i + 1); v != nil {
-			if jsonKind(v) != '{' && err == "" {
+			if k := jsonKind(v); k != '{' && k != 'n' && err == "" {
 				err = typ + " ArgumentsKw is not a dict"
 			}
 			u.Fields = append(u.Fields, Field{Key: "kwargs", Value: jraw(v)})
@@ -220,7 +237,7 @@ func (d *wampDecoder) message(p []byte, fromClient bool, r *Result) string {
 		payload(4)
 		own.put(req, u.Name)
 	case 17: // PUBLISHED [17, PUBLISH.Request|id, Publication|id]
-		name(other.get(request(1)))
+		tie("topic")(other.get(request(1)))
 		field("publication", id(2))
 	case 32: // SUBSCRIBE [32, Request|id, Options|dict, Topic|uri]
 		request(1)
@@ -228,22 +245,26 @@ func (d *wampDecoder) message(p []byte, fromClient bool, r *Result) string {
 		name(uri(3), true)
 		own.put(req, u.Name)
 	case 33: // SUBSCRIBED [33, SUBSCRIBE.Request|id, Subscription|id]
-		name(other.get(request(1)))
+		tie("topic")(other.get(request(1)))
 		sub := id(2)
 		field("subscription", sub)
-		if u.HasName && err == "" {
-			d.subs.put(sub, u.Name)
+		if tiedOK && err == "" {
+			d.subs.put(sub, tied)
 		}
 	case 34: // UNSUBSCRIBE [34, Request|id, SUBSCRIBED.Subscription|id]
 		request(1)
 		sub := id(2)
-		name(d.subs.get(sub))
 		field("subscription", sub)
-		if u.HasName && err == "" {
-			own.put(req, u.Name)
+		tie("topic")(d.subs.get(sub))
+		if tiedOK && err == "" {
+			own.put(req, tied)
 		}
 	case 35, 67: // UNSUBSCRIBED, UNREGISTERED [_, Request|id, Details|dict]
-		name(other.get(request(1)))
+		if code == 35 {
+			tie("topic")(other.get(request(1)))
+		} else {
+			tie("procedure")(other.get(request(1)))
+		}
 		dict("details", 2)
 	case 36: // EVENT [36, SUBSCRIBED.Subscription|id, PUBLISHED.Publication|id, Details|dict, Arguments|list, ArgumentsKw|dict]
 		sub := id(1)
@@ -263,15 +284,15 @@ func (d *wampDecoder) message(p []byte, fromClient bool, r *Result) string {
 		payload(4)
 		own.put(req, u.Name)
 	case 49, 69: // CANCEL [49, CALL.Request|id, Options|dict], INTERRUPT [69, INVOCATION.Request|id, Options|dict]
-		name(own.get(request(1)))
+		tie("procedure")(own.get(request(1)))
 		dict("options", 2)
-	case 50, 70: // RESULT [50, CALL.Request|id, Details|dict, ...], YIELD [70, INVOCATION.Request|id, Options|dict, ...]
+	case 50: // RESULT [50, CALL.Request|id, Details|dict, YIELD.Arguments|list, YIELD.ArgumentsKw|dict]
 		name(other.get(request(1)))
-		if code == 50 {
-			dict("details", 2)
-		} else {
-			dict("options", 2)
-		}
+		dict("details", 2)
+		payload(3)
+	case 70: // YIELD [70, INVOCATION.Request|id, Options|dict, Arguments|list, ArgumentsKw|dict]
+		tie("procedure")(other.get(request(1)))
+		dict("options", 2)
 		payload(3)
 	case 64: // REGISTER [64, Request|id, Options|dict, Procedure|uri]
 		request(1)
@@ -279,19 +300,19 @@ func (d *wampDecoder) message(p []byte, fromClient bool, r *Result) string {
 		name(uri(3), true)
 		own.put(req, u.Name)
 	case 65: // REGISTERED [65, REGISTER.Request|id, Registration|id]
-		name(other.get(request(1)))
+		tie("procedure")(other.get(request(1)))
 		reg := id(2)
 		field("registration", reg)
-		if u.HasName && err == "" {
-			d.regs.put(reg, u.Name)
+		if tiedOK && err == "" {
+			d.regs.put(reg, tied)
 		}
 	case 66: // UNREGISTER [66, Request|id, REGISTERED.Registration|id]
 		request(1)
 		reg := id(2)
-		name(d.regs.get(reg))
 		field("registration", reg)
-		if u.HasName && err == "" {
-			own.put(req, u.Name)
+		tie("procedure")(d.regs.get(reg))
+		if tiedOK && err == "" {
+			own.put(req, tied)
 		}
 	case 68: // INVOCATION [68, Request|id, REGISTERED.Registration|id, Details|dict, CALL.Arguments|list, CALL.ArgumentsKw|dict]
 		request(1)
@@ -333,6 +354,11 @@ func wampInfo(u *Unit) string {
 	}
 	for _, f := range u.Fields {
 		switch f.Key {
+		case "topic", "procedure":
+			b = appendSep(b)
+			b = append(b, '(')
+			b = append(b, shorten(f.Value, 50)...)
+			b = append(b, ')')
 		case "session", "subscription", "publication", "registration", "request_type", "auth_method":
 			b = appendSep(b)
 			b = append(b, f.Key...)

@@ -17,13 +17,13 @@ func TestWAMP(t *testing.T) {
 		name: "session",
 		sub:  "wamp.2.json",
 		msgs: []swoMsg{
-			c(`[1,"somerealm",{"roles":{"publisher":{},"subscriber":{}}}]`),
-			s(`[4,"wampcra",{"challenge":"{\"nonce\":\"LHRTC9zeOIrt_9U3\"}"}]`),
-			c(`[5,"gir1mSx+deCDUV7wRM5SGIn/+R/ClqLZuH4m7FJeBVI=",{}]`),
-			s(`[2,9129137332,{"roles":{"broker":{}}}]`),
-			c(`[6,{"message":"The host is shutting down now."},"wamp.close.system_shutdown"]`),
-			s(`[6,{},"wamp.close.goodbye_and_out"]`),
-			s(`[3,{"message":"The realm does not exist."},"wamp.error.no_such_realm"]`),
+			swoCli(`[1,"somerealm",{"roles":{"publisher":{},"subscriber":{}}}]`),
+			swoSrv(`[4,"wampcra",{"challenge":"{\"nonce\":\"LHRTC9zeOIrt_9U3\"}"}]`),
+			swoCli(`[5,"gir1mSx+deCDUV7wRM5SGIn/+R/ClqLZuH4m7FJeBVI=",{}]`),
+			swoSrv(`[2,9129137332,{"roles":{"broker":{}}}]`),
+			swoCli(`[6,{"message":"The host is shutting down now."},"wamp.close.system_shutdown"]`),
+			swoSrv(`[6,{},"wamp.close.goodbye_and_out"]`),
+			swoSrv(`[3,{"message":"The realm does not exist."},"wamp.error.no_such_realm"]`),
 		},
 		want: []string{
 			`HELLO "somerealm" details={"roles":{"publisher":{},"subscriber":{}}}`,
@@ -39,70 +39,81 @@ func TestWAMP(t *testing.T) {
 		name: "pubsub",
 		sub:  "wamp.2.json",
 		msgs: []swoMsg{
-			c(`[32,713845233,{},"com.myapp.mytopic1"]`),
-			s(`[33,713845233,5512315355]`),
-			c(`[16,239714735,{"acknowledge":true},"com.myapp.mytopic1",["Hello, world!"],{"color":"orange","sizes":[23,42,7]}]`),
-			s(`[17,239714735,4429313566]`),
-			s(`[36,5512315355,4429313566,{},["Hello, world!"]]`),
-			s(`[36,999,4429313567,{"topic":"com.myapp.pattern.x"}]`),
-			c(`[34,85346237,5512315355]`),
-			s(`[35,85346237]`),
-			s(`[8,32,713845234,{},"wamp.error.not_authorized"]`),
+			swoCli(`[32,713845233,{},"com.myapp.mytopic1"]`),
+			swoSrv(`[33,713845233,5512315355]`),
+			swoCli(`[16,239714735,{"acknowledge":true},"com.myapp.mytopic1",["Hello, world!"],{"color":"orange","sizes":[23,42,7]}]`),
+			swoSrv(`[17,239714735,4429313566]`),
+			swoSrv(`[36,5512315355,4429313566,{},["Hello, world!"]]`),
+			swoSrv(`[36,999,4429313567,{"topic":"com.myapp.pattern.x"}]`),
+			swoCli(`[34,85346237,5512315355]`),
+			swoSrv(`[35,85346237]`),
+			swoSrv(`[8,32,713845234,{},"wamp.error.not_authorized"]`),
 		},
 		want: []string{
 			`SUBSCRIBE "com.myapp.mytopic1" id=713845233 options={}`,
-			`SUBSCRIBED "com.myapp.mytopic1" id=713845233 subscription=5512315355`,
+			`SUBSCRIBED - id=713845233 topic="com.myapp.mytopic1" subscription=5512315355`,
 			`PUBLISH "com.myapp.mytopic1" id=239714735 options={"acknowledge":true} args=["Hello, world!"] kwargs={"color":"orange","sizes":[23,42,7]}`,
-			`PUBLISHED "com.myapp.mytopic1" id=239714735 publication=4429313566`,
+			`PUBLISHED - id=239714735 topic="com.myapp.mytopic1" publication=4429313566`,
 			`EVENT "com.myapp.mytopic1" subscription=5512315355 publication=4429313566 details={} args=["Hello, world!"]`,
 			`EVENT "com.myapp.pattern.x" subscription=999 publication=4429313567 details={"topic":"com.myapp.pattern.x"}`,
-			`UNSUBSCRIBE "com.myapp.mytopic1" id=85346237 subscription=5512315355`,
-			`UNSUBSCRIBED "com.myapp.mytopic1" id=85346237`,
+			`UNSUBSCRIBE - id=85346237 subscription=5512315355 topic="com.myapp.mytopic1"`,
+			`UNSUBSCRIBED - id=85346237 topic="com.myapp.mytopic1"`,
 			`ERROR "wamp.error.not_authorized" id=713845234 request_type="SUBSCRIBE" details={}`,
 		},
 	}, {
 		// §"Remote Procedure Calls" examples: caller, router and callee.
+		// Only RESULT, EVENT and INVOCATION are named by what they answer;
+		// the other answers carry its URI as topic or procedure.
 		name: "rpc",
 		sub:  "wamp.2.json",
 		msgs: []swoMsg{
-			c(`[64,25349185,{},"com.myapp.myprocedure1"]`),
-			s(`[65,25349185,2103333224]`),
-			c(`[48,7814135,{},"com.myapp.ping"]`),
-			s(`[50,7814135,{},[30]]`),
-			c(`[48,7814136,{"receive_progress":true},"com.myapp.compute",[],{"n":5}]`),
-			c(`[49,7814136,{"mode":"kill"}]`),
-			s(`[8,48,7814136,{},"wamp.error.canceled",["cancelled"]]`),
-			s(`[68,6131533,2103333224,{},["Hello, world!"]]`),
-			s(`[69,6131533,{}]`),
-			c(`[70,6131533,{},["Hello, world!"],{"x":1}]`),
-			c(`[8,68,6131533,{},"com.myapp.error.object_write_protected",["Object is write protected."],{"severity":3}]`),
-			c(`[66,788923562,2103333224]`),
-			s(`[67,788923562]`),
-			s(`[50,1,{}]`),
+			swoCli(`[64,25349185,{},"com.myapp.myprocedure1"]`),
+			swoSrv(`[65,25349185,2103333224]`),
+			swoCli(`[48,7814135,{},"com.myapp.ping"]`),
+			swoSrv(`[50,7814135,{},[30]]`),
+			swoCli(`[48,7814136,{"receive_progress":true},"com.myapp.compute",[],{"n":5}]`),
+			swoCli(`[49,7814136,{"mode":"kill"}]`),
+			swoSrv(`[8,48,7814136,{},"wamp.error.canceled",["cancelled"]]`),
+			swoSrv(`[68,6131533,2103333224,{},["Hello, world!"]]`),
+			swoSrv(`[69,6131533,{}]`),
+			swoCli(`[70,6131533,{},["Hello, world!"],{"x":1}]`),
+			swoCli(`[8,68,6131533,{},"com.myapp.error.object_write_protected",["Object is write protected."],{"severity":3}]`),
+			swoCli(`[66,788923562,2103333224]`),
+			swoSrv(`[67,788923562]`),
+			swoSrv(`[50,1,{}]`),
 		},
 		want: []string{
 			`REGISTER "com.myapp.myprocedure1" id=25349185 options={}`,
-			`REGISTERED "com.myapp.myprocedure1" id=25349185 registration=2103333224`,
+			`REGISTERED - id=25349185 procedure="com.myapp.myprocedure1" registration=2103333224`,
 			`CALL "com.myapp.ping" id=7814135 options={}`,
 			`RESULT "com.myapp.ping" id=7814135 details={} args=[30]`,
 			`CALL "com.myapp.compute" id=7814136 options={"receive_progress":true} args=[] kwargs={"n":5}`,
-			`CANCEL "com.myapp.compute" id=7814136 options={"mode":"kill"}`,
+			`CANCEL - id=7814136 procedure="com.myapp.compute" options={"mode":"kill"}`,
 			`ERROR "wamp.error.canceled" id=7814136 request_type="CALL" details={} args=["cancelled"]`,
 			`INVOCATION "com.myapp.myprocedure1" id=6131533 registration=2103333224 details={} args=["Hello, world!"]`,
-			`INTERRUPT "com.myapp.myprocedure1" id=6131533 options={}`,
-			`YIELD "com.myapp.myprocedure1" id=6131533 options={} args=["Hello, world!"] kwargs={"x":1}`,
+			`INTERRUPT - id=6131533 procedure="com.myapp.myprocedure1" options={}`,
+			`YIELD - id=6131533 procedure="com.myapp.myprocedure1" options={} args=["Hello, world!"] kwargs={"x":1}`,
 			`ERROR "com.myapp.error.object_write_protected" id=6131533 request_type="INVOCATION" details={} args=["Object is write protected."] kwargs={"severity":3}`,
-			`UNREGISTER "com.myapp.myprocedure1" id=788923562 registration=2103333224`,
-			`UNREGISTERED "com.myapp.myprocedure1" id=788923562`,
+			`UNREGISTER - id=788923562 registration=2103333224 procedure="com.myapp.myprocedure1"`,
+			`UNREGISTERED - id=788923562 procedure="com.myapp.myprocedure1"`,
 			`RESULT - id=1 details={}`,
 		},
 	}, {
 		// wamp.2.json.batched: each message followed by 0x1E.
+		// Routers that send null for an absent Arguments or ArgumentsKw.
+		name: "null args",
+		sub:  "wamp.2.json",
+		msgs: []swoMsg{swoSrv(`[50,1,{},[5],null]`), swoSrv(`[68,2,3,{},null,{"x":1.5}]`)},
+		want: []string{
+			`RESULT - id=1 details={} args=[5] kwargs=null`,
+			`INVOCATION - id=2 registration=3 details={} args=null kwargs={"x":1.5}`,
+		},
+	}, {
 		name: "batched",
 		sub:  "wamp.2.json.batched",
 		msgs: []swoMsg{
-			c("[48,1,{},\"a.b\"]\x1e[48,2,{},\"c.d\"]\x1e"),
-			s("[50,2,{}]\x1e[99]\x1e[50,1,{}]\x1e"),
+			swoCli("[48,1,{},\"a.b\"]\x1e[48,2,{},\"c.d\"]\x1e"),
+			swoSrv("[50,2,{}]\x1e[99]\x1e[50,1,{}]\x1e"),
 		},
 		want: []string{
 			`CALL "a.b" id=1 options={}`,
@@ -115,15 +126,15 @@ func TestWAMP(t *testing.T) {
 		name: "malformed",
 		sub:  "wamp.2.json",
 		msgs: []swoMsg{
-			c(`{"a":1}`),
-			c(`[7,{}]`),
-			c(`[48,1,{}]`),
-			c(`[48,"x",{},"a.b"]`),
-			c(`[48,1,[],"a.b"]`),
-			c(`[48,1,{},"a.b",{}]`),
-			c(`[1,2,{}]`),
-			c(`hello`),
-			c(`[]`),
+			swoCli(`{"a":1}`),
+			swoCli(`[7,{}]`),
+			swoCli(`[48,1,{}]`),
+			swoCli(`[48,"x",{},"a.b"]`),
+			swoCli(`[48,1,[],"a.b"]`),
+			swoCli(`[48,1,{},"a.b",{}]`),
+			swoCli(`[1,2,{}]`),
+			swoCli(`hello`),
+			swoCli(`[]`),
 		},
 		bad: 9,
 	}} {
@@ -148,17 +159,17 @@ func TestWAMPSniff(t *testing.T) {
 		msg  swoMsg
 		want bool
 	}{
-		{c(`[1,"realm1",{"roles":{"caller":{"features":{}},"callee":{}},"authmethods":["anonymous"]}]`), true},
-		{c(` [ 1 , "realm1" , { "agent":"x", "roles" : { } } ] `), true},
-		{c("[1,\"realm1\",{\"roles\":{}}]\x1e"), true},
-		{s(`[1,"realm1",{"roles":{}}]`), false},
-		{c(`[1,"realm1",{}]`), false},
-		{c(`[1,"realm1",{"roles":1}]`), false},
-		{c(`[1,2,3]`), false},
-		{c(`[10,"realm1",{"roles":{}}]`), false},
-		{c(`[1,"realm1",{"roles":{}},4]`), false},
-		{c(`[2,"1","BootNotification",{}]`), false},
-		{c(`hello`), false},
+		{swoCli(`[1,"realm1",{"roles":{"caller":{"features":{}},"callee":{}},"authmethods":["anonymous"]}]`), true},
+		{swoCli(` [ 1 , "realm1" , { "agent":"x", "roles" : { } } ] `), true},
+		{swoCli("[1,\"realm1\",{\"roles\":{}}]\x1e"), true},
+		{swoSrv(`[1,"realm1",{"roles":{}}]`), false},
+		{swoCli(`[1,"realm1",{}]`), false},
+		{swoCli(`[1,"realm1",{"roles":1}]`), false},
+		{swoCli(`[1,2,3]`), false},
+		{swoCli(`[10,"realm1",{"roles":{}}]`), false},
+		{swoCli(`[1,"realm1",{"roles":{}},4]`), false},
+		{swoCli(`[2,"1","BootNotification",{}]`), false},
+		{swoCli(`hello`), false},
 		{swoMsg{text: `[1,"realm1",{"roles":{}}]`, binary: true}, false},
 	} {
 		l, _ := swoRun(t, "", nil, tc.msg)
@@ -173,8 +184,8 @@ func TestWAMPSniff(t *testing.T) {
 
 func TestWAMPInfo(t *testing.T) {
 	_, out := swoRun(t, "wamp.2.json", nil,
-		c(`[48,7,{},"com.math.add",[2,3],{"round":true}]`),
-		s(`[2,42,{}]`))
+		swoCli(`[48,7,{},"com.math.add",[2,3],{"round":true}]`),
+		swoSrv(`[2,42,{}]`))
 	for i, want := range []string{
 		`"com.math.add" id=7 [2,3] {"round":true}`,
 		`session=42`,
@@ -188,7 +199,7 @@ func TestWAMPInfo(t *testing.T) {
 func TestWAMPBounded(t *testing.T) {
 	var msgs []swoMsg
 	for i := range wampMaxIDs * 3 {
-		msgs = append(msgs, c(`[48,`+string(jint(int64(i)))+`,{},"com.example.a.rather.long.procedure.name"]`))
+		msgs = append(msgs, swoCli(`[48,`+string(jint(int64(i)))+`,{},"com.example.a.rather.long.procedure.name"]`))
 	}
 	l, _ := swoRun(t, "wamp.2.json", nil, msgs...)
 	if sz := l.MemSize(); sz > 256<<10 {
