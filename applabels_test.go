@@ -110,7 +110,7 @@ func TestAppLabelsWsgen(t *testing.T) {
 		}
 	}
 	sort.Strings(labels)
-	if n[""] < 10000 {
+	if n[""] < 5000 {
 		t.Errorf("only %d messages", n[""])
 	}
 	t.Logf("%d messages, labels: %v", n[""], labels)

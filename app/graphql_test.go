@@ -230,7 +230,7 @@ func TestGraphQLSniff(t *testing.T) {
 			gqlC(`{"event":"connection_init"}`),
 			gqlC(`42["connection_init",{}]`),
 			gqlC(`{"jsonrpc":"2.0","method":"connection_init","id":1}`),
-		}, []string{"", "", "json", "json", "json", "json", "json", "", "json"}}, // past the first 8 messages
+		}, []string{"", "", "", "", "", "", "", "socket.io", "socket.io"}}, // socket.io's signature (message 8) takes the connection
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, infos, _ := gqlRun(t, nil, gqlHS(""), tc.steps)
@@ -304,7 +304,7 @@ func TestGraphQLMalformed(t *testing.T) {
 		{``, "graphql-transport-ws: text message of 0 bytes is not a JSON object"},
 		{`{"type":""}`, `graphql-transport-ws: "type" is empty`},
 	} {
-		_, infos, anoms := gqlRun(t, nil, gqlHS("graphql-transport-ws"), []gqlStep{gqlS(tc.in)})
+		_, infos, anoms := gqlRun(t, &Config{Force: "graphql-transport-ws"}, gqlHS("graphql-transport-ws"), []gqlStep{gqlS(tc.in)})
 		if infos[0] != nil {
 			t.Errorf("%q: units %+v", tc.in, infos[0])
 		}
@@ -373,7 +373,7 @@ func TestGraphQLBounded(t *testing.T) {
 		gqlS(`{"id":"2999","type":"next","payload":{}}`),
 		gqlS(`{"id":"1976","type":"next","payload":{}}`),
 		gqlS(`{"id":"1975","type":"next","payload":{}}`))
-	l, infos, _ := gqlRun(t, nil, gqlHS("graphql-transport-ws"), steps)
+	l, infos, _ := gqlRun(t, &Config{Force: "graphql-transport-ws"}, gqlHS("graphql-transport-ws"), steps)
 	n := len(infos)
 	for i, want := range []string{"", "S2999", "S1976", ""} {
 		u := infos[n-4+i].Units[0]
@@ -390,7 +390,7 @@ func TestGraphQLBounded(t *testing.T) {
 	}
 	// Huge ids and names are bounded too.
 	big := strings.Repeat("x", 300<<10)
-	_, infos, _ = gqlRun(t, nil, gqlHS("graphql-transport-ws"), []gqlStep{
+	_, infos, _ = gqlRun(t, &Config{Force: "graphql-transport-ws"}, gqlHS("graphql-transport-ws"), []gqlStep{
 		gqlC(`{"id":"` + big + `","type":"subscribe","payload":{"operationName":"` + big + `","query":"{a}"}}`),
 		gqlS(`{"id":"` + big + `","type":"next","payload":{}}`),
 	})
@@ -447,7 +447,7 @@ func TestGraphQLAppSync(t *testing.T) {
 // subscriptions-transport-ws 0.11 client and server, recorded with node):
 // UUID ids, a legacy start sent before connection_ack, data after stop.
 func TestGraphQLLibraryTraffic(t *testing.T) {
-	_, infos, anoms := gqlRun(t, nil, gqlHS("graphql-transport-ws"), []gqlStep{
+	_, infos, anoms := gqlRun(t, &Config{Force: "graphql-transport-ws"}, gqlHS("graphql-transport-ws"), []gqlStep{
 		gqlC(`{"type":"connection_init"}`),
 		gqlS(`{"type":"connection_ack"}`),
 		gqlC(`{"id":"4a90164f-7346-437c-986b-99a81ec7f1b6","type":"subscribe","payload":{"query":"{ nope }"}}`),
