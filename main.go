@@ -364,6 +364,7 @@ func parseArgs(args []string) (*config, error) {
 		messages   bool
 		follow     []string
 		appProtos  []string
+		protoFile  string
 	)
 	fs.VarP(once(&cfg.read), "read", "r", "read packets from `FILE` (pcap or pcapng, maybe gzipped; \"-\" = standard input)")
 	fs.VarP(once(&cfg.iface), "interface", "i", "capture live on interface `NAME` (\"any\": all interfaces, Linux) until Ctrl-C")
@@ -392,6 +393,7 @@ func parseArgs(args []string) (*config, error) {
 	fs.StringVar(&cfg.color, "color", "auto", "colour the text output: `WHEN` auto (on a terminal, unless NO_COLOR is set), always or never")
 	fs.StringSliceVarP(&decodeAs, "decode-as", "d", nil, "decode connections on `PORT` as WebSocket even without a handshake (repeatable, or a comma list)")
 	fs.StringSliceVar(&appProtos, "app", nil, "decode messages as application protocol `PROTO` (one of "+strings.Join(app.Names(), ", ")+"), only on server port PORT with PORT=PROTO, or none; default: chosen per connection by subprotocol, path and first messages")
+	fs.Var(once(&protoFile), "proto", "decode binary messages that no protocol claims as protobuf message `FILE.proto[:Type]` (default type: the file's first message; imports from the file's directory)")
 	fs.Var(once(&cfg.keylog), "keylog", "decrypt TLS (wss://) with the NSS key log `FILE` (default $SSLKEYLOGFILE; re-read as it grows; keys embedded in a pcapng are used too)")
 	fs.StringVar(&maxPayload, "max-payload", "1MiB", "keep at most `BYTES` of each message's payload (K, M, G suffixes are powers of 1024; 0: none)")
 	fs.StringVar(&maxInflate, "max-inflate", "64MiB", "stop inflating a compressed message after `BYTES`")
@@ -489,6 +491,17 @@ func parseArgs(args []string) (*config, error) {
 		if err := cfg.app.Set(a); err != nil {
 			return nil, usagef("invalid --app %q: %v", a, err)
 		}
+	}
+	if protoFile != "" {
+		file, typ := protoFile, ""
+		if i := strings.LastIndexByte(protoFile, ':'); i > 0 && strings.HasSuffix(protoFile[:i], ".proto") {
+			file, typ = protoFile[:i], protoFile[i+1:]
+		}
+		s, err := app.LoadSchema(file, typ)
+		if err != nil {
+			return nil, usagef("invalid --proto %q: %v", protoFile, err)
+		}
+		cfg.app.Schema = s
 	}
 	n, err := parseSize(maxPayload)
 	if err != nil {

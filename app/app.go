@@ -101,7 +101,9 @@ type Config struct {
 	// Ports forces a protocol on the connections to a server port.
 	Ports map[uint16]string
 	// Schema decodes protobuf payloads with a message type of a .proto
-	// file (--proto); nil for schema-less protobuf.
+	// file (--proto): binary messages of connections no protocol claims,
+	// and every binary message with Force "protobuf"; nil for
+	// schema-less protobuf (only forced).
 	Schema *Schema
 }
 
@@ -224,6 +226,8 @@ type Conn struct {
 	units  bool // the decoder produced a unit
 	failed int  // messages in a row that did not parse, before any unit
 	gaveUp bool // the connection is not decoded as a protocol any more
+
+	schemaDec decoder // --proto's decoder of binary messages no protocol claims
 }
 
 func (l *Conn) choose(p *protocol, forced bool) {
@@ -271,10 +275,17 @@ func (l *Conn) Message(m *decode.Message, from decode.Role, dst []decode.Anomaly
 			return nil, append(dst, r.Anomalies...)
 		}
 	}
-	if l.dec != nil {
+	switch {
+	case l.dec != nil:
 		l.dec.decode(&msg, r)
 		l.judge(r)
-	} else {
+	case msg.Binary && l.cfg.Schema != nil:
+		// --proto: binary messages no protocol claims are of the schema.
+		if l.schemaDec == nil {
+			l.schemaDec = protoProtobuf.new(&l.hs, l.cfg)
+		}
+		l.schemaDec.decode(&msg, r)
+	default:
 		bare(&msg, r)
 	}
 	var info *decode.AppInfo

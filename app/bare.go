@@ -11,7 +11,7 @@ package app
 
 var protoJSON = &protocol{
 	name:    "json",
-	new:     func(*Handshake, *Config) decoder { return jsonDecoder{} },
+	new:     func(h *Handshake, c *Config) decoder { return &jsonDecoder{hs: h, cfg: c} },
 	ref:     "RFC 8259",
 	summary: "JSON text (RFC 8259): the value, pretty with --pretty",
 }
@@ -26,17 +26,35 @@ func bare(m *Msg, r *Result) {
 	}
 }
 
-// jsonDecoder is --app json: every text message must be JSON.
-type jsonDecoder struct{}
+// jsonDecoder is --app json: every text message must be JSON; binary
+// messages are as on a connection no protocol claims (--proto's schema,
+// or a MessagePack or CBOR map).
+type jsonDecoder struct {
+	hs     *Handshake
+	cfg    *Config
+	schema decoder
+}
 
-func (jsonDecoder) size() int { return 0 }
+func (d *jsonDecoder) size() int {
+	if d.schema != nil {
+		return 64 + d.schema.size()
+	}
+	return 64
+}
 
-func (jsonDecoder) decode(m *Msg, r *Result) {
+func (d *jsonDecoder) decode(m *Msg, r *Result) {
 	if m.Incomplete {
 		return
 	}
 	if m.Binary {
-		bareBinary(m, r)
+		if d.cfg.Schema == nil {
+			bareBinary(m, r)
+			return
+		}
+		if d.schema == nil {
+			d.schema = protoProtobuf.new(d.hs, d.cfg)
+		}
+		d.schema.decode(m, r)
 		return
 	}
 	u := bareJSON(m.Payload, jsonKind(m.Payload))
