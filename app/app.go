@@ -100,6 +100,9 @@ type Config struct {
 	Force string
 	// Ports forces a protocol on the connections to a server port.
 	Ports map[uint16]string
+	// binary is the format of binary messages when Force is "json" and a
+	// binary format was forced too.
+	binary string
 	// Schema decodes protobuf payloads with a message type of a .proto
 	// file (--proto): binary messages of connections no protocol claims,
 	// and every binary message with Force "protobuf"; nil for
@@ -122,7 +125,16 @@ func (c *Config) Set(v string) error {
 		return &UnknownError{Name: name}
 	}
 	if !hasPort {
-		c.Force = p.name
+		// --app json with --app msgpack (cbor, protobuf): text is JSON,
+		// binary that format.
+		switch {
+		case p == protoJSON && binaryFormat(c.Force):
+			c.binary, c.Force = c.Force, p.name
+		case binaryFormat(p.name) && c.Force == protoJSON.name:
+			c.binary = p.name
+		default:
+			c.Force, c.binary = p.name, ""
+		}
 		return nil
 	}
 	n, ok := parsePort(port)
@@ -148,6 +160,10 @@ type PortError struct{ Value string }
 
 func (e *PortError) Error() string {
 	return "--app " + e.Value + ": the port must be a number from 1 to 65535"
+}
+
+func binaryFormat(name string) bool {
+	return name == "msgpack" || name == "cbor" || name == "protobuf"
 }
 
 func parsePort(s string) (uint16, bool) {

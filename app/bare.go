@@ -47,12 +47,16 @@ func (d *jsonDecoder) decode(m *Msg, r *Result) {
 		return
 	}
 	if m.Binary {
-		if d.cfg.Schema == nil {
+		if d.cfg.Schema == nil && d.cfg.binary == "" {
 			bareBinary(m, r)
 			return
 		}
 		if d.schema == nil {
-			d.schema = protoProtobuf.new(d.hs, d.cfg)
+			p := protoProtobuf
+			if d.cfg.binary != "" {
+				p = lookup(d.cfg.binary)
+			}
+			d.schema = p.new(d.hs, d.cfg)
 		}
 		d.schema.decode(m, r)
 		return
