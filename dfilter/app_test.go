@@ -22,7 +22,7 @@ func TestAppFields(t *testing.T) {
 		{`app.proto == "mqtt"`, [4]bool{true}},
 		{`app.proto`, [4]bool{true}},
 		{`not app.proto`, [4]bool{false, true, true, true}},
-		{`app.name == "sensors/t2"`, [4]bool{true}},              // the second unit
+		{`app.name == "sensors/t2"`, [4]bool{true}},                  // the second unit
 		{`app.name == "sensors/t1" and app.qos == 2`, [4]bool{true}}, // each test on any unit
 		{`app.qos > 1`, [4]bool{true}},
 		{`app.qos >= 3`, [4]bool{}},
