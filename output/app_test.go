@@ -31,12 +31,16 @@ func appEvents() []decode.Event {
 		App: decode.NewAppInfo([]decode.AppUnit{{Proto: "mqtt", Type: "CONNECT", ID: nil, Info: `client_id="abcd" keep_alive=60`,
 			Fields: []decode.AppField{{Key: "client_id", Value: []byte(`"abcd"`)}, {Key: "keep_alive", Value: []byte("60")}}}}, 0, false)})
 	pub := func(topic string, qos int, id string) decode.AppUnit {
-		return decode.AppUnit{Proto: "mqtt", Type: "PUBLISH", Name: topic, HasName: true, ID: []byte(id),
+		var jid []byte
+		if id != "" {
+			jid = []byte(id)
+		}
+		return decode.AppUnit{Proto: "mqtt", Type: "PUBLISH", Name: topic, HasName: true, ID: jid,
 			Info:   `"` + topic + `" qos=` + string(rune('0'+qos)),
 			Fields: []decode.AppField{{Key: "qos", Value: []byte{byte('0' + qos)}}, {Key: "payload", Value: []byte(`"21.5"`)}, {Key: "type", Value: []byte(`"shadowed"`)}}}
 	}
 	b.add(1, 4, 400, S, decode.Event{Kind: decode.KindMessage, Message: bin(1, "batched"),
-		App: decode.NewAppInfo([]decode.AppUnit{pub("sensors/t1", 0, "null"), pub("sensors/t2", 1, "7")}, 0, false)})
+		App: decode.NewAppInfo([]decode.AppUnit{pub("sensors/t1", 0, ""), pub("sensors/t2", 1, "7")}, 0, false)})
 	b.add(1, 5, 500, S, decode.Event{Kind: decode.KindMessage, Message: bin(2, "evil"),
 		App: decode.NewAppInfo([]decode.AppUnit{{Proto: "mqtt", Type: "PUBLISH", Name: "a\x1b[31mred", HasName: true, Info: "\"a\x1b[31mred\""}}, 0, false)})
 	return b.evs
@@ -72,6 +76,25 @@ func TestAppJSON(t *testing.T) {
 	if _, ok := app["id"]; ok {
 		t.Errorf("CONNECT has an id: %v", app)
 	}
+	for _, m := range msgs[1:] {
+		a := m["app"].(map[string]any)
+		if _, ok := a["proto"].(string); !ok {
+			t.Errorf("app.proto: %v", a)
+		}
+		if _, ok := a["type"].(string); !ok {
+			t.Errorf("app.type: %v", a)
+		}
+		if n, ok := a["name"]; !ok || n != nil && jsonType(n) != "string" {
+			t.Errorf("app.name: %v", a)
+		}
+		if id, ok := a["id"]; ok {
+			switch id.(type) {
+			case string, float64:
+			default:
+				t.Errorf("app.id: %v", a)
+			}
+		}
+	}
 	if _, ok := msgs[1]["app_units"]; ok {
 		t.Errorf("one unit, but app_units: %v", msgs[1])
 	}
@@ -103,6 +126,7 @@ func TestAppText(t *testing.T) {
 		`mqtt PUBLISH "sensors/t1" qos=0 (+1 more)`,
 		`app.proto: mqtt`,
 		`app_units[1].id: 7`,
+		`app.qos: 0`,
 		`app.qos: 0`,
 		`app_partial: 1`,
 		`mqtt: CONNECT 1, PUBLISH 3`,
