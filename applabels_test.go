@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -114,4 +115,64 @@ func TestAppLabelsWsgen(t *testing.T) {
 		t.Errorf("only %d messages", n[""])
 	}
 	t.Logf("%d messages, labels: %v", n[""], labels)
+}
+
+// TestAppSIPMatchesTshark compares wscap's SIP units on the corpus's SIP
+// over WebSocket capture (heplify) with what tshark's SIP dissector read:
+// the same request and status lines and Call-IDs, in order.
+func TestAppSIPMatchesTshark(t *testing.T) {
+	dir := smokeCorpusDir(t)
+	path := filepath.Join(dir, "heplify", "sip_tcp_websocket.pcap")
+	raw, err := os.ReadFile(path + ".tshark.json")
+	if err != nil {
+		t.Skipf("no tshark decoding beside the capture: %v", err)
+	}
+	var pkts []struct {
+		Source struct {
+			Layers map[string][]string `json:"layers"`
+		} `json:"_source"`
+	}
+	if err := json.Unmarshal(raw, &pkts); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, p := range pkts {
+		l := p.Source.Layers
+		for i, line := range append(l["sip.Request-Line"], l["sip.Status-Line"]...) {
+			if i < len(l["sip.Call-ID"]) {
+				want = append(want, line+" | "+l["sip.Call-ID"][i])
+			}
+		}
+	}
+	code, out, errOut := runCLI("-r", path, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var got []string
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(nil, 16<<20)
+	for sc.Scan() {
+		var ev struct {
+			App *struct {
+				Proto  string `json:"proto"`
+				Type   string `json:"type"`
+				Name   string `json:"name"`
+				Status int    `json:"status"`
+				Reason string `json:"reason"`
+				CallID string `json:"call_id"`
+			} `json:"app"`
+		}
+		if json.Unmarshal(sc.Bytes(), &ev) != nil || ev.App == nil || ev.App.Proto != "sip" {
+			continue
+		}
+		a := ev.App
+		line := a.Type + " " + a.Name + " SIP/2.0"
+		if a.Type == "response" {
+			line = "SIP/2.0 " + strconv.Itoa(a.Status) + " " + a.Reason
+		}
+		got = append(got, line+" | "+a.CallID)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") || len(want) != 11 {
+		t.Errorf("wscap:\n%s\ntshark:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }
