@@ -258,7 +258,8 @@ func FuzzPipeline(f *testing.F) {
 	var seeds []string
 	real, _ := filepath.Glob("testdata/real/*.pcapng")
 	h2, _ := filepath.Glob("testdata/real/h2/*.pcapng")
-	real = append(real, h2...)
+	apps, _ := filepath.Glob("testdata/real/app/*.pcapng")
+	real = append(append(real, h2...), apps...)
 	fixtures, _ := filepath.Glob("testdata/*.pcap*")
 	for _, p := range append(real, fixtures...) {
 		if st, err := os.Stat(p); err == nil && st.Size() <= 32<<10 && !strings.HasSuffix(p, ".golden") {
