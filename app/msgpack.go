@@ -71,7 +71,7 @@ func (d fmtDecoder) decode(m *Msg, r *Result) {
 
 // bareBinary annotates a binary message of a connection no protocol
 // claimed: MessagePack or CBOR when it is one non-empty map whose keys are
-// all strings (valid UTF-8, no control characters) and that parses
+// all non-empty strings (valid UTF-8, no control characters) and that parses
 // exactly to its last byte. Arrays and scalars are not guessed: random
 // bytes too often are one.
 func bareBinary(m *Msg, r *Result) {
@@ -96,7 +96,7 @@ func msgpackIsMap(c byte) bool {
 }
 
 // msgpackStringKeys reports whether the map at b[0] (known to parse) has
-// at least one entry and only keys that are strings of valid UTF-8
+// at least one entry and only keys that are non-empty strings of valid UTF-8
 // without control characters.
 func msgpackStringKeys(b []byte) bool {
 	n, i, ok := msgpackCount(b, 0)
@@ -115,9 +115,12 @@ func msgpackStringKeys(b []byte) bool {
 	return true
 }
 
-// keyText reports whether a map key looks like one: valid UTF-8 with no
-// control characters.
+// keyText reports whether a map key looks like one: non-empty valid UTF-8
+// with no control characters.
 func keyText(s []byte) bool {
+	if len(s) == 0 {
+		return false
+	}
 	for _, c := range s {
 		if c < 0x20 || c == 0x7f {
 			return false

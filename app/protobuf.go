@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -32,7 +31,7 @@ import (
 
 var protoProtobuf = &protocol{
 	name:    "protobuf",
-	aliases: []string{"proto", "protobuf-raw"},
+	aliases: []string{"proto"},
 	new: func(_ *Handshake, c *Config) decoder {
 		d := &protobufDecoder{}
 		if c != nil {
@@ -314,14 +313,11 @@ func LoadSchema(protoFile, messageType string) (*Schema, error) {
 		dir = "."
 	}
 	if _, err := os.Stat(protoFile); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("--proto: %w", err)
 	}
 	c := protocompile.Compiler{
 		Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{
 			ImportPaths: []string{dir},
-			Accessor: func(path string) (io.ReadCloser, error) {
-				return os.Open(path)
-			},
 		}),
 		MaxParallelism: 1,
 	}
