@@ -81,38 +81,22 @@ func bareBinary(m *Msg, r *Result) {
 	b := m.Payload
 	switch {
 	case msgpackIsMap(b[0]):
-		if v, next, typ, ok := msgpackValue(b, 0); ok && next == len(b) && msgpackStringKeys(b) {
-			r.Add(Unit{Proto: "msgpack", Type: typ, Value: v, Info: shorten(v, infoLen)})
+		w := newFmtWriter(b, 0)
+		w.checkKeys = true
+		if next, typ, ok := w.msgpack(b, 0, 0); ok && !w.over() && next == len(b) && w.keys > 0 && !w.badKey {
+			r.Add(Unit{Proto: "msgpack", Type: typ, Value: w.out, Info: shorten(w.out, infoLen)})
 		}
 	case b[0]>>5 == 5 && b[0] != 0xa0:
-		if v, next, typ, ok := cborValue(b, 0); ok && next == len(b) && cborStringKeys(b) {
-			r.Add(Unit{Proto: "cbor", Type: typ, Value: v, Info: shorten(v, infoLen)})
+		w := newFmtWriter(b, 0)
+		w.checkKeys = true
+		if next, typ, ok := w.cbor(b, 0, 0); ok && !w.over() && next == len(b) && w.keys > 0 && !w.badKey {
+			r.Add(Unit{Proto: "cbor", Type: typ, Value: w.out, Info: shorten(w.out, infoLen)})
 		}
 	}
 }
 
 func msgpackIsMap(c byte) bool {
 	return c > 0x80 && c <= 0x8f || c == 0xde || c == 0xdf
-}
-
-// msgpackStringKeys reports whether the map at b[0] (known to parse) has
-// at least one entry and only keys that are non-empty strings of valid UTF-8
-// without control characters.
-func msgpackStringKeys(b []byte) bool {
-	n, i, ok := msgpackCount(b, 0)
-	if !ok || n == 0 {
-		return false
-	}
-	for k := 0; k < n; k++ {
-		s, j, ok := msgpackStr(b, i)
-		if !ok || !keyText(s) {
-			return false
-		}
-		if _, i, ok = msgpackSkip(b, j, 0); !ok {
-			return false
-		}
-	}
-	return true
 }
 
 // keyText reports whether a map key looks like one: non-empty valid UTF-8
@@ -175,7 +159,7 @@ func msgpackStr(b []byte, i int) ([]byte, int, bool) {
 // msgpackValue decodes the value at b[i] as JSON; it returns the JSON, the
 // offset after the value and its type name.
 func msgpackValue(b []byte, i int) ([]byte, int, string, bool) {
-	w := fmtWriter{limit: outLimit(len(b))}
+	w := newFmtWriter(b, i)
 	next, typ, ok := w.msgpack(b, i, 0)
 	if !ok || w.over() {
 		return nil, 0, "", false
@@ -201,6 +185,15 @@ type fmtWriter struct {
 	out   []byte
 	limit int
 	skip  bool // only check well-formedness
+	// checkKeys: count the keys of the top-level map in keys and set
+	// badKey when one is not a non-empty string of text (keyText).
+	checkKeys bool
+	keys      int
+	badKey    bool
+}
+
+func newFmtWriter(b []byte, i int) *fmtWriter {
+	return &fmtWriter{limit: outLimit(len(b)), out: make([]byte, 0, min(2*(len(b)-i)+16, 1<<16))}
 }
 
 func (w *fmtWriter) over() bool { return !w.skip && len(w.out) > w.limit }
@@ -458,11 +451,17 @@ func (w *fmtWriter) msgpackMap(b []byte, i, n, depth int) (int, string, bool) {
 		if k > 0 {
 			w.byte(',')
 		}
-		start := len(w.out)
+		start, k0 := len(w.out), i
 		var typ string
 		var ok bool
 		if i, typ, ok = w.msgpack(b, i, depth+1); !ok {
 			return 0, "", false
+		}
+		if w.checkKeys && depth == 0 {
+			w.keys++
+			if s, _, ok := msgpackStr(b[:i], k0); !ok || !keyText(s) {
+				w.badKey = true
+			}
 		}
 		w.key(start, typ == "string" || typ == "timestamp")
 		w.byte(':')

@@ -323,3 +323,23 @@ func FuzzMsgpack(f *testing.F) {
 		fmtSend(t, l, true, true, b)
 	})
 }
+
+// BenchmarkBareBinary: the cost of the guess on a binary message that is
+// not a map (most binary traffic) and on one that is.
+func BenchmarkBareBinary(b *testing.B) {
+	other := bytes.Repeat([]byte{0xfe, 0xca, 1, 2}, 256)
+	mp := unhex(b, "8aa16101a16293c3c2c0a163a668c3a96c6c6fa164fba165cb3ff8000000000000a166c4030102ffa16781a17881a179920181a17a02a3626967cf0000010000000000a36e6567d3ffffff0000000000a174d7ffa1a5d6005fefe2a5")
+	for _, tc := range []struct {
+		name string
+		in   []byte
+	}{{"other", other}, {"msgpack", mp}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(tc.in)))
+			for b.Loop() {
+				var r Result
+				bareBinary(&Msg{Binary: true, Payload: tc.in}, &r)
+				signalrSniff(&Msg{Binary: true, Payload: tc.in})
+			}
+		})
+	}
+}
