@@ -21,10 +21,13 @@ import (
 // strings "NaN", "Infinity", "-Infinity".
 
 var protoCBOR = &protocol{
-	name:    "cbor",
-	new:     func(*Handshake, *Config) decoder { return fmtDecoder{proto: protoCBORRef} },
+	name:  "cbor",
+	sniff: func(m *Msg) bool { return bareMapProto(m) == "cbor" },
+	new: func(h *Handshake, c *Config) decoder {
+		return fmtDecoder{proto: protoCBORRef, forced: isForced(h, c, "cbor")}
+	},
 	ref:     cborRef,
-	summary: "CBOR (RFC 8949): the value as JSON (byte strings as {\"base64\":..}, tags as {\"tag\":N,\"value\":..}); guessed for binary maps with text keys",
+	summary: "CBOR (RFC 8949): the value as JSON (byte strings as {\"base64\":..}, tags as {\"tag\":N,\"value\":..}); guessed for a binary map with text keys, then every binary message of that connection",
 }
 
 const cborRef = "RFC 8949"

@@ -18,9 +18,12 @@ import (
 var protoMsgpack = &protocol{
 	name:    "msgpack",
 	aliases: []string{"messagepack"},
-	new:     func(*Handshake, *Config) decoder { return fmtDecoder{proto: protoMsgpackRef} },
+	sniff:   func(m *Msg) bool { return bareMapProto(m) == "msgpack" },
+	new: func(h *Handshake, c *Config) decoder {
+		return fmtDecoder{proto: protoMsgpackRef, forced: isForced(h, c, "msgpack")}
+	},
 	ref:     msgpackRef,
-	summary: "MessagePack: the value as JSON (bin as {\"base64\":..}, ext as {\"ext\":N,\"base64\":..}, timestamps as RFC 3339); guessed for binary maps with string keys",
+	summary: "MessagePack: the value as JSON (bin as {\"base64\":..}, ext as {\"ext\":N,\"base64\":..}, timestamps as RFC 3339); guessed for a binary map with string keys, then every binary message of that connection",
 }
 
 const msgpackRef = "https://github.com/msgpack/msgpack/blob/master/spec.md"
@@ -31,11 +34,39 @@ var protoMsgpackRef = &protocol{name: "msgpack", ref: msgpackRef}
 // fmtMaxDepth bounds the nesting of MessagePack and CBOR values.
 const fmtMaxDepth = 256
 
-// fmtDecoder is --app msgpack or --app cbor: every binary message is a
-// sequence of values of the format (text messages are bare JSON).
-type fmtDecoder struct{ proto *protocol }
+// isForced reports whether the user chose protocol name for the
+// connection (--app NAME or --app PORT=NAME).
+func isForced(h *Handshake, c *Config, name string) bool {
+	if c == nil {
+		return false
+	}
+	if h != nil {
+		if f, ok := c.Ports[h.Server.Port()]; ok {
+			return f == name
+		}
+	}
+	return c.Force == name
+}
+
+// fmtDecoder is a connection of MessagePack or CBOR binary messages (text
+// messages are bare JSON). Forced (--app msgpack, --app cbor): every binary
+// message is a sequence of values, and one that does not parse is
+// malformed. Chosen by its first binary map (sniff): every binary message
+// that is exactly one value of the format, arrays and scalars included,
+// is decoded; any other is left raw (or guessed as bare binary).
+type fmtDecoder struct {
+	proto  *protocol
+	forced bool
+}
 
 func (fmtDecoder) size() int { return 0 }
+
+func (d fmtDecoder) value(b []byte, i int) ([]byte, int, string, bool) {
+	if d.proto.name == "cbor" {
+		return cborValue(b, i)
+	}
+	return msgpackValue(b, i)
+}
 
 func (d fmtDecoder) decode(m *Msg, r *Result) {
 	if m.Incomplete || len(m.Payload) == 0 {
@@ -46,17 +77,17 @@ func (d fmtDecoder) decode(m *Msg, r *Result) {
 		return
 	}
 	b := m.Payload
+	if !d.forced {
+		if v, next, typ, ok := d.value(b, 0); ok && next == len(b) {
+			r.Add(Unit{Proto: d.proto.name, Type: typ, Value: v, Info: shorten(v, infoLen)})
+		} else {
+			bareBinary(m, r)
+		}
+		return
+	}
 	var units []Unit
 	for i := 0; i < len(b); {
-		var v []byte
-		var next int
-		var typ string
-		var ok bool
-		if d.proto.name == "cbor" {
-			v, next, typ, ok = cborValue(b, i)
-		} else {
-			v, next, typ, ok = msgpackValue(b, i)
-		}
+		v, next, typ, ok := d.value(b, i)
 		if !ok {
 			r.Malformed(d.proto, "binary message of %d bytes: no %s value at offset %d", len(b), d.proto.name, i)
 			return
@@ -71,28 +102,47 @@ func (d fmtDecoder) decode(m *Msg, r *Result) {
 
 // bareBinary annotates a binary message of a connection no protocol
 // claimed: MessagePack or CBOR when it is one non-empty map whose keys are
-// all non-empty strings (valid UTF-8, no control characters) and that parses
-// exactly to its last byte. Arrays and scalars are not guessed: random
-// bytes too often are one.
+// all non-empty strings (valid UTF-8, no control characters) and that
+// parses exactly to its last byte. Arrays and scalars are not guessed:
+// random bytes too often are one.
 func bareBinary(m *Msg, r *Result) {
+	if u, ok := bareMap(m); ok {
+		r.Add(u)
+	}
+}
+
+// bareMapProto is the format bareBinary finds in m ("" when none).
+func bareMapProto(m *Msg) string {
+	if !m.Binary || len(m.Payload) < 2 || !msgpackIsMap(m.Payload[0]) && m.Payload[0]>>5 != 5 {
+		return "" // the common case, before any call
+	}
+	u, _ := bareMap(m)
+	return u.Proto
+}
+
+func bareMap(m *Msg) (Unit, bool) {
 	if m.Incomplete || len(m.Payload) < 2 {
-		return
+		return Unit{}, false
 	}
 	b := m.Payload
+	var proto string
+	w := newFmtWriter(b, 0)
+	w.checkKeys = true
+	var next int
+	var typ string
+	var ok bool
 	switch {
 	case msgpackIsMap(b[0]):
-		w := newFmtWriter(b, 0)
-		w.checkKeys = true
-		if next, typ, ok := w.msgpack(b, 0, 0); ok && !w.over() && next == len(b) && w.keys > 0 && !w.badKey {
-			r.Add(Unit{Proto: "msgpack", Type: typ, Value: w.out, Info: shorten(w.out, infoLen)})
-		}
+		proto = "msgpack"
+		next, typ, ok = w.msgpack(b, 0, 0)
 	case b[0]>>5 == 5 && b[0] != 0xa0:
-		w := newFmtWriter(b, 0)
-		w.checkKeys = true
-		if next, typ, ok := w.cbor(b, 0, 0); ok && !w.over() && next == len(b) && w.keys > 0 && !w.badKey {
-			r.Add(Unit{Proto: "cbor", Type: typ, Value: w.out, Info: shorten(w.out, infoLen)})
-		}
+		proto = "cbor"
+		next, typ, ok = w.cbor(b, 0, 0)
 	}
+	if !ok || w.over() || next != len(b) || w.keys == 0 || w.badKey {
+		return Unit{}, false
+	}
+	return Unit{Proto: proto, Type: typ, Value: w.out, Info: shorten(w.out, infoLen)}, true
 }
 
 func msgpackIsMap(c byte) bool {

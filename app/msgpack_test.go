@@ -343,3 +343,71 @@ func BenchmarkBareBinary(b *testing.B) {
 		})
 	}
 }
+
+// TestFormatConnection: a connection whose binary message is a map with
+// string keys is chosen as that format; its later binary messages are
+// decoded when they are exactly one value (arrays and scalars too), left
+// raw otherwise, with no anomaly; its text stays bare JSON. As in the
+// formats-msgpack and formats-cbor recordings (@msgpack/msgpack, cbor-x).
+func TestFormatConnection(t *testing.T) {
+	for _, tc := range []struct {
+		proto            string
+		mapMsg, arrayMsg string
+		array            string
+	}{
+		{"msgpack", "81 a4 74797065 a7 72656164696e67", "93 01 ff c0", `[1,-1,null]`},
+		{"cbor", "a1 64 74797065 67 72656164696e67", "83 01 20 f6", `[1,-1,null]`},
+	} {
+		l := (&Config{}).New(nil, fmtClientAP, fmtServerAP)
+		if info, _ := fmtSend(t, l, true, false, []byte(`{"type":"hello"}`)); info == nil || info.Units[0].Proto != "json" {
+			t.Fatalf("%s hello: %+v", tc.proto, info)
+		}
+		// An array first is not enough.
+		if info, _ := fmtSend(t, l, true, true, unhex(t, tc.arrayMsg)); info != nil || l.Protocol() != "" {
+			t.Fatalf("%s array first: %+v %q", tc.proto, info, l.Protocol())
+		}
+		info, _ := fmtSend(t, l, true, true, unhex(t, tc.mapMsg))
+		if l.Protocol() != tc.proto || info == nil || info.Units[0].Proto != tc.proto || string(info.Units[0].Value) != `{"type":"reading"}` {
+			t.Fatalf("%s map: %+v %q", tc.proto, info, l.Protocol())
+		}
+		info, an := fmtSend(t, l, false, true, unhex(t, tc.arrayMsg))
+		if info == nil || info.Units[0].Type != "array" || string(info.Units[0].Value) != tc.array || len(an) != 0 {
+			t.Fatalf("%s array: %+v %v", tc.proto, info, an)
+		}
+		if info, an := fmtSend(t, l, false, true, unhex(t, "c1 ff ff 00")); info != nil || len(an) != 0 {
+			t.Fatalf("%s garbage: %+v %v", tc.proto, info, an)
+		}
+		if info, _ := fmtSend(t, l, false, false, []byte(`[{"type":"bye"}]`)); info == nil || info.Units[0].Proto != "json" {
+			t.Fatalf("%s bye: %+v", tc.proto, info)
+		}
+	}
+	// --app PORT=msgpack forces the format on that port only.
+	c := &Config{}
+	if err := c.Set("8080=msgpack"); err != nil {
+		t.Fatal(err)
+	}
+	l := c.New(&decode.Handshake{Path: "/"}, fmtClientAP, fmtServerAP)
+	if _, an := fmtSend(t, l, true, true, unhex(t, "c1")); len(an) != 1 {
+		t.Errorf("forced by port: %v", an)
+	}
+}
+
+// TestFormatRandomConnections: connections of random binary messages are
+// never chosen as a format.
+func TestFormatRandomConnections(t *testing.T) {
+	src := rand.NewChaCha8([32]byte{8})
+	rng := rand.New(rand.NewPCG(8, 8))
+	for c := 0; c < 2000; c++ {
+		l := (&Config{}).New(nil, fmtClientAP, fmtServerAP)
+		for range sniffMessages + 2 {
+			b := make([]byte, 1+rng.IntN(64))
+			src.Read(b)
+			if info, _ := fmtSend(t, l, c%2 == 0, true, b); info != nil {
+				t.Fatalf("random %x labelled %+v", b, info.Units)
+			}
+		}
+		if l.Protocol() != "" {
+			t.Fatalf("random connection chosen as %s", l.Protocol())
+		}
+	}
+}

@@ -306,7 +306,10 @@ func (s *Schema) JSON(b []byte) ([]byte, error) {
 // LoadSchema compiles protoFile (imports resolved from its directory and
 // the well-known types) and returns its message type messageType: a full
 // name ("pkg.Message"), a name relative to the file's package
-// ("Message", "Outer.Inner"), or "" for the first message of the file.
+// ("Message", "Outer.Inner"), or "" for the file's root message: the
+// first top-level message that no other message of the file uses as a
+// field type (the envelope; a file often defines its parts first), the
+// first message when every one is used.
 func LoadSchema(protoFile, messageType string) (*Schema, error) {
 	dir, base := filepath.Split(protoFile)
 	if dir == "" {
@@ -331,7 +334,7 @@ func LoadSchema(protoFile, messageType string) (*Schema, error) {
 		if msgs.Len() == 0 {
 			return nil, fmt.Errorf("--proto %s: the file defines no message", protoFile)
 		}
-		return &Schema{desc: msgs.Get(0)}, nil
+		return &Schema{desc: rootMessage(msgs)}, nil
 	}
 	name := strings.TrimPrefix(messageType, ".")
 	for _, full := range []string{name, string(fd.Package()) + "." + name} {
@@ -348,4 +351,30 @@ func LoadSchema(protoFile, messageType string) (*Schema, error) {
 		names = append(names, string(msgs.Get(i).FullName()))
 	}
 	return nil, fmt.Errorf("--proto %s: no message type %q (the file has %s)", protoFile, messageType, strings.Join(names, ", "))
+}
+
+// rootMessage returns the first of msgs that no message of the file (nested
+// ones included) uses as the type of a field, msgs.Get(0) when none.
+func rootMessage(msgs protoreflect.MessageDescriptors) protoreflect.MessageDescriptor {
+	used := map[protoreflect.FullName]bool{}
+	var walk func(ms protoreflect.MessageDescriptors)
+	walk = func(ms protoreflect.MessageDescriptors) {
+		for i := 0; i < ms.Len(); i++ {
+			m := ms.Get(i)
+			fs := m.Fields()
+			for j := 0; j < fs.Len(); j++ {
+				if f := fs.Get(j); f.Message() != nil && f.Message().FullName() != m.FullName() {
+					used[f.Message().FullName()] = true
+				}
+			}
+			walk(m.Messages())
+		}
+	}
+	walk(msgs)
+	for i := 0; i < msgs.Len(); i++ {
+		if !used[msgs.Get(i).FullName()] {
+			return msgs.Get(i)
+		}
+	}
+	return msgs.Get(0)
 }

@@ -93,6 +93,8 @@ package chat.v1;
 import "google/protobuf/timestamp.proto";
 import "common.proto";
 
+message Part { string text = 1; }
+
 message Envelope {
   string room = 1;
   repeated int32 nums = 2;
@@ -101,6 +103,7 @@ message Envelope {
   common.Kind kind = 5;
   bytes blob = 6;
   message Inner { int64 big = 1; }
+  repeated Part parts = 7;
 }
 
 message Other { bool ok = 1; }
@@ -126,6 +129,9 @@ func TestProtobufSchema(t *testing.T) {
 	}
 	if s, err := LoadSchema(file, "Envelope.Inner"); err != nil || s.Name() != "chat.v1.Envelope.Inner" {
 		t.Fatalf("Inner: %v %v", s, err)
+	}
+	if s, err := LoadSchema(file, "Part"); err != nil || s.Name() != "chat.v1.Part" {
+		t.Fatalf("Part: %v %v", s, err)
 	}
 	if _, err := LoadSchema(file, "Nope"); err == nil || !strings.Contains(err.Error(), "chat.v1.Other") {
 		t.Errorf("Nope: %v", err)
