@@ -58,6 +58,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/net/bpf"
 
+	"github.com/wscap/wscap/app"
 	"github.com/wscap/wscap/capture"
 	"github.com/wscap/wscap/decode"
 	"github.com/wscap/wscap/dfilter"
@@ -223,6 +224,7 @@ type config struct {
 	all        bool
 	color      string // "auto", "always" or "never"
 	decodeAs   []uint16
+	app        app.Config
 	keylog     string
 	maxPayload int
 	maxInflate int64
@@ -361,6 +363,7 @@ func parseArgs(args []string) (*config, error) {
 		frames     bool
 		messages   bool
 		follow     []string
+		appProtos  []string
 	)
 	fs.VarP(once(&cfg.read), "read", "r", "read packets from `FILE` (pcap or pcapng, maybe gzipped; \"-\" = standard input)")
 	fs.VarP(once(&cfg.iface), "interface", "i", "capture live on interface `NAME` (\"any\": all interfaces, Linux) until Ctrl-C")
@@ -388,6 +391,7 @@ func parseArgs(args []string) (*config, error) {
 	fs.BoolVar(&cfg.all, "all", false, "also show TLS connections that are not WebSocket (HTTPS, HTTP/2, not decrypted) in the timeline and summary")
 	fs.StringVar(&cfg.color, "color", "auto", "colour the text output: `WHEN` auto (on a terminal, unless NO_COLOR is set), always or never")
 	fs.StringSliceVarP(&decodeAs, "decode-as", "d", nil, "decode connections on `PORT` as WebSocket even without a handshake (repeatable, or a comma list)")
+	fs.StringSliceVar(&appProtos, "app", nil, "decode messages as application protocol `PROTO` (one of "+strings.Join(app.Names(), ", ")+"), only on server port PORT with PORT=PROTO, or none; default: chosen per connection by subprotocol, path and first messages")
 	fs.Var(once(&cfg.keylog), "keylog", "decrypt TLS (wss://) with the NSS key log `FILE` (default $SSLKEYLOGFILE; re-read as it grows; keys embedded in a pcapng are used too)")
 	fs.StringVar(&maxPayload, "max-payload", "1MiB", "keep at most `BYTES` of each message's payload (K, M, G suffixes are powers of 1024; 0: none)")
 	fs.StringVar(&maxInflate, "max-inflate", "64MiB", "stop inflating a compressed message after `BYTES`")
@@ -480,6 +484,11 @@ func parseArgs(args []string) (*config, error) {
 			return nil, usagef("invalid --decode-as port %q: must be 1-65535", d)
 		}
 		cfg.decodeAs = append(cfg.decodeAs, uint16(p))
+	}
+	for _, a := range appProtos {
+		if err := cfg.app.Set(a); err != nil {
+			return nil, usagef("invalid --app %q: %v", a, err)
+		}
 	}
 	n, err := parseSize(maxPayload)
 	if err != nil {
@@ -800,7 +809,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	pipe := pipeline.New(pipeline.Config{
 		Workers: cfg.jobs,
 		Engine: reassembly.Config{
-			Decode:        decode.Options{MaxPayload: cfg.maxPayload, MaxInflate: cfg.maxInflate, MaxHead: cfg.maxHead},
+			Decode:        decode.Options{MaxPayload: cfg.maxPayload, MaxInflate: cfg.maxInflate, MaxHead: cfg.maxHead, App: cfg.app.Factory()},
 			DecodeAsPorts: cfg.decodeAs,
 			KeyLog:        keys,
 			MemCap:        cfg.memcap,

@@ -198,6 +198,9 @@ func (c *Config) New(h *decode.Handshake, client, server netip.AddrPort) *Conn {
 	if l.proto == nil && h != nil {
 		l.choose(byPath(&hs), false)
 	}
+	if l.proto != nil && !l.forced {
+		l.open = opening(l.proto)
+	}
 	return l
 }
 
@@ -214,6 +217,13 @@ type Conn struct {
 	forced bool
 	seen   int // messages looked at for a protocol's signal
 	res    Result
+
+	// open confirms a protocol the handshake claimed by its first message
+	// (see opening); nil once confirmed, or when there is nothing to wait for.
+	open   func(m *Msg) (ok, decided bool)
+	units  bool // the decoder produced a unit
+	failed int  // messages in a row that did not parse, before any unit
+	gaveUp bool // the connection is not decoded as a protocol any more
 }
 
 func (l *Conn) choose(p *protocol, forced bool) {
@@ -233,33 +243,97 @@ func (l *Conn) Protocol() string {
 }
 
 // Message implements decode.AppLayer.
-func (l *Conn) Message(m *decode.Message, from decode.Role, dst []decode.Anomaly) []decode.Anomaly {
+func (l *Conn) Message(m *decode.Message, from decode.Role, dst []decode.Anomaly) (*decode.AppInfo, []decode.Anomaly) {
 	msg := Msg{
 		FromClient: from == decode.RoleClient,
 		Binary:     m.Opcode == decode.OpBinary,
 		Payload:    m.Payload,
 		Incomplete: m.Truncated || m.Lost > 0 || m.DecodeError != "" || m.Cut,
 	}
-	if l.proto == nil && l.seen < sniffMessages && !msg.Incomplete {
+	if l.proto == nil && !l.gaveUp && l.seen < sniffMessages && !msg.Incomplete {
 		l.seen++
 		l.choose(bySniff(&msg), false)
 	}
 	r := &l.res
 	*r = Result{Units: r.Units[:0], Anomalies: r.Anomalies[:0]}
+	if l.open != nil {
+		if msg.Incomplete {
+			return nil, dst
+		}
+		ok, decided := l.open(&msg)
+		if !decided {
+			return nil, dst // not decoded before the opening
+		}
+		l.open = nil
+		if !ok {
+			r.Malformed(l.proto, "the connection does not open as %s does (%s); it is not decoded as %s", l.proto.name, describeMsg(&msg), l.proto.name)
+			l.stop()
+			return nil, append(dst, r.Anomalies...)
+		}
+	}
 	if l.dec != nil {
 		l.dec.decode(&msg, r)
+		l.judge(r)
 	} else {
 		bare(&msg, r)
 	}
+	var info *decode.AppInfo
 	if len(r.Units) > 0 || r.Partial {
-		info := &decode.AppInfo{Partial: r.Partial && len(r.Units) == 0, More: r.More}
-		if len(r.Units) > 0 {
-			info.Units = append(make([]Unit, 0, len(r.Units)), r.Units...)
-		}
-		m.App = info
+		info = decode.NewAppInfo(r.Units, r.More, r.Partial && len(r.Units) == 0)
 	}
 	clear(r.Units)
-	return append(dst, r.Anomalies...)
+	return info, append(dst, r.Anomalies...)
+}
+
+// judge counts messages that did not parse before the decoder's first
+// unit: after giveUpAfter of them in a row a connection that was not
+// forced stops being decoded as the protocol.
+func (l *Conn) judge(r *Result) {
+	switch {
+	case l.units || l.forced:
+	case len(r.Units) > 0 || r.Partial:
+		l.units = true
+	case len(r.Anomalies) > 0:
+		if l.failed++; l.failed >= giveUpAfter {
+			a := &r.Anomalies[len(r.Anomalies)-1]
+			a.Detail += "; " + itoa(giveUpAfter) + " messages in a row did not parse: the connection is not decoded as " + l.proto.name + " any more"
+			l.stop()
+		}
+	default:
+		l.failed = 0
+	}
+}
+
+// stop ends decoding as a protocol: the rest of the connection gets bare
+// formats at most.
+func (l *Conn) stop() {
+	l.proto, l.dec, l.open, l.gaveUp = nil, nil, nil, true
+}
+
+func itoa(n int) string {
+	return string(jint(int64(n)))
+}
+
+// describeMsg says what a message is, for an anomaly: its direction, type
+// and first bytes.
+func describeMsg(m *Msg) string {
+	from := "server"
+	if m.FromClient {
+		from = "client"
+	}
+	kind := "text"
+	if m.Binary {
+		kind = "binary"
+	}
+	p := m.Payload
+	if len(p) > 16 {
+		p = p[:16]
+	}
+	s := "first " + from + " message: " + kind + " " + string(appendJSONString(nil, string(p)))
+	if len(m.Payload) > 16 {
+		s += "..."
+	}
+	return s
 }
 
 // MemSize implements decode.AppLayer.

@@ -216,17 +216,6 @@ func (s *scanner) number() bool {
 	return true
 }
 
-// jsonValid reports whether b is exactly one JSON value (with optional
-// surrounding whitespace) and whether it has insignificant whitespace.
-func jsonValid(b []byte) (ok, space bool) {
-	s := scanner{b: b}
-	if !s.value() {
-		return false, false
-	}
-	s.ws()
-	return s.i == len(b), s.space
-}
-
 // compactJSON returns a compact copy of b if b is one JSON value.
 func compactJSON(b []byte) ([]byte, bool) {
 	ok, space := jsonValid(b)
@@ -554,16 +543,19 @@ func blob(key string, b []byte) Field {
 // shorten returns the JSON (or text) v for an Info line: at most n runes,
 // with "…" where it was cut.
 func shorten(v []byte, n int) string {
-	if utf8.RuneCount(v) <= n {
-		return string(v)
-	}
-	i, k := 0, 0
-	for i < len(v) && k < n-1 {
+	i, k, cut := 0, 0, 0
+	for i < len(v) {
+		if k == n-1 {
+			cut = i
+		}
+		if k == n {
+			return string(v[:cut]) + "…"
+		}
 		_, w := utf8.DecodeRune(v[i:])
 		i += w
 		k++
 	}
-	return string(v[:i]) + "…"
+	return string(v)
 }
 
 // infoLen is how many runes of a JSON value an Info line shows.

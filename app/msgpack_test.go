@@ -29,13 +29,13 @@ func fmtSend(t testing.TB, l *Conn, fromClient, binary bool, payload []byte) (*d
 	if fromClient {
 		role = decode.RoleClient
 	}
-	an := l.Message(m, role, nil)
-	if m.App != nil {
-		for _, u := range m.App.Units {
+	app, an := l.Message(m, role, nil)
+	if app != nil {
+		for _, u := range app.Units {
 			fmtCheckUnit(t, &u)
 		}
 	}
-	return m.App, an
+	return app, an
 }
 
 // fmtCheckUnit checks that every JSON of u is valid and Info is one line.

@@ -7,11 +7,11 @@ import "net/netip"
 // application said in it. The decoder stays free of protocol knowledge and
 // of the libraries that layer uses; [Options.App] plugs one in.
 type AppLayer interface {
-	// Message annotates m, a complete data message sent by from, by
-	// setting m.App, and appends the application-level anomalies it found
-	// to dst. m.Payload is valid only during the call: m.App must not
-	// alias it.
-	Message(m *Message, from Role, dst []Anomaly) []Anomaly
+	// Message returns what the application said in m, a complete data
+	// message sent by from (nil: nothing recognised), and appends the
+	// application-level anomalies it found to dst. m.Payload is valid
+	// only during the call: the AppInfo must not alias it.
+	Message(m *Message, from Role, dst []Anomaly) (*AppInfo, []Anomaly)
 	// MemSize is the bytes of state the layer holds (for the budget).
 	MemSize() int
 }
@@ -32,6 +32,22 @@ type AppInfo struct {
 	More int
 	// Partial: the message carries only the beginning or middle of a unit.
 	Partial bool
+
+	one [1]AppUnit // Units of a message with one unit: one allocation
+}
+
+// NewAppInfo returns an AppInfo with a copy of units.
+func NewAppInfo(units []AppUnit, more int, partial bool) *AppInfo {
+	a := &AppInfo{More: more, Partial: partial}
+	switch len(units) {
+	case 0:
+	case 1:
+		a.one[0] = units[0]
+		a.Units = a.one[:]
+	default:
+		a.Units = append([]AppUnit(nil), units...)
+	}
+	return a
 }
 
 // AppUnit is one unit of an application protocol (a socket.io packet, an
@@ -43,6 +59,9 @@ type AppUnit struct {
 	HasName bool   // false: app.name is null
 	ID      []byte // app.id as JSON (a string or an integer); nil: none
 	Value   []byte // app.value as JSON (bare formats); nil: none
+	// ValueIsPayload: app.value is the message's payload itself, which is
+	// compact JSON text (bare JSON, kept once rather than twice).
+	ValueIsPayload bool
 	// Fields are the protocol's own fields, in order, as JSON values.
 	Fields []AppField
 	// Info is the compact rest of the timeline line after "proto TYPE",

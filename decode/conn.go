@@ -131,16 +131,15 @@ type Conn struct {
 	hsPending bool  // the Upgrade request awaits its response
 	hsShown   bool  // hs went out in a KindHandshake event (see Release)
 	orphanOK  bool  // process responses with no request seen
+	appMade   bool  // app was made (Options.App), maybe nil
 	hsBytes   int32 // the heads hs was filled from (MemSize's estimate of it)
 
-	arena  []byte  // payload copies referenced by the events of one call (arenap.b)
-	arenap *pbuf   // pooled buffer of arena; nil between calls
+	arenap *pbuf   // payload copies referenced by the events of one call; nil between calls
 	lent   []*pbuf // buffers lent to the events of one call
 
 	tls *TLSInfo // set by TLS: the session this connection runs in
 
-	app     AppLayer // Options.App's layer, made at the first data message
-	appMade bool
+	app AppLayer // Options.App's layer, made at the first data message
 }
 
 // NewConn returns a decoder for the TCP connection described by meta.
@@ -295,7 +294,7 @@ func (c *Conn) Release() {
 	c.lent = c.lent[:0]
 	if c.arenap != nil {
 		putBuf(c.arenap)
-		c.arena, c.arenap = nil, nil
+		c.arenap = nil
 	}
 }
 
@@ -334,20 +333,22 @@ func (c *Conn) keep(b []byte) []byte {
 	if len(b) == 0 {
 		return nil
 	}
-	if c.arenap == nil || cap(c.arena)-len(c.arena) < len(b) {
+	if c.arenap == nil || cap(c.arenap.b)-len(c.arenap.b) < len(b) {
 		// A (bigger) pooled buffer; a full one stays lent to the events
 		// that point into it until Release.
 		n := len(b)
 		if c.arenap != nil {
 			c.lent = append(c.lent, c.arenap)
-			n = max(n, 2*cap(c.arena))
+			n = max(n, 2*cap(c.arenap.b))
 		}
 		c.arenap = getBuf(max(n, 1024))
-		c.arena = c.arenap.b[:0]
+		c.arenap.b = c.arenap.b[:0]
 	}
-	start := len(c.arena)
-	c.arena = append(c.arena, b...)
-	return c.arena[start:len(c.arena):len(c.arena)]
+	a := c.arenap.b
+	start := len(a)
+	a = append(a, b...) // within capacity: the pooled array
+	c.arenap.b = a
+	return a[start:len(a):len(a)]
 }
 
 func (c *Conn) event(dst []Event, k Kind, from Role, s Seg) []Event {
@@ -630,6 +631,7 @@ func (c *Conn) onResponse(dst []Event, h *half, m *httpHead, head []byte, s Seg)
 	dst = c.event(dst, KindHandshake, RoleNone, s)
 	dst[len(dst)-1].Handshake = c.hs
 	c.hsShown = true
+	c.makeApp(c.hs)
 	dst = c.anomalies(dst, RoleServer, s, as)
 	if c.hs.Upgraded {
 		c.setupExtensions()
@@ -759,6 +761,7 @@ func (c *Conn) handshakeIncomplete(dst []Event, s Seg) []Event {
 	c.hsPending = false
 	dst = c.event(dst, KindHandshake, RoleNone, s)
 	dst[len(dst)-1].Handshake = c.hs
+	c.makeApp(c.hs)
 	dst = c.anomaly(dst, RoleNone, s, newAnomaly(CodeHandshakeIncomplete,
 		"the Upgrade request (packet %d) has no response in the capture", c.hs.RequestPacket))
 	cl := &c.h[c.clientSide]
@@ -1270,7 +1273,7 @@ func (c *Conn) finishMessage(dst []Event, h *half, s Seg, cut bool) []Event {
 	dst = c.event(dst, KindMessage, h.role, s)
 	dst[len(dst)-1].Message = *m
 	if c.opt.App != nil {
-		dst = c.appMessage(dst, &dst[len(dst)-1].Message, h.role, s)
+		dst = c.appMessage(dst, &dst[len(dst)-1], h.role, s)
 	}
 	dst = c.anomalies(dst, h.role, s, anoms[:na])
 	h.inMsg, h.msgComp = false, false
@@ -1279,23 +1282,27 @@ func (c *Conn) finishMessage(dst []Event, h *half, s Seg, cut bool) []Event {
 }
 
 // appMessage hands a complete message to the application layer, made at
-// the first one, and appends the layer's anomalies. m is the message in
-// dst: it is annotated in place.
-func (c *Conn) appMessage(dst []Event, m *Message, from Role, s Seg) []Event {
-	if !c.appMade && c.rolesKnown {
-		c.appMade = true
-		var hs *Handshake
-		if c.hs != nil && c.hs != hsUpgraded {
-			hs = c.hs
-		}
-		c.app = c.opt.App(hs, c.meta.Addr[c.clientSide], c.meta.Addr[c.clientSide^1])
-	}
+// the first one, and appends the layer's anomalies. ev is the message
+// event in dst: it is annotated in place.
+func (c *Conn) appMessage(dst []Event, ev *Event, from Role, s Seg) []Event {
+	c.makeApp(nil) // without a handshake (mid-stream)
 	if c.app == nil {
 		return dst
 	}
 	var buf [2]Anomaly
-	as := c.app.Message(m, from, buf[:0])
+	var as []Anomaly
+	ev.App, as = c.app.Message(&ev.Message, from, buf[:0])
 	return c.anomalies(dst, from, s, as)
+}
+
+// makeApp makes the application layer once, when the handshake is known
+// (hs), or at the first message of a connection without one (nil).
+func (c *Conn) makeApp(hs *Handshake) {
+	if c.appMade || c.opt.App == nil || !c.rolesKnown {
+		return
+	}
+	c.appMade = true
+	c.app = c.opt.App(hs, c.meta.Addr[c.clientSide], c.meta.Addr[c.clientSide^1])
 }
 
 func shrink(b []byte, max int) []byte {

@@ -106,6 +106,9 @@ type Event struct {
 	Gap       int64      // KindGap: bytes lost
 	End       End        // KindEnd
 	TLS       *TLSInfo   // KindTLS
+	// App is what the application said in a KindMessage event
+	// (Options.App), nil when nothing was recognised.
+	App *AppInfo
 }
 
 // TLSInfo describes the TLS session a connection runs in (wss://). The
@@ -254,9 +257,6 @@ type Message struct {
 	DecodeError string // why the payload could not be decoded (e.g. inflate failed)
 	FirstPacket int
 	Cut         bool // the stream ended before the message did
-	// App is what the application said in the message (Options.App), nil
-	// when nothing was recognised.
-	App *AppInfo
 }
 
 // End describes the end of one direction.

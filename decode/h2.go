@@ -78,6 +78,7 @@ func (c *Conn) ExtendedConnect(dst []Event, client Side, x *H2Connect) []Event {
 	dst = c.event(dst, KindHandshake, RoleNone, s)
 	dst[len(dst)-1].Handshake = hs
 	c.hsShown = true
+	c.makeApp(hs)
 	dst = c.anomalies(dst, RoleClient, x.RequestSeg, an)
 	dst = c.anomalies(dst, RoleServer, s, answer)
 	if hs.Upgraded {

@@ -2,7 +2,9 @@ package dfilter
 
 import (
 	"bytes"
+	"cmp"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/wscap/wscap/decode"
@@ -57,9 +59,24 @@ type node interface {
 }
 
 type value struct {
-	s []byte
-	n int64
-	b bool
+	s   []byte
+	n   int64
+	b   bool
+	num bool    // typAny: the value is a number, f
+	f   float64 // typAny
+}
+
+// anyNum compares x, the text of a typAny field, with v numerically when
+// both are numbers.
+func anyNum(x []byte, v *value) (int, bool) {
+	if !v.num {
+		return 0, false
+	}
+	fx, err := strconv.ParseFloat(string(x), 64)
+	if err != nil {
+		return 0, false
+	}
+	return cmp.Compare(fx, v.f), true
 }
 
 type andNode struct{ l, r node }
@@ -128,6 +145,10 @@ func (n cmpNode) match(ev *decode.Event, c *decode.ConnInfo) bool {
 		if !ok {
 			return false
 		}
+		if nd, isNum := anyNum(x, &n.v); isNum && f.typ == typAny {
+			d = nd
+			break
+		}
 		if n.op == opEq {
 			return bytes.Equal(x, n.v.s)
 		}
@@ -182,7 +203,11 @@ func (n inNode) match(ev *decode.Event, c *decode.ConnInfo) bool {
 			return false
 		}
 		for _, v := range n.set {
-			if bytes.Equal(x, v.s) {
+			if d, isNum := anyNum(x, &v); isNum && f.typ == typAny {
+				if d == 0 {
+					return true
+				}
+			} else if bytes.Equal(x, v.s) {
 				return true
 			}
 		}

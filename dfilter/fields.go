@@ -15,6 +15,7 @@ const (
 	typString fieldType = iota
 	typInt
 	typBool
+	typAny // app.* fields: text, or a number when compared with one
 )
 
 func (t fieldType) String() string {
@@ -23,6 +24,8 @@ func (t fieldType) String() string {
 		return "number"
 	case typBool:
 		return "boolean"
+	case typAny:
+		return "string or number"
 	}
 	return "string"
 }
@@ -45,6 +48,8 @@ type field struct {
 
 	values    func(string) bool // enumerated text fields: the valid values
 	valueHint string
+
+	app bool // an app.* field: a test matches when a unit of the message matches
 }
 
 // bs returns the bytes of s without copying; they are only read.
@@ -504,9 +509,10 @@ func withValues(f *field, hint string) *field {
 }
 
 var fields = func() map[string]*field {
+	fieldList = append(fieldList, appFields...)
 	m := make(map[string]*field, len(fieldList))
 	for _, f := range fieldList {
-		if _, dup := m[f.name]; dup || strings.ToLower(f.name) != f.name {
+		if _, dup := m[f.name]; dup || strings.ToLower(f.name) != f.name && !f.app {
 			panic("dfilter: bad field " + f.name)
 		}
 		m[f.name] = f

@@ -293,6 +293,13 @@ func (p *parser) parsePrimary() (node, error) {
 		}
 		f, ok := fields[t.text]
 		if !ok {
+			f, ok = appField(t.text)
+		}
+		if ok && f.app {
+			n, err := p.parseTest(t, f)
+			return anyUnitNode{n}, err
+		}
+		if !ok {
 			msg := fmt.Sprintf("unknown field %q", t.text)
 			if s := suggest(t.text); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
@@ -391,7 +398,7 @@ func (p *parser) parseTest(ft token, f *field) (node, error) {
 	switch {
 	case f.typ == typBool && op != opEq && op != opNe && op != opIn:
 		return nil, p.errf(ot, "%s is a boolean field: use ==, != or the bare name, not %s", f.name, opNames[op])
-	case f.typ != typString && (op == opContains || op == opMatches):
+	case f.typ != typString && f.typ != typAny && (op == opContains || op == opMatches):
 		return nil, p.errf(ot, "%s applies to text fields; %s is %s", opNames[op], f.name, f.typ)
 	}
 	if op == opIn {
@@ -484,6 +491,15 @@ func (p *parser) value(t, ot token, f *field, check bool) (value, error) {
 			}
 		}
 		return value{}, p.errf(t, "%s is a boolean field: compare it with true or false, not %s", f.name, describe(t))
+	}
+	if f.typ == typAny {
+		v := value{s: []byte(t.text)}
+		if t.kind == tWord {
+			if x, err := strconv.ParseFloat(t.text, 64); err == nil {
+				v.num, v.f = true, x
+			}
+		}
+		return v, nil
 	}
 	if t.kind == tWord {
 		if _, err := strconv.ParseFloat(t.text, 64); err == nil && f.values == nil {

@@ -20,7 +20,8 @@ func appendTree(l []byte, ev *decode.Event, pretty bool) []byte {
 	case decode.KindFrame:
 		return appendFrameTree(l, &ev.Frame)
 	case decode.KindMessage:
-		return appendMessageTree(l, &ev.Message, pretty)
+		l = appendMessageTree(l, &ev.Message, pretty)
+		return appendAppTree(l, ev.App, ev.Message.Payload)
 	case decode.KindHandshake:
 		if ev.Handshake != nil {
 			return appendHandshakeTree(l, ev.Handshake)

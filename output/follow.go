@@ -104,7 +104,7 @@ func (t *textRenderer) follow(ev *decode.Event, c *connStats) {
 	case decode.KindFrame:
 		l = t.followFrame(l, &ev.Frame)
 	case decode.KindMessage:
-		l = t.followMessage(l, &ev.Message)
+		l = t.followMessage(l, &ev.Message, ev.App)
 		if t.pend.on {
 			t.line = l
 			t.write(l)
@@ -205,7 +205,7 @@ func (t *textRenderer) followFrame(l []byte, f *decode.Frame) []byte {
 
 // followMessage is the block of a data message: a line that says what it
 // is, then its payload, indented.
-func (t *textRenderer) followMessage(l []byte, m *decode.Message) []byte {
+func (t *textRenderer) followMessage(l []byte, m *decode.Message, app *decode.AppInfo) []byte {
 	if m.Opcode == decode.OpText {
 		l = append(l, "text, "...)
 	} else {
@@ -238,6 +238,7 @@ func (t *textRenderer) followMessage(l []byte, m *decode.Message) []byte {
 		l = appendASCII(l, m.DecodeError)
 	}
 	l = append(l, '\n')
+	l = appendAppFollow(l, app, indent)
 
 	p := m.Payload
 	more := messageMore(m)

@@ -259,6 +259,7 @@ func appendEventJSON(b []byte, ev *decode.Event, c *connStats, tc *tsCache) []by
 		} else {
 			b = jB64(b, "data", m.Payload)
 		}
+		b = appendAppJSON(b, ev.App, m.Payload)
 
 	case decode.KindAnomaly:
 		a := &ev.Anomaly
@@ -404,6 +405,7 @@ func appendSummaryJSON(b []byte, c *connStats, tc *tsCache) []byte {
 			b = jStr(b, name+"_close_reason", s.closeReason)
 		}
 	}
+	b = c.app.appendJSON(b)
 	b = append(key(b, "anomalies"), '{')
 	b = strconv.AppendInt(append(b, `"error":`...), int64(c.anomalies[decode.SeverityError]), 10)
 	b = jInt(b, "warning", int64(c.anomalies[decode.SeverityWarning]))

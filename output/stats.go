@@ -56,6 +56,8 @@ type connStats struct {
 	deflating [2]bool // text: a compressed fragmented message is open
 	binary    [2]bool // text: the open fragmented message is binary
 
+	app appStats // what the application said: protocol, unit types
+
 	h2ws    bool              // the connection carries WebSockets over HTTP/2 (on other connStats)
 	matched bool              // an event matched Options.Filter
 	hs      *decode.Handshake // text, with a filter: the hidden handshake, for the legend
@@ -303,6 +305,7 @@ func (c *connStats) update(ev *decode.Event) {
 		if d >= 0 {
 			c.dir[d].messages++
 		}
+		c.app.add(ev.App)
 	case decode.KindAnomaly:
 		if s := ev.Anomaly.Severity; int(s) < len(c.anomalies) {
 			c.anomalies[s]++

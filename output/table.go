@@ -59,9 +59,10 @@ func writeSummaryFit(w io.Writer, conns []*connStats, opt Options) error {
 		return err
 	}
 	// The TLS column is there when a connection ran in TLS (wss://).
-	withTLS := false
+	withTLS, withApp := false, false
 	for _, c := range conns {
 		withTLS = withTLS || c.tls != nil
+		withApp = withApp || c.app.proto != ""
 	}
 	header := make([]string, 0, len(summaryHeader)+1)
 	for _, h := range summaryHeader {
@@ -70,11 +71,17 @@ func writeSummaryFit(w io.Writer, conns []*connStats, opt Options) error {
 	if withTLS {
 		header = append(append(header[:tlsColumn:tlsColumn], "TLS"), header[tlsColumn:]...)
 	}
+	if withApp {
+		header = append(header, "App")
+	}
 	rows := make([][]string, 0, len(conns))
 	for _, c := range conns {
 		row := summaryRow(c)
 		if withTLS {
 			row = append(append(row[:tlsColumn:tlsColumn], tlsCell(c)), row[tlsColumn:]...)
+		}
+		if withApp {
+			row = append(row, orDash(c.app.cell()))
 		}
 		rows = append(rows, row)
 	}

@@ -635,7 +635,7 @@ func (t *textRenderer) row(ev *decode.Event, c *connStats, fr *decode.Frame) {
 	case decode.KindFrame:
 		l = t.frameInfo(l, ev, c, start, budget)
 	case decode.KindMessage:
-		l = messageInfo(l, &ev.Message, start, budget)
+		l = messageInfo(l, &ev.Message, ev.App, start, budget)
 	case decode.KindAnomaly:
 		a := &ev.Anomaly
 		l = append(l, '[')
@@ -821,7 +821,7 @@ func (t *textRenderer) frameInfo(l []byte, ev *decode.Event, c *connStats, start
 }
 
 // messageInfo renders the Info column of a message row.
-func messageInfo(l []byte, m *decode.Message, start, budget int) []byte {
+func messageInfo(l []byte, m *decode.Message, app *decode.AppInfo, start, budget int) []byte {
 	if m.Frames > 1 {
 		l = append(l, '[')
 		l = strconv.AppendInt(l, int64(m.Frames), 10)
@@ -848,6 +848,12 @@ func messageInfo(l []byte, m *decode.Message, start, budget int) []byte {
 		l = append(l, ' ')
 		if budget > 0 && len(l)-start > budget-minPreview {
 			return cutLine(l, start, budget)
+		}
+	}
+	if appShown(app) {
+		var done bool
+		if l, done = appendAppInfo(l, app, start, budget); done {
+			return l
 		}
 	}
 	more := messageMore(m)
