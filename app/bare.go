@@ -11,7 +11,7 @@ package app
 
 var protoJSON = &protocol{
 	name:    "json",
-	new:     func(*Handshake, *Config) decoder { return jsonDecoder{} },
+	new:     func(*Handshake, *Config) decoder { return &jsonDecoder{} },
 	ref:     "RFC 8259",
 	summary: "JSON text (RFC 8259): the value, pretty with --pretty",
 }
@@ -27,16 +27,16 @@ func bare(m *Msg, r *Result) {
 }
 
 // jsonDecoder is --app json: every text message must be JSON.
-type jsonDecoder struct{}
+type jsonDecoder struct{ bin binaryFormat }
 
-func (jsonDecoder) size() int { return 0 }
+func (*jsonDecoder) size() int { return 0 }
 
-func (jsonDecoder) decode(m *Msg, r *Result) {
+func (d *jsonDecoder) decode(m *Msg, r *Result) {
 	if m.Incomplete {
 		return
 	}
 	if m.Binary {
-		bareBinary(m, r)
+		d.bin.decode(m, r)
 		return
 	}
 	u := bareJSON(m.Payload, jsonKind(m.Payload))

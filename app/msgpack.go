@@ -100,6 +100,31 @@ func (d fmtDecoder) decode(m *Msg, r *Result) {
 	}
 }
 
+// binaryFormat is bare binary with a memory: once a binary message of
+// the connection was a MessagePack or CBOR map (bareBinary), its later
+// binary messages that are exactly one value of that format are decoded,
+// arrays and scalars included; others are guessed afresh. (The binary
+// messages of --app json.)
+type binaryFormat struct{ dec *fmtDecoder }
+
+func (b *binaryFormat) decode(m *Msg, r *Result) {
+	if b.dec != nil {
+		b.dec.decode(m, r)
+		return
+	}
+	u, ok := bareMap(m)
+	if !ok {
+		return
+	}
+	r.Add(u)
+	switch u.Proto {
+	case "msgpack":
+		b.dec = &fmtDecoder{proto: protoMsgpackRef}
+	case "cbor":
+		b.dec = &fmtDecoder{proto: protoCBORRef}
+	}
+}
+
 // bareBinary annotates a binary message of a connection no protocol
 // claimed: MessagePack or CBOR when it is one non-empty map whose keys are
 // all non-empty strings (valid UTF-8, no control characters) and that

@@ -281,9 +281,9 @@ func TestMsgpackForced(t *testing.T) {
 	if info != nil || len(an) != 1 || an[0].Code != CodeMalformed || !strings.Contains(an[0].Detail, "msgpack") {
 		t.Fatalf("0xc1: %+v %v", info, an)
 	}
-	info, _ = fmtSend(t, l, false, false, []byte(`{"a":1}`))
-	if info == nil || info.Units[0].Proto != "json" {
-		t.Fatalf("text: %+v", info)
+	// Text is as on a connection no protocol claims (JSON only with --app json).
+	if info, an := fmtSend(t, l, false, false, []byte(`{"a":1}`)); info != nil || len(an) != 0 {
+		t.Fatalf("text: %+v %v", info, an)
 	}
 	// bare detection on an unforced connection
 	l = (&Config{}).New(nil, fmtClientAP, fmtServerAP)
@@ -359,7 +359,7 @@ func TestFormatConnection(t *testing.T) {
 		{"cbor", "a1 64 74797065 67 72656164696e67", "83 01 20 f6", `[1,-1,null]`},
 	} {
 		l := (&Config{}).New(nil, fmtClientAP, fmtServerAP)
-		if info, _ := fmtSend(t, l, true, false, []byte(`{"type":"hello"}`)); info == nil || info.Units[0].Proto != "json" {
+		if info, _ := fmtSend(t, l, true, false, []byte(`{"type":"hello"}`)); info != nil || l.Protocol() != "" {
 			t.Fatalf("%s hello: %+v", tc.proto, info)
 		}
 		// An array first is not enough.
@@ -377,7 +377,7 @@ func TestFormatConnection(t *testing.T) {
 		if info, an := fmtSend(t, l, false, true, unhex(t, "c1 ff ff 00")); info != nil || len(an) != 0 {
 			t.Fatalf("%s garbage: %+v %v", tc.proto, info, an)
 		}
-		if info, _ := fmtSend(t, l, false, false, []byte(`[{"type":"bye"}]`)); info == nil || info.Units[0].Proto != "json" {
+		if info, an := fmtSend(t, l, false, false, []byte(`[{"type":"bye"}]`)); info != nil || len(an) != 0 {
 			t.Fatalf("%s bye: %+v", tc.proto, info)
 		}
 	}
@@ -409,5 +409,27 @@ func TestFormatRandomConnections(t *testing.T) {
 		if l.Protocol() != "" {
 			t.Fatalf("random connection chosen as %s", l.Protocol())
 		}
+	}
+}
+
+// TestJSONConnectionBinary: with --app json, a connection's binary
+// messages are MessagePack or CBOR from its first binary map on (as the
+// formats recordings send JSON text beside MessagePack or CBOR arrays).
+func TestJSONConnectionBinary(t *testing.T) {
+	l := (&Config{Force: "json"}).New(nil, fmtClientAP, fmtServerAP)
+	if info, _ := fmtSend(t, l, true, true, unhex(t, "93 01 02 03")); info != nil {
+		t.Fatalf("array first: %+v", info)
+	}
+	if info, _ := fmtSend(t, l, true, true, unhex(t, "81 a1 61 01")); info == nil || info.Units[0].Proto != "msgpack" {
+		t.Fatalf("map: %+v", info)
+	}
+	if info, _ := fmtSend(t, l, false, true, unhex(t, "93 01 02 03")); info == nil || string(info.Units[0].Value) != "[1,2,3]" {
+		t.Fatalf("array: %+v", info)
+	}
+	if info, an := fmtSend(t, l, false, true, unhex(t, "c1")); info != nil || len(an) != 0 {
+		t.Fatalf("garbage: %+v %v", info, an)
+	}
+	if info, _ := fmtSend(t, l, false, false, []byte(`[1]`)); info == nil || info.Units[0].Proto != "json" {
+		t.Fatalf("text: %+v", info)
 	}
 }
