@@ -128,9 +128,9 @@ func (c *Config) Set(v string) error {
 		// --app json with --app msgpack (cbor, protobuf): text is JSON,
 		// binary that format.
 		switch {
-		case p == protoJSON && binaryFormat(c.Force):
+		case p == protoJSON && isBinaryFormat(c.Force):
 			c.binary, c.Force = c.Force, p.name
-		case binaryFormat(p.name) && c.Force == protoJSON.name:
+		case isBinaryFormat(p.name) && c.Force == protoJSON.name:
 			c.binary = p.name
 		default:
 			c.Force, c.binary = p.name, ""
@@ -162,7 +162,7 @@ func (e *PortError) Error() string {
 	return "--app " + e.Value + ": the port must be a number from 1 to 65535"
 }
 
-func binaryFormat(name string) bool {
+func isBinaryFormat(name string) bool {
 	return name == "msgpack" || name == "cbor" || name == "protobuf"
 }
 
@@ -272,7 +272,11 @@ func (l *Conn) Message(m *decode.Message, from decode.Role, dst []decode.Anomaly
 	}
 	if l.proto == nil && !l.gaveUp && l.seen < sniffMessages && !msg.Incomplete {
 		l.seen++
-		l.choose(bySniff(&msg), false)
+		p := bySniff(&msg)
+		if p != nil && l.cfg.Schema != nil && isBinaryFormat(p.name) {
+			p = nil // --proto: binary payloads are the schema's
+		}
+		l.choose(p, false)
 	}
 	r := &l.res
 	*r = Result{Units: r.Units[:0], Anomalies: r.Anomalies[:0]}

@@ -27,12 +27,14 @@ func bare(m *Msg, r *Result) {
 }
 
 // jsonDecoder is --app json: every text message must be JSON; binary
-// messages are as on a connection no protocol claims (--proto's schema,
-// or a MessagePack or CBOR map).
+// messages are those of a binary format forced too, of --proto's schema,
+// or as on a connection no protocol claims (a MessagePack or CBOR map
+// chooses the format of the connection's binary messages).
 type jsonDecoder struct {
 	hs     *Handshake
 	cfg    *Config
 	schema decoder
+	bin    binaryFormat
 }
 
 func (d *jsonDecoder) size() int {
@@ -48,7 +50,7 @@ func (d *jsonDecoder) decode(m *Msg, r *Result) {
 	}
 	if m.Binary {
 		if d.cfg.Schema == nil && d.cfg.binary == "" {
-			bareBinary(m, r)
+			d.bin.decode(m, r)
 			return
 		}
 		if d.schema == nil {

@@ -21,10 +21,13 @@ import (
 // strings "NaN", "Infinity", "-Infinity".
 
 var protoCBOR = &protocol{
-	name:    "cbor",
-	new:     func(*Handshake, *Config) decoder { return fmtDecoder{proto: protoCBORRef} },
+	name:  "cbor",
+	sniff: func(m *Msg) bool { return bareMapProto(m) == "cbor" },
+	new: func(h *Handshake, c *Config) decoder {
+		return fmtDecoder{proto: protoCBORRef, forced: isForced(h, c, "cbor")}
+	},
 	ref:     cborRef,
-	summary: "CBOR (RFC 8949): the value as JSON (byte strings as {\"base64\":..}, tags as {\"tag\":N,\"value\":..}); guessed for binary maps with text keys",
+	summary: "CBOR (RFC 8949): the value as JSON (byte strings as {\"base64\":..}, tags as {\"tag\":N,\"value\":..}); guessed for a binary map with text keys, then every binary message of that connection",
 }
 
 const cborRef = "RFC 8949"
@@ -34,7 +37,7 @@ var protoCBORRef = &protocol{name: "cbor", ref: cborRef}
 // cborValue decodes the data item at b[i] as JSON; it returns the JSON,
 // the offset after the item and its type name.
 func cborValue(b []byte, i int) ([]byte, int, string, bool) {
-	w := fmtWriter{limit: outLimit(len(b))}
+	w := newFmtWriter(b, i)
 	next, typ, ok := w.cbor(b, i, 0)
 	if !ok || w.over() {
 		return nil, 0, "", false
@@ -42,39 +45,14 @@ func cborValue(b []byte, i int) ([]byte, int, string, bool) {
 	return w.out, next, typ, true
 }
 
-// cborStringKeys reports whether the map at b[0] (known to parse) has at
-// least one entry and only keys that are definite text strings of valid
-// UTF-8 without control characters.
-func cborStringKeys(b []byte) bool {
-	ai := b[0] & 0x1f
-	n, i, ok := cborArg(b, 1, ai)
-	indef := ai == 31
-	if !ok && !indef || !indef && n == 0 {
+// cborTextKey reports whether the data item k is a definite text string
+// that keyText accepts.
+func cborTextKey(k []byte) bool {
+	if len(k) == 0 || k[0]>>5 != 3 || k[0]&0x1f == 31 {
 		return false
 	}
-	if indef {
-		i = 1
-		if len(b) > 1 && b[1] == 0xff {
-			return false
-		}
-	}
-	skip := fmtWriter{skip: true}
-	for k := uint64(0); indef || k < n; k++ {
-		if indef && i < len(b) && b[i] == 0xff {
-			return true
-		}
-		if i >= len(b) || b[i]>>5 != 3 || b[i]&0x1f == 31 {
-			return false
-		}
-		l, j, ok := cborArg(b, i+1, b[i]&0x1f)
-		if !ok || l > uint64(len(b)-j) || !keyText(b[j:j+int(l)]) {
-			return false
-		}
-		if i, _, ok = skip.cbor(b, j+int(l), 1); !ok {
-			return false
-		}
-	}
-	return true
+	n, j, ok := cborArg(k, 1, k[0]&0x1f)
+	return ok && n == uint64(len(k)-j) && keyText(k[j:])
 }
 
 // cborArg reads the argument of a head whose additional information is
@@ -240,11 +218,17 @@ func (w *fmtWriter) cborMap(b []byte, i, n int, indef bool, depth int) (int, str
 		if k > 0 {
 			w.byte(',')
 		}
-		start := len(w.out)
+		start, k0 := len(w.out), i
 		var typ string
 		var ok bool
 		if i, typ, ok = w.cbor(b, i, depth+1); !ok {
 			return 0, "", false
+		}
+		if w.checkKeys && depth == 0 {
+			w.keys++
+			if !cborTextKey(b[k0:i]) {
+				w.badKey = true
+			}
 		}
 		w.key(start, typ == "string")
 		w.byte(':')

@@ -18,9 +18,12 @@ import (
 var protoMsgpack = &protocol{
 	name:    "msgpack",
 	aliases: []string{"messagepack"},
-	new:     func(*Handshake, *Config) decoder { return fmtDecoder{proto: protoMsgpackRef} },
+	sniff:   func(m *Msg) bool { return bareMapProto(m) == "msgpack" },
+	new: func(h *Handshake, c *Config) decoder {
+		return fmtDecoder{proto: protoMsgpackRef, forced: isForced(h, c, "msgpack")}
+	},
 	ref:     msgpackRef,
-	summary: "MessagePack: the value as JSON (bin as {\"base64\":..}, ext as {\"ext\":N,\"base64\":..}, timestamps as RFC 3339); guessed for binary maps with string keys",
+	summary: "MessagePack: the value as JSON (bin as {\"base64\":..}, ext as {\"ext\":N,\"base64\":..}, timestamps as RFC 3339); guessed for a binary map with string keys, then every binary message of that connection",
 }
 
 const msgpackRef = "https://github.com/msgpack/msgpack/blob/master/spec.md"
@@ -31,11 +34,39 @@ var protoMsgpackRef = &protocol{name: "msgpack", ref: msgpackRef}
 // fmtMaxDepth bounds the nesting of MessagePack and CBOR values.
 const fmtMaxDepth = 256
 
-// fmtDecoder is --app msgpack or --app cbor: every binary message is a
-// sequence of values of the format (text messages are bare JSON).
-type fmtDecoder struct{ proto *protocol }
+// isForced reports whether the user chose protocol name for the
+// connection (--app NAME or --app PORT=NAME).
+func isForced(h *Handshake, c *Config, name string) bool {
+	if c == nil {
+		return false
+	}
+	if h != nil {
+		if f, ok := c.Ports[h.Server.Port()]; ok {
+			return f == name
+		}
+	}
+	return c.Force == name
+}
+
+// fmtDecoder is a connection of MessagePack or CBOR binary messages (text
+// messages are bare JSON). Forced (--app msgpack, --app cbor): every binary
+// message is a sequence of values, and one that does not parse is
+// malformed. Chosen by its first binary map (sniff): every binary message
+// that is exactly one value of the format, arrays and scalars included,
+// is decoded; any other is left raw (or guessed as bare binary).
+type fmtDecoder struct {
+	proto  *protocol
+	forced bool
+}
 
 func (fmtDecoder) size() int { return 0 }
+
+func (d fmtDecoder) value(b []byte, i int) ([]byte, int, string, bool) {
+	if d.proto.name == "cbor" {
+		return cborValue(b, i)
+	}
+	return msgpackValue(b, i)
+}
 
 func (d fmtDecoder) decode(m *Msg, r *Result) {
 	if m.Incomplete || len(m.Payload) == 0 {
@@ -46,17 +77,17 @@ func (d fmtDecoder) decode(m *Msg, r *Result) {
 		return
 	}
 	b := m.Payload
+	if !d.forced {
+		if v, next, typ, ok := d.value(b, 0); ok && next == len(b) {
+			r.Add(Unit{Proto: d.proto.name, Type: typ, Value: v, Info: shorten(v, infoLen)})
+		} else {
+			bareBinary(m, r)
+		}
+		return
+	}
 	var units []Unit
 	for i := 0; i < len(b); {
-		var v []byte
-		var next int
-		var typ string
-		var ok bool
-		if d.proto.name == "cbor" {
-			v, next, typ, ok = cborValue(b, i)
-		} else {
-			v, next, typ, ok = msgpackValue(b, i)
-		}
+		v, next, typ, ok := d.value(b, i)
 		if !ok {
 			r.Malformed(d.proto, "binary message of %d bytes: no %s value at offset %d", len(b), d.proto.name, i)
 			return
@@ -69,55 +100,86 @@ func (d fmtDecoder) decode(m *Msg, r *Result) {
 	}
 }
 
-// bareBinary annotates a binary message of a connection no protocol
-// claimed: MessagePack or CBOR when it is one non-empty map whose keys are
-// all strings (valid UTF-8, no control characters) and that parses
-// exactly to its last byte. Arrays and scalars are not guessed: random
-// bytes too often are one.
-func bareBinary(m *Msg, r *Result) {
-	if m.Incomplete || len(m.Payload) < 2 {
+// binaryFormat is bare binary with a memory: once a binary message of
+// the connection was a MessagePack or CBOR map (bareBinary), its later
+// binary messages that are exactly one value of that format are decoded,
+// arrays and scalars included; others are guessed afresh. (The binary
+// messages of --app json.)
+type binaryFormat struct{ dec *fmtDecoder }
+
+func (b *binaryFormat) decode(m *Msg, r *Result) {
+	if b.dec != nil {
+		b.dec.decode(m, r)
 		return
 	}
+	u, ok := bareMap(m)
+	if !ok {
+		return
+	}
+	r.Add(u)
+	switch u.Proto {
+	case "msgpack":
+		b.dec = &fmtDecoder{proto: protoMsgpackRef}
+	case "cbor":
+		b.dec = &fmtDecoder{proto: protoCBORRef}
+	}
+}
+
+// bareBinary annotates a binary message of a connection no protocol
+// claimed: MessagePack or CBOR when it is one non-empty map whose keys are
+// all non-empty strings (valid UTF-8, no control characters) and that
+// parses exactly to its last byte. Arrays and scalars are not guessed:
+// random bytes too often are one.
+func bareBinary(m *Msg, r *Result) {
+	if u, ok := bareMap(m); ok {
+		r.Add(u)
+	}
+}
+
+// bareMapProto is the format bareBinary finds in m ("" when none).
+func bareMapProto(m *Msg) string {
+	if !m.Binary || len(m.Payload) < 2 || !msgpackIsMap(m.Payload[0]) && m.Payload[0]>>5 != 5 {
+		return "" // the common case, before any call
+	}
+	u, _ := bareMap(m)
+	return u.Proto
+}
+
+func bareMap(m *Msg) (Unit, bool) {
+	if m.Incomplete || len(m.Payload) < 2 {
+		return Unit{}, false
+	}
 	b := m.Payload
+	var proto string
+	w := newFmtWriter(b, 0)
+	w.checkKeys = true
+	var next int
+	var typ string
+	var ok bool
 	switch {
 	case msgpackIsMap(b[0]):
-		if v, next, typ, ok := msgpackValue(b, 0); ok && next == len(b) && msgpackStringKeys(b) {
-			r.Add(Unit{Proto: "msgpack", Type: typ, Value: v, Info: shorten(v, infoLen)})
-		}
+		proto = "msgpack"
+		next, typ, ok = w.msgpack(b, 0, 0)
 	case b[0]>>5 == 5 && b[0] != 0xa0:
-		if v, next, typ, ok := cborValue(b, 0); ok && next == len(b) && cborStringKeys(b) {
-			r.Add(Unit{Proto: "cbor", Type: typ, Value: v, Info: shorten(v, infoLen)})
-		}
+		proto = "cbor"
+		next, typ, ok = w.cbor(b, 0, 0)
 	}
+	if !ok || w.over() || next != len(b) || w.keys == 0 || w.badKey {
+		return Unit{}, false
+	}
+	return Unit{Proto: proto, Type: typ, Value: w.out, Info: shorten(w.out, infoLen)}, true
 }
 
 func msgpackIsMap(c byte) bool {
 	return c > 0x80 && c <= 0x8f || c == 0xde || c == 0xdf
 }
 
-// msgpackStringKeys reports whether the map at b[0] (known to parse) has
-// at least one entry and only keys that are strings of valid UTF-8
-// without control characters.
-func msgpackStringKeys(b []byte) bool {
-	n, i, ok := msgpackCount(b, 0)
-	if !ok || n == 0 {
+// keyText reports whether a map key looks like one: non-empty valid UTF-8
+// with no control characters.
+func keyText(s []byte) bool {
+	if len(s) == 0 {
 		return false
 	}
-	for k := 0; k < n; k++ {
-		s, j, ok := msgpackStr(b, i)
-		if !ok || !keyText(s) {
-			return false
-		}
-		if _, i, ok = msgpackSkip(b, j, 0); !ok {
-			return false
-		}
-	}
-	return true
-}
-
-// keyText reports whether a map key looks like one: valid UTF-8 with no
-// control characters.
-func keyText(s []byte) bool {
 	for _, c := range s {
 		if c < 0x20 || c == 0x7f {
 			return false
@@ -172,7 +234,7 @@ func msgpackStr(b []byte, i int) ([]byte, int, bool) {
 // msgpackValue decodes the value at b[i] as JSON; it returns the JSON, the
 // offset after the value and its type name.
 func msgpackValue(b []byte, i int) ([]byte, int, string, bool) {
-	w := fmtWriter{limit: outLimit(len(b))}
+	w := newFmtWriter(b, i)
 	next, typ, ok := w.msgpack(b, i, 0)
 	if !ok || w.over() {
 		return nil, 0, "", false
@@ -198,6 +260,15 @@ type fmtWriter struct {
 	out   []byte
 	limit int
 	skip  bool // only check well-formedness
+	// checkKeys: count the keys of the top-level map in keys and set
+	// badKey when one is not a non-empty string of text (keyText).
+	checkKeys bool
+	keys      int
+	badKey    bool
+}
+
+func newFmtWriter(b []byte, i int) *fmtWriter {
+	return &fmtWriter{limit: outLimit(len(b)), out: make([]byte, 0, min(2*(len(b)-i)+16, 1<<16))}
 }
 
 func (w *fmtWriter) over() bool { return !w.skip && len(w.out) > w.limit }
@@ -455,11 +526,17 @@ func (w *fmtWriter) msgpackMap(b []byte, i, n, depth int) (int, string, bool) {
 		if k > 0 {
 			w.byte(',')
 		}
-		start := len(w.out)
+		start, k0 := len(w.out), i
 		var typ string
 		var ok bool
 		if i, typ, ok = w.msgpack(b, i, depth+1); !ok {
 			return 0, "", false
+		}
+		if w.checkKeys && depth == 0 {
+			w.keys++
+			if s, _, ok := msgpackStr(b[:i], k0); !ok || !keyText(s) {
+				w.badKey = true
+			}
 		}
 		w.key(start, typ == "string" || typ == "timestamp")
 		w.byte(':')

@@ -281,9 +281,9 @@ func TestMsgpackForced(t *testing.T) {
 	if info != nil || len(an) != 1 || an[0].Code != CodeMalformed || !strings.Contains(an[0].Detail, "msgpack") {
 		t.Fatalf("0xc1: %+v %v", info, an)
 	}
-	info, _ = fmtSend(t, l, false, false, []byte(`{"a":1}`))
-	if info == nil || info.Units[0].Proto != "json" {
-		t.Fatalf("text: %+v", info)
+	// Text is as on a connection no protocol claims (JSON only with --app json).
+	if info, an := fmtSend(t, l, false, false, []byte(`{"a":1}`)); info != nil || len(an) != 0 {
+		t.Fatalf("text: %+v %v", info, an)
 	}
 	// bare detection on an unforced connection
 	l = (&Config{}).New(nil, fmtClientAP, fmtServerAP)
@@ -322,4 +322,114 @@ func FuzzMsgpack(f *testing.F) {
 		l := (&Config{Force: "msgpack"}).New(nil, fmtClientAP, fmtServerAP)
 		fmtSend(t, l, true, true, b)
 	})
+}
+
+// BenchmarkBareBinary: the cost of the guess on a binary message that is
+// not a map (most binary traffic) and on one that is.
+func BenchmarkBareBinary(b *testing.B) {
+	other := bytes.Repeat([]byte{0xfe, 0xca, 1, 2}, 256)
+	mp := unhex(b, "8aa16101a16293c3c2c0a163a668c3a96c6c6fa164fba165cb3ff8000000000000a166c4030102ffa16781a17881a179920181a17a02a3626967cf0000010000000000a36e6567d3ffffff0000000000a174d7ffa1a5d6005fefe2a5")
+	for _, tc := range []struct {
+		name string
+		in   []byte
+	}{{"other", other}, {"msgpack", mp}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(tc.in)))
+			for b.Loop() {
+				var r Result
+				bareBinary(&Msg{Binary: true, Payload: tc.in}, &r)
+				signalrSniff(&Msg{Binary: true, Payload: tc.in})
+			}
+		})
+	}
+}
+
+// TestFormatConnection: a connection whose binary message is a map with
+// string keys is chosen as that format; its later binary messages are
+// decoded when they are exactly one value (arrays and scalars too), left
+// raw otherwise, with no anomaly; its text stays bare JSON. As in the
+// formats-msgpack and formats-cbor recordings (@msgpack/msgpack, cbor-x).
+func TestFormatConnection(t *testing.T) {
+	for _, tc := range []struct {
+		proto            string
+		mapMsg, arrayMsg string
+		array            string
+	}{
+		{"msgpack", "81 a4 74797065 a7 72656164696e67", "93 01 ff c0", `[1,-1,null]`},
+		{"cbor", "a1 64 74797065 67 72656164696e67", "83 01 20 f6", `[1,-1,null]`},
+	} {
+		l := (&Config{}).New(nil, fmtClientAP, fmtServerAP)
+		if info, _ := fmtSend(t, l, true, false, []byte(`{"type":"hello"}`)); info != nil || l.Protocol() != "" {
+			t.Fatalf("%s hello: %+v", tc.proto, info)
+		}
+		// An array first is not enough.
+		if info, _ := fmtSend(t, l, true, true, unhex(t, tc.arrayMsg)); info != nil || l.Protocol() != "" {
+			t.Fatalf("%s array first: %+v %q", tc.proto, info, l.Protocol())
+		}
+		info, _ := fmtSend(t, l, true, true, unhex(t, tc.mapMsg))
+		if l.Protocol() != tc.proto || info == nil || info.Units[0].Proto != tc.proto || string(info.Units[0].Value) != `{"type":"reading"}` {
+			t.Fatalf("%s map: %+v %q", tc.proto, info, l.Protocol())
+		}
+		info, an := fmtSend(t, l, false, true, unhex(t, tc.arrayMsg))
+		if info == nil || info.Units[0].Type != "array" || string(info.Units[0].Value) != tc.array || len(an) != 0 {
+			t.Fatalf("%s array: %+v %v", tc.proto, info, an)
+		}
+		if info, an := fmtSend(t, l, false, true, unhex(t, "c1 ff ff 00")); info != nil || len(an) != 0 {
+			t.Fatalf("%s garbage: %+v %v", tc.proto, info, an)
+		}
+		if info, an := fmtSend(t, l, false, false, []byte(`[{"type":"bye"}]`)); info != nil || len(an) != 0 {
+			t.Fatalf("%s bye: %+v", tc.proto, info)
+		}
+	}
+	// --app PORT=msgpack forces the format on that port only.
+	c := &Config{}
+	if err := c.Set("8080=msgpack"); err != nil {
+		t.Fatal(err)
+	}
+	l := c.New(&decode.Handshake{Path: "/"}, fmtClientAP, fmtServerAP)
+	if _, an := fmtSend(t, l, true, true, unhex(t, "c1")); len(an) != 1 {
+		t.Errorf("forced by port: %v", an)
+	}
+}
+
+// TestFormatRandomConnections: connections of random binary messages are
+// never chosen as a format.
+func TestFormatRandomConnections(t *testing.T) {
+	src := rand.NewChaCha8([32]byte{8})
+	rng := rand.New(rand.NewPCG(8, 8))
+	for c := 0; c < 2000; c++ {
+		l := (&Config{}).New(nil, fmtClientAP, fmtServerAP)
+		for range sniffMessages + 2 {
+			b := make([]byte, 1+rng.IntN(64))
+			src.Read(b)
+			if info, _ := fmtSend(t, l, c%2 == 0, true, b); info != nil {
+				t.Fatalf("random %x labelled %+v", b, info.Units)
+			}
+		}
+		if l.Protocol() != "" {
+			t.Fatalf("random connection chosen as %s", l.Protocol())
+		}
+	}
+}
+
+// TestJSONConnectionBinary: with --app json, a connection's binary
+// messages are MessagePack or CBOR from its first binary map on (as the
+// formats recordings send JSON text beside MessagePack or CBOR arrays).
+func TestJSONConnectionBinary(t *testing.T) {
+	l := (&Config{Force: "json"}).New(nil, fmtClientAP, fmtServerAP)
+	if info, _ := fmtSend(t, l, true, true, unhex(t, "93 01 02 03")); info != nil {
+		t.Fatalf("array first: %+v", info)
+	}
+	if info, _ := fmtSend(t, l, true, true, unhex(t, "81 a1 61 01")); info == nil || info.Units[0].Proto != "msgpack" {
+		t.Fatalf("map: %+v", info)
+	}
+	if info, _ := fmtSend(t, l, false, true, unhex(t, "93 01 02 03")); info == nil || string(info.Units[0].Value) != "[1,2,3]" {
+		t.Fatalf("array: %+v", info)
+	}
+	if info, an := fmtSend(t, l, false, true, unhex(t, "c1")); info != nil || len(an) != 0 {
+		t.Fatalf("garbage: %+v %v", info, an)
+	}
+	if info, _ := fmtSend(t, l, false, false, []byte(`[1]`)); info == nil || info.Units[0].Proto != "json" {
+		t.Fatalf("text: %+v", info)
+	}
 }

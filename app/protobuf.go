@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -32,7 +31,7 @@ import (
 
 var protoProtobuf = &protocol{
 	name:    "protobuf",
-	aliases: []string{"proto", "protobuf-raw"},
+	aliases: []string{"proto"},
 	new: func(_ *Handshake, c *Config) decoder {
 		d := &protobufDecoder{}
 		if c != nil {
@@ -69,7 +68,7 @@ func (d *protobufDecoder) decode(m *Msg, r *Result) {
 			r.Malformed(protoProtobufRef, "binary message of %d bytes is not a %s: %v", len(m.Payload), d.schema.Name(), err)
 			return
 		}
-		r.Add(Unit{Proto: "protobuf", Type: d.schema.Name(), Fields: []Field{{Key: "fields", Value: v}}, Info: shorten(v, infoLen)})
+		r.Add(Unit{Proto: "protobuf", Type: d.schema.Name(), Value: v, Info: shorten(v, infoLen)})
 		return
 	}
 	var p pbWriter
@@ -307,21 +306,21 @@ func (s *Schema) JSON(b []byte) ([]byte, error) {
 // LoadSchema compiles protoFile (imports resolved from its directory and
 // the well-known types) and returns its message type messageType: a full
 // name ("pkg.Message"), a name relative to the file's package
-// ("Message", "Outer.Inner"), or "" for the first message of the file.
+// ("Message", "Outer.Inner"), or "" for the file's root message: the
+// first top-level message that no other message of the file uses as a
+// field type (the envelope; a file often defines its parts first), the
+// first message when every one is used.
 func LoadSchema(protoFile, messageType string) (*Schema, error) {
 	dir, base := filepath.Split(protoFile)
 	if dir == "" {
 		dir = "."
 	}
 	if _, err := os.Stat(protoFile); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("--proto: %w", err)
 	}
 	c := protocompile.Compiler{
 		Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{
 			ImportPaths: []string{dir},
-			Accessor: func(path string) (io.ReadCloser, error) {
-				return os.Open(path)
-			},
 		}),
 		MaxParallelism: 1,
 	}
@@ -335,7 +334,7 @@ func LoadSchema(protoFile, messageType string) (*Schema, error) {
 		if msgs.Len() == 0 {
 			return nil, fmt.Errorf("--proto %s: the file defines no message", protoFile)
 		}
-		return &Schema{desc: msgs.Get(0)}, nil
+		return &Schema{desc: rootMessage(msgs)}, nil
 	}
 	name := strings.TrimPrefix(messageType, ".")
 	for _, full := range []string{name, string(fd.Package()) + "." + name} {
@@ -352,4 +351,30 @@ func LoadSchema(protoFile, messageType string) (*Schema, error) {
 		names = append(names, string(msgs.Get(i).FullName()))
 	}
 	return nil, fmt.Errorf("--proto %s: no message type %q (the file has %s)", protoFile, messageType, strings.Join(names, ", "))
+}
+
+// rootMessage returns the first of msgs that no message of the file (nested
+// ones included) uses as the type of a field, msgs.Get(0) when none.
+func rootMessage(msgs protoreflect.MessageDescriptors) protoreflect.MessageDescriptor {
+	used := map[protoreflect.FullName]bool{}
+	var walk func(ms protoreflect.MessageDescriptors)
+	walk = func(ms protoreflect.MessageDescriptors) {
+		for i := 0; i < ms.Len(); i++ {
+			m := ms.Get(i)
+			fs := m.Fields()
+			for j := 0; j < fs.Len(); j++ {
+				if f := fs.Get(j); f.Message() != nil && f.Message().FullName() != m.FullName() {
+					used[f.Message().FullName()] = true
+				}
+			}
+			walk(m.Messages())
+		}
+	}
+	walk(msgs)
+	for i := 0; i < msgs.Len(); i++ {
+		if !used[msgs.Get(i).FullName()] {
+			return msgs.Get(i)
+		}
+	}
+	return msgs.Get(0)
 }

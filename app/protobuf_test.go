@@ -76,9 +76,8 @@ func TestProtobufForced(t *testing.T) {
 	if info != nil || len(an) != 1 || !strings.Contains(an[0].Detail, "protobuf: ") || an[0].Ref != protobufRef {
 		t.Errorf("bad: %+v %v", info, an)
 	}
-	info, _ = fmtSend(t, l, false, false, []byte(`{"a":1}`))
-	if info == nil || info.Units[0].Proto != "json" {
-		t.Errorf("text: %+v", info)
+	if info, an := fmtSend(t, l, false, false, []byte(`{"a":1}`)); info != nil || len(an) != 0 {
+		t.Errorf("text: %+v %v", info, an)
 	}
 	// Never guessed.
 	l = (&Config{}).New(nil, fmtClientAP, fmtServerAP)
@@ -93,6 +92,8 @@ package chat.v1;
 import "google/protobuf/timestamp.proto";
 import "common.proto";
 
+message Part { string text = 1; }
+
 message Envelope {
   string room = 1;
   repeated int32 nums = 2;
@@ -101,6 +102,7 @@ message Envelope {
   common.Kind kind = 5;
   bytes blob = 6;
   message Inner { int64 big = 1; }
+  repeated Part parts = 7;
 }
 
 message Other { bool ok = 1; }
@@ -127,6 +129,9 @@ func TestProtobufSchema(t *testing.T) {
 	if s, err := LoadSchema(file, "Envelope.Inner"); err != nil || s.Name() != "chat.v1.Envelope.Inner" {
 		t.Fatalf("Inner: %v %v", s, err)
 	}
+	if s, err := LoadSchema(file, "Part"); err != nil || s.Name() != "chat.v1.Part" {
+		t.Fatalf("Part: %v %v", s, err)
+	}
 	if _, err := LoadSchema(file, "Nope"); err == nil || !strings.Contains(err.Error(), "chat.v1.Other") {
 		t.Errorf("Nope: %v", err)
 	}
@@ -151,8 +156,8 @@ func TestProtobufSchema(t *testing.T) {
 	}
 	want := `{"room":"lobby","nums":[1,2],"inner":{"big":"1099511627776"},"at":"1970-01-01T00:00:01Z","kind":"KIND_TEXT","blob":"/w=="}`
 	u := info.Units[0]
-	if u.Type != "chat.v1.Envelope" || string(u.Field("fields")) != want {
-		t.Errorf("unit %s %s; want %s", u.Type, u.Field("fields"), want)
+	if u.Type != "chat.v1.Envelope" || string(u.Value) != want {
+		t.Errorf("unit %s %s; want %s", u.Type, u.Value, want)
 	}
 	info, an = fmtSend(t, l, true, true, unhex(t, "0a 05 6c6f"))
 	if info != nil || len(an) != 1 || !strings.Contains(an[0].Detail, "chat.v1.Envelope") {

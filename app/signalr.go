@@ -131,6 +131,10 @@ func signalrJSONPlausible(rec []byte, first, fromClient bool) bool {
 	return false
 }
 
+// signalrArity is the least and most elements of each MessagePack hub
+// message type.
+var signalrArity = [...][2]int{1: {5, 6}, 2: {4, 4}, 3: {4, 5}, 4: {5, 6}, 5: {3, 3}, 6: {1, 1}, 7: {2, 3}, 8: {2, 2}, 9: {2, 2}}
+
 // signalrFramePlausible reports whether f is one MessagePack hub message:
 // an array of the length its type has, headers a map.
 func signalrFramePlausible(f []byte) bool {
@@ -142,9 +146,10 @@ func signalrFramePlausible(f []byte) bool {
 	if !ok {
 		return false
 	}
-	minMax := map[int64][2]int{1: {5, 6}, 2: {4, 4}, 3: {4, 5}, 4: {5, 6}, 5: {3, 3}, 6: {1, 1}, 7: {2, 3}, 8: {2, 2}, 9: {2, 2}}
-	mm, known := minMax[typ]
-	if !known || len(els) < mm[0] || len(els) > mm[1] {
+	if typ < 1 || typ >= int64(len(signalrArity)) {
+		return false
+	}
+	if mm := signalrArity[typ]; len(els) < mm[0] || len(els) > mm[1] {
 		return false
 	}
 	if typ <= 5 && (len(els[1]) == 0 || !msgpackIsMap(els[1][0]) && els[1][0] != 0x80) {

@@ -317,3 +317,13 @@ func FuzzSignalR(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkSignalRJSON: the cost of one JSON Invocation record.
+func BenchmarkSignalRJSON(b *testing.B) {
+	l := (&Config{Force: "signalr"}).New(nil, fmtClientAP, fmtServerAP)
+	msg := []byte(`{"type":1,"invocationId":"12","target":"SendMessage","arguments":["user","a message of some length, as chats have"]}` + rs)
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		fmtSend(b, l, true, false, msg)
+	}
+}
