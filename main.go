@@ -393,7 +393,7 @@ func parseArgs(args []string) (*config, error) {
 	fs.StringVar(&cfg.color, "color", "auto", "colour the text output: `WHEN` auto (on a terminal, unless NO_COLOR is set), always or never")
 	fs.StringSliceVarP(&decodeAs, "decode-as", "d", nil, "decode connections on `PORT` as WebSocket even without a handshake (repeatable, or a comma list)")
 	fs.StringSliceVar(&appProtos, "app", nil, "decode messages as application protocol `PROTO` (one of "+strings.Join(app.Names(), ", ")+"), only on server port PORT with PORT=PROTO, or none; default: chosen per connection by subprotocol, path and first messages")
-	fs.Var(once(&protoFile), "proto", "decode binary messages that no protocol claims as protobuf message `FILE.proto[:Type]` (default type: the file's first message; imports from the file's directory)")
+	fs.Var(once(&protoFile), "proto", "decode binary messages that no protocol claims as protobuf message `FILE.proto[:Type]` (default Type: the file's message that no other message uses; imports from the file's directory)")
 	fs.Var(once(&cfg.keylog), "keylog", "decrypt TLS (wss://) with the NSS key log `FILE` (default $SSLKEYLOGFILE; re-read as it grows; keys embedded in a pcapng are used too)")
 	fs.StringVar(&maxPayload, "max-payload", "1MiB", "keep at most `BYTES` of each message's payload (K, M, G suffixes are powers of 1024; 0: none)")
 	fs.StringVar(&maxInflate, "max-inflate", "64MiB", "stop inflating a compressed message after `BYTES`")

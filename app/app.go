@@ -159,7 +159,7 @@ func (e *UnknownError) Error() string {
 type PortError struct{ Value string }
 
 func (e *PortError) Error() string {
-	return "--app " + e.Value + ": the port must be a number from 1 to 65535"
+	return "the port must be a number from 1 to 65535"
 }
 
 func isBinaryFormat(name string) bool {
