@@ -19,8 +19,8 @@ var detectDoc = map[string]string{
 	"json-rpc":                   "path segment `jsonrpc`, `json-rpc` or `jsonrpc2`; content: an object (or a batch whose first element is one) with `\"jsonrpc\":\"2.0\"` and `method`, `result` or `error`",
 	"sip":                        "content: a start line `METHOD sip:… SIP/2.0` or `SIP/2.0 NNN ` ending in CRLF",
 	"json":                       "only `--app json` (JSON text is readable as it is; labelling it would cost a quarter of a JSON-heavy run)",
-	"msgpack":                    "a binary message of a connection no protocol claimed that is a map with string keys, parsed to its last byte",
-	"cbor":                       "a binary message of a connection no protocol claimed that is a map with text keys, parsed to its last byte",
+	"msgpack":                    "a binary message of a connection no protocol claimed that is a map with string keys, parsed to its last byte; then every binary message of that connection that is one value",
+	"cbor":                       "a binary message of a connection no protocol claimed that is a map with text keys, parsed to its last byte; then every binary message of that connection that is one value",
 	"protobuf":                   "only `--app protobuf`, or `--proto FILE.proto[:Type]` for binary messages no protocol claims (any bytes parse as some protobuf)",
 }
 
