@@ -467,8 +467,9 @@ func TestJobsIdentical(t *testing.T) {
 	t.Setenv("RUNEWIDTH_EASTASIAN", "0")
 	caps, _ := filepath.Glob("testdata/*.pcap*")
 	real, _ := filepath.Glob("testdata/real/*.pcapng")
-	h2, _ := filepath.Glob("testdata/real/h2/*.pcapng") // WebSockets over HTTP/2
-	for _, in := range append(append(caps, real...), h2...) {
+	h2, _ := filepath.Glob("testdata/real/h2/*.pcapng")    // WebSockets over HTTP/2
+	apps, _ := filepath.Glob("testdata/real/app/*.pcapng") // application protocols
+	for _, in := range append(append(append(caps, real...), h2...), apps...) {
 		if strings.HasSuffix(in, ".golden") {
 			continue
 		}
@@ -479,6 +480,9 @@ func TestJobsIdentical(t *testing.T) {
 		}
 		if _, err := os.Stat(base + ".keys"); err == nil {
 			extra = append(extra, "--keylog", base+".keys")
+		}
+		if b, err := os.ReadFile(base + ".args"); err == nil {
+			extra = append(extra, strings.Fields(string(b))...)
 		}
 		t.Run(filepath.Base(in), func(t *testing.T) {
 			for _, v := range jobsVariants {
