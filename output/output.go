@@ -215,3 +215,15 @@ func (b *base) put(p []byte) error {
 	_, err := b.w.Write(p)
 	return err
 }
+
+// Exporter is an output beside the timeline or JSON Lines (--har, --html,
+// --extract): it is given every event of the run in output order, on the
+// pipeline's one engine (a run with exporters is serial), and closed at
+// the end, where it writes what it gathered. The events and their byte
+// slices are valid only during Write: an exporter copies what it keeps,
+// within bounds it documents. It sees every event; an exporter that honours
+// a display filter applies Options.Filter itself.
+type Exporter interface {
+	Write(evs []decode.Event) error
+	Close() error
+}

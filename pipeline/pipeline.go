@@ -58,6 +58,10 @@ type Config struct {
 	// severity (see Pipeline.Failures).
 	FailOn        decode.Severity
 	CountFailures bool
+	// Exporters receive every event too, in output order, beside the
+	// main output (--har, --html, --extract). They need the whole run in
+	// order, so a run with exporters is serial.
+	Exporters []output.Exporter
 }
 
 // Serial reports whether cfg must run on one worker: delta times in the
@@ -67,7 +71,7 @@ type Config struct {
 // packets count; secrets that arrive later in the file (or in a followed
 // key log) may reach the workers ahead of the packets that precede them.
 func (cfg *Config) Serial() bool {
-	return !cfg.JSON && cfg.Output.Time == output.TimeDelta || cfg.Engine.KeyLog.HasSecrets()
+	return !cfg.JSON && cfg.Output.Time == output.TimeDelta || cfg.Engine.KeyLog.HasSecrets() || len(cfg.Exporters) > 0
 }
 
 // A Pipeline takes the packets of a capture in order and writes the
@@ -134,6 +138,11 @@ func (p *Pipeline) init() {
 		}
 		p.eng = reassembly.New(cfg.Engine, func(evs []decode.Event) error {
 			p.failures += countFailures(&cfg, evs)
+			for _, x := range cfg.Exporters {
+				if err := x.Write(evs); err != nil {
+					return err
+				}
+			}
 			return p.r.Write(evs)
 		})
 		return
@@ -436,6 +445,11 @@ func (p *Pipeline) Close() error {
 		}
 		if err := p.r.Close(); err != nil && p.err == nil {
 			p.err = writeErr(err)
+		}
+		for _, x := range p.cfg.Exporters {
+			if err := x.Close(); err != nil && p.err == nil {
+				p.err = err
+			}
 		}
 		return p.err
 	}
