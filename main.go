@@ -402,7 +402,7 @@ func parseArgs(args []string) (*config, error) {
 	fs.StringVar(&maxHead, "max-head", "64KiB", "decode HTTP heads (the Upgrade request and response) of up to `BYTES`")
 	fs.StringVarP(&timeFmt, "time", "t", "relative", "show times as `FORMAT`: relative (to the first packet), absolute (UTC) or delta (to the previous row)")
 	fs.StringVar(&failOn, "fail-on", "", "exit with status 3 if an anomaly of `LEVEL` (warning or error) or above was seen")
-	fs.BoolVar(&cfg.stats, "stats", false, "print packet, connection and throughput counts to stderr at the end")
+	fs.BoolVar(&cfg.stats, "stats", false, "print packet, connection and throughput counts, and per connection timing statistics (ping round trips, message rates and sizes, close timing), to stderr at the end")
 	fs.IntVarP(&cfg.jobs, "jobs", "j", runtime.NumCPU(), "decode on `N` workers, each connection on one of them (the output is the same for every N)")
 	fs.BoolVar(&cfg.version, "version", false, "print the version and exit")
 	fs.BoolVarP(&cfg.help, "help", "h", false, "show this help and exit")
@@ -811,6 +811,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		Time:     cfg.timeFmt,
 		Width:    termWidth(stdout),
 		Summary:  cfg.summary,
+		Stats:    cfg.stats,
 		Timeline: true,
 		View:     cfg.view,
 		Follow:   cfg.follow,
@@ -1003,6 +1004,14 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		}
 		if cfg.memcap > 0 {
 			fmt.Fprintf(stderr, "wscap: %d connections evicted by the memory budget (%s)\n", st.Evicted, reassembly.MemCapString(cfg.memcap))
+		}
+		// Per connection: ping round trips, rates, sizes, close timing
+		// (README, "Timing statistics").
+		if ts := pipe.Timings(); len(ts) > 0 {
+			fmt.Fprintln(stderr, "wscap: timing per connection:")
+			if err := output.WriteTimingTable(stderr, ts, termWidth(stderr)); err != nil {
+				return err
+			}
 		}
 	}
 	if readErr != nil && readErr != io.EOF {

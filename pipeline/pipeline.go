@@ -503,6 +503,19 @@ func (p *Pipeline) Hidden() output.Hidden {
 	return p.mg.hidden
 }
 
+// Timings returns the timing statistics of the connections the summary
+// shows (see output.ConnTiming) when Output.Stats is set; only after
+// Close.
+func (p *Pipeline) Timings() []output.ConnTiming {
+	if p.r != nil {
+		return output.TimingsOf(p.r)
+	}
+	if p.mg == nil {
+		return nil
+	}
+	return p.mg.timings
+}
+
 // Failures returns the number of anomalies at or above Config.FailOn;
 // with workers, only after Close.
 func (p *Pipeline) Failures() int {
@@ -868,7 +881,8 @@ type merger struct {
 	err      error
 	stats    reassembly.Stats
 	failures int
-	hidden   output.Hidden // what the Shards left out
+	hidden   output.Hidden       // what the Shards left out
+	timings  []output.ConnTiming // Output.Stats: the connections' timing statistics
 }
 
 func newMerger(cfg Config, w io.Writer, n int) *merger {
@@ -1031,6 +1045,9 @@ func (m *merger) finish(summaries []*output.Summary) {
 	m.hidden = output.Hidden{}
 	for _, s := range summaries {
 		m.hidden.Add(s.Hidden())
+	}
+	if m.cfg.Output.Stats {
+		m.timings = output.SummaryTimings(summaries...)
 	}
 	if m.cfg.Output.Summary && m.err == nil {
 		if !m.cfg.JSON && m.header {
