@@ -366,7 +366,7 @@ type DirTiming struct {
 	// 1 s window (starting on a 10 ms boundary).
 	PeakMsgs, PeakBytes uint64
 	// MeanMsgs and MeanBytes are per second over the connection's
-	// duration (its first to its last event); 0 when that is 0.
+	// duration (its first to its last event), at least 1 s.
 	MeanMsgs, MeanBytes float64
 	Size                Dist // message sizes (bytes, after inflation)
 }
@@ -432,9 +432,11 @@ func (c *connStats) timing() ConnTiming {
 		if s.rate != nil {
 			o.PeakMsgs, o.PeakBytes = s.rate.peakCnt, s.rate.peakByt
 		}
-		if span > 0 {
-			o.MeanMsgs, o.MeanBytes = float64(s.messages)/span, float64(s.bytes)/span
-		}
+		// A connection shorter than the peak's 1 s window counts as 1 s:
+		// its mean is then what it sent in its one window, never above
+		// the peak.
+		span := max(span, 1)
+		o.MeanMsgs, o.MeanBytes = float64(s.messages)/span, float64(s.bytes)/span
 	}
 	first := -1
 	switch {
