@@ -316,7 +316,8 @@ func appendManifestLine(b []byte, ev *decode.Event, name string, g Guess, p []by
 }
 
 // appendTSUnix appends the event's time as Unix seconds with 6 fraction
-// digits (exact in a float64 for any date of this era).
+// digits, the microseconds truncated (exact in a float64 for any date of
+// this era; ts has the nanoseconds).
 func appendTSUnix(b []byte, ev *decode.Event) []byte {
 	us := ev.Time.UnixMicro()
 	return strconv.AppendFloat(b, float64(us)/1e6, 'f', 6, 64)
