@@ -142,15 +142,15 @@ func msgEvent(conn int, from decode.Role, n int, op decode.Opcode, p string) dec
 
 type manifestLine struct {
 	Type, File, From, Opcode, Guess, MIME, SHA256, TS, Reason string
-	Conn, N, Pkt, Size, Frames, Files, Skipped, MaxFiles    int
-	H2Stream                                                 int `json:"h2_stream"`
-	Len                                                      uint64
-	TSUnix                                                   float64 `json:"ts_unix"`
-	Truncated, Cut                                           bool
-	LostBytes                                                uint64 `json:"lost_bytes"`
-	DecodeError                                              string `json:"decode_error"`
-	App                                                      *struct{ Proto, Type, Name string }
-	AppUnits                                                 int `json:"app_units"`
+	Conn, N, Pkt, Size, Frames, Files, Skipped, MaxFiles      int
+	H2Stream                                                  int `json:"h2_stream"`
+	Len                                                       uint64
+	TSUnix                                                    float64 `json:"ts_unix"`
+	Truncated, Cut                                            bool
+	LostBytes                                                 uint64 `json:"lost_bytes"`
+	DecodeError                                               string `json:"decode_error"`
+	App                                                       *struct{ Proto, Type, Name string }
+	AppUnits                                                  int `json:"app_units"`
 }
 
 func readManifest(t *testing.T, dir string) []manifestLine {
