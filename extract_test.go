@@ -377,3 +377,46 @@ func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
 }
+
+// TestREADMEExtract: the README's --extract examples are what the demo and
+// the socket.io recording give.
+func TestREADMEExtract(t *testing.T) {
+	raw, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(raw)
+	out := filepath.Join(t.TempDir(), "out") + "/"
+	code, _, stderr := runCLI("-r", "testdata/real/demo.pcapng", "--extract", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	listing := strings.Replace(stderr, out, "out/", 1) + strings.Join(dirNames(t, out), "\n") + "\n"
+	first, _, _ := strings.Cut(string(mustRead(t, filepath.Join(out, "manifest.jsonl"))), "\n")
+	var bins []string
+	for _, m := range readExtracted(t, out) {
+		if m.Guess == "binary" {
+			bins = append(bins, m.File)
+		}
+	}
+	sio := filepath.Join(t.TempDir(), "sio")
+	if code, _, stderr := runCLI("-r", "testdata/real/app/socketio-v4.pcapng", "--extract", sio); code != 0 {
+		t.Fatalf("socketio-v4: exit %d: %s", code, stderr)
+	}
+	var m4 struct {
+		File string
+		App  struct{ Proto, Type, Name string }
+	}
+	lines := strings.Split(string(mustRead(t, filepath.Join(sio, "manifest.jsonl"))), "\n")
+	json.Unmarshal([]byte(lines[3]), &m4)
+	for _, want := range []string{
+		"$ wscap -r testdata/real/demo.pcapng --extract out/ >/dev/null && ls out/\n" + listing,
+		"$ head -1 out/manifest.jsonl\n" + first + "\n",
+		"$ jq -r 'select(.guess == \"binary\") | .file' out/manifest.jsonl\n" + strings.Join(bins, "\n") + "\n```",
+		"sed -n 4p\n" + m4.File + "\t" + m4.App.Proto + "\t" + m4.App.Type + "\t" + m4.App.Name + "\n",
+	} {
+		if !strings.Contains(readme, want) {
+			t.Errorf("README's --extract section lacks:\n%s", want)
+		}
+	}
+}

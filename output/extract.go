@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 
 	"github.com/wscap/wscap/decode"
@@ -130,7 +131,7 @@ func (x *Extractor) fail(name string, err error) error {
 	if errors.As(err, &pe) {
 		err = pe.Err
 	}
-	return fmt.Errorf("--extract: write %s: %w", x.dir+string(os.PathSeparator)+name, err)
+	return fmt.Errorf("--extract: write %s: %w", filepath.Join(x.dir, name), err)
 }
 
 // Write extracts the data messages of evs.
