@@ -217,6 +217,7 @@ type config struct {
 	verbose    bool
 	hex        bool
 	json       bool
+	extract    string // --extract DIR
 	summary    bool
 	view       output.View
 	follow     *output.Follow
@@ -387,6 +388,7 @@ func parseArgs(args []string) (*config, error) {
 	fs.StringSliceVar(&follow, "follow", nil, "show the conversation of connection `ID` (as in #ID; repeatable, a comma list, or all) instead of the timeline")
 	fs.BoolVar(&cfg.pretty, "pretty", false, "pretty-print JSON payloads (with --follow or -V)")
 	fs.BoolVar(&cfg.json, "json", false, "write JSON Lines (one event per line) instead of the timeline")
+	fs.Var(once(&cfg.extract), "extract", "also write each message's payload to a file in `DIR` (created if missing, must be empty), listed in DIR/manifest.jsonl")
 	fs.BoolVar(&summary, "summary", false, "print the per-connection summary (default for the timeline)")
 	fs.BoolVar(&noSummary, "no-summary", false, "do not print the summary (default with --json)")
 	fs.BoolVar(&cfg.all, "all", false, "also show TLS connections that are not WebSocket (HTTPS, HTTP/2, not decrypted) in the timeline and summary")
@@ -510,6 +512,9 @@ func parseArgs(args []string) (*config, error) {
 	cfg.maxPayload = int(n)
 	if n == 0 {
 		cfg.maxPayload = -1 // decode.Options: negative keeps no payload
+	}
+	if cfg.extract != "" && cfg.maxPayload < 0 {
+		return nil, usagef("--extract writes the payloads that --max-payload keeps, and --max-payload 0 keeps none")
 	}
 	if cfg.maxInflate, err = parseSize(maxInflate); err != nil {
 		return nil, usagef("invalid --max-inflate %q: %v", maxInflate, err)
@@ -805,6 +810,18 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		defer w.Close(nil) // on error paths; closed with statistics below
 	}
 
+	var exporters []output.Exporter
+	if cfg.extract != "" {
+		x, err := output.NewExtractor(cfg.extract, output.ExtractOptions{Filter: cfg.display, Stderr: stderr})
+		if errors.Is(err, output.ErrExtractNotEmpty) {
+			return usagef("%v", err)
+		}
+		if err != nil {
+			return err
+		}
+		exporters = append(exporters, x)
+	}
+
 	opt := output.Options{
 		Verbose:  cfg.verbose,
 		Hex:      cfg.hex,
@@ -832,6 +849,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		Output:        opt,
 		FailOn:        cfg.failOn,
 		CountFailures: cfg.failOnSet,
+		Exporters:     exporters,
 	}, stdout)
 	// Live, events reach a terminal or a JSON consumer (| jq) as they
 	// happen (with workers: within flushWorkers); otherwise output is
