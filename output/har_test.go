@@ -124,7 +124,7 @@ func TestHAREntry(t *testing.T) {
 				"response.content.size": 0.0, "response.content.mimeType": "x-unknown",
 				"_resourceType": "websocket", "serverIPAddress": "2001:db8::1", "connection": "1",
 				"startedDateTime": "2024-05-01T10:00:00.123Z",
-				"time": 1000.0, "timings.wait": 2.0, "timings.receive": 998.0, "timings.connect": -1.0, "timings.send": 0.0,
+				"time":            1000.0, "timings.wait": 2.0, "timings.receive": 998.0, "timings.connect": -1.0, "timings.send": 0.0,
 			}},
 		{"wss from TLS", harWS(2, 0, 0, withTLS), map[string]any{"request.url": "wss://example.com/s", "_wscap.tls": "TLS 1.3", "_wscap.decrypted": true}},
 		{"RFC 8441 stream", harWS(3, 5, 0, h2), map[string]any{
@@ -157,7 +157,7 @@ func TestHAREntry(t *testing.T) {
 			"_webSocketMessages.2.data": "café", "_webSocketMessages.2._wscap.encoding": "latin1",
 			"_webSocketMessages.3._wscap.truncated": true, "_webSocketMessages.3._wscap.len": 5000.0,
 			"_webSocketMessages.4": nil, // control frames are not messages (as in Chrome)
-			"_wscap.send.pings": 1.0, "_wscap.receive.pongs": 1.0, "_wscap.send.messages": 2.0,
+			"_wscap.send.pings":    1.0, "_wscap.receive.pongs": 1.0, "_wscap.send.messages": 2.0,
 			"_wscap.send.close.code": 1000.0, "_wscap.send.close.reason": "bye", "_wscap.truncated_messages": 1.0,
 		}},
 	}
