@@ -276,3 +276,40 @@ func validateHAR(t *testing.T, files ...string) {
 		t.Fatalf("har-validator checked %d of %d files:\n%s", n, len(files), out)
 	}
 }
+
+// TestHARFlag: --har's checks, and -Y: the HAR's messages are the
+// message events --json prints with the same filter.
+func TestHARFlag(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-r", "testdata/real/demo.pcapng", "--har", "-"}, "--har - is not supported"},
+		{[]string{"-r", "testdata/real/demo.pcapng", "--har", "testdata/real/demo.pcapng"}, "would overwrite"},
+		{[]string{"-r", "testdata/real/demo.pcapng", "--har", "a.har", "--har", "b.har"}, "given twice"},
+	} {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), tt.args, &out, &errb)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || exitCode(err, &errb) != 2 {
+			t.Errorf("wscap %v: %v, want a usage error with %q", tt.args, err, tt.want)
+		}
+	}
+	for _, filter := range []string{`from == "server"`, `conn == 1 and opcode == "binary"`, `text contains "bob"`} {
+		har := filepath.Join(dir, "f.har")
+		var out, errb bytes.Buffer
+		args := []string{"-r", "testdata/real/demo.pcapng", "--json", "-Y", filter, "--har", har}
+		if err := run(context.Background(), args, &out, &errb); err != nil {
+			t.Fatalf("wscap %v: %v\n%s", args, err, errb.String())
+		}
+		want, got := jsonMessages(t, out.Bytes()), harMessages(t, har)
+		if len(want) == 0 || len(got) != len(want) {
+			t.Fatalf("-Y %s: HAR %d messages, JSON %d", filter, len(got), len(want))
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("-Y %s: message %d: HAR %+v, JSON %+v", filter, i, got[i], want[i])
+			}
+		}
+	}
+}
