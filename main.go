@@ -211,12 +211,14 @@ type config struct {
 	snaplen    int
 	noPromisc  bool
 	write      string
+	har        string // --har FILE
 	bufferSize int
 	backend    string
 	count      int
 	verbose    bool
 	hex        bool
 	json       bool
+	extract    string // --extract DIR
 	summary    bool
 	view       output.View
 	follow     *output.Follow
@@ -386,7 +388,9 @@ func parseArgs(args []string) (*config, error) {
 	fs.BoolVar(&messages, "messages", false, "timeline: only data messages, close frames, anomalies and gaps")
 	fs.StringSliceVar(&follow, "follow", nil, "show the conversation of connection `ID` (as in #ID; repeatable, a comma list, or all) instead of the timeline")
 	fs.BoolVar(&cfg.pretty, "pretty", false, "pretty-print JSON payloads (with --follow or -V)")
+	fs.Var(once(&cfg.har), "har", "also write the WebSockets to `FILE` as HAR 1.2 (Chrome DevTools' format, with _webSocketMessages), beside the main output")
 	fs.BoolVar(&cfg.json, "json", false, "write JSON Lines (one event per line) instead of the timeline")
+	fs.Var(once(&cfg.extract), "extract", "also write each message's payload to a file in `DIR` (created if missing, must be empty), listed in DIR/manifest.jsonl")
 	fs.BoolVar(&summary, "summary", false, "print the per-connection summary (default for the timeline)")
 	fs.BoolVar(&noSummary, "no-summary", false, "do not print the summary (default with --json)")
 	fs.BoolVar(&cfg.all, "all", false, "also show TLS connections that are not WebSocket (HTTPS, HTTP/2, not decrypted) in the timeline and summary")
@@ -473,6 +477,9 @@ func parseArgs(args []string) (*config, error) {
 	if cfg.write == "-" {
 		return nil, usagef("-w - is not supported: standard output carries the decoded output")
 	}
+	if err := checkHAR(cfg); err != nil {
+		return nil, err
+	}
 	if cfg.write != "" && cfg.read != "" && cfg.read != "-" {
 		a, err1 := os.Stat(cfg.read)
 		b, err2 := os.Stat(cfg.write)
@@ -510,6 +517,9 @@ func parseArgs(args []string) (*config, error) {
 	cfg.maxPayload = int(n)
 	if n == 0 {
 		cfg.maxPayload = -1 // decode.Options: negative keeps no payload
+	}
+	if cfg.extract != "" && cfg.maxPayload < 0 {
+		return nil, usagef("--extract writes the payloads that --max-payload keeps, and --max-payload 0 keeps none")
 	}
 	if cfg.maxInflate, err = parseSize(maxInflate); err != nil {
 		return nil, usagef("invalid --max-inflate %q: %v", maxInflate, err)
@@ -663,7 +673,32 @@ func parseSize(s string) (int64, error) {
 	return n * mult, nil
 }
 
-func versionString() string {
+// checkHAR checks --har: a file, not standard output (which carries the
+// main output) nor a file wscap reads or writes.
+func checkHAR(cfg *config) error {
+	if cfg.har == "" {
+		return nil
+	}
+	if cfg.har == "-" {
+		return usagef("--har - is not supported: standard output carries the timeline or JSON Lines; give a file name")
+	}
+	a, err := os.Stat(cfg.har)
+	if err != nil {
+		return nil
+	}
+	for _, other := range []string{cfg.read, cfg.write} {
+		if other == "" || other == "-" {
+			continue
+		}
+		if b, err := os.Stat(other); err == nil && os.SameFile(a, b) {
+			return usagef("--har %s would overwrite %s", cfg.har, other)
+		}
+	}
+	return nil
+}
+
+// versionNumber is the version without the Go release ("devel", "v1.2.0").
+func versionNumber() string {
 	v := version
 	if v == "" {
 		v = "devel"
@@ -671,7 +706,11 @@ func versionString() string {
 			v = bi.Main.Version
 		}
 	}
-	return fmt.Sprintf("wscap %s (%s)", v, runtime.Version())
+	return v
+}
+
+func versionString() string {
+	return fmt.Sprintf("wscap %s (%s)", versionNumber(), runtime.Version())
 }
 
 // run is the whole program: main only turns its error into an exit status.
@@ -805,6 +844,18 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		defer w.Close(nil) // on error paths; closed with statistics below
 	}
 
+	var exporters []output.Exporter
+	if cfg.extract != "" {
+		x, err := output.NewExtractor(cfg.extract, output.ExtractOptions{Filter: cfg.display, Stderr: stderr})
+		if errors.Is(err, output.ErrExtractNotEmpty) {
+			return usagef("%v", err)
+		}
+		if err != nil {
+			return err
+		}
+		exporters = append(exporters, x)
+	}
+
 	opt := output.Options{
 		Verbose:  cfg.verbose,
 		Hex:      cfg.hex,
@@ -820,6 +871,13 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		Color:    useColor(cfg.color, stdout, os.Getenv),
 		Filter:   cfg.display,
 	}
+	if cfg.har != "" {
+		f, err := os.Create(cfg.har)
+		if err != nil {
+			return err
+		}
+		exporters = append(exporters, output.NewHAR(f, output.HAROptions{Version: versionNumber(), Filter: cfg.display}))
+	}
 	pipe := pipeline.New(pipeline.Config{
 		Workers: cfg.jobs,
 		Engine: reassembly.Config{
@@ -833,6 +891,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		Output:        opt,
 		FailOn:        cfg.failOn,
 		CountFailures: cfg.failOnSet,
+		Exporters:     exporters,
 	}, stdout)
 	// Live, events reach a terminal or a JSON consumer (| jq) as they
 	// happen (with workers: within flushWorkers); otherwise output is

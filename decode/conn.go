@@ -285,7 +285,7 @@ func (c *Conn) Release() {
 		if c.hs.Upgraded && c.hs.TLS == nil {
 			c.hs = hsUpgraded
 		} else {
-			c.hs = &Handshake{RequestPacket: c.hs.RequestPacket, Upgraded: c.hs.Upgraded, TLS: c.hs.TLS}
+			c.hs = &Handshake{RequestPacket: c.hs.RequestPacket, RequestTime: c.hs.RequestTime, Upgraded: c.hs.Upgraded, TLS: c.hs.TLS}
 		}
 		c.hsBytes = 0
 	}
@@ -563,7 +563,7 @@ func (c *Conn) onRequest(dst []Event, h *half, m *httpHead, s Seg) []Event {
 			return c.plainRequest(dst, h, m, other, s)
 		}
 		dst = c.announce(dst, h.side, false, s)
-		c.hs = &Handshake{RequestPacket: s.Packet, TLS: c.tls}
+		c.hs = &Handshake{RequestPacket: s.Packet, RequestTime: s.Time, TLS: c.tls}
 		as := fillRequest(c.hs, m)
 		dst = c.anomalies(dst, RoleClient, s, as)
 		c.hsPending = true

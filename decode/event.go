@@ -318,6 +318,7 @@ type Handshake struct {
 	OfferedExtensions       string   // raw Sec-WebSocket-Extensions of the request (repeated headers joined by ", ")
 	Request                 []HeaderField
 	RequestPacket           int
+	RequestTime             time.Time // capture time of RequestPacket (zero when no request was seen)
 
 	// Response (Status 0 when none was captured).
 	Status         int

@@ -140,7 +140,7 @@ func (p *Pipeline) init() {
 			p.failures += countFailures(&cfg, evs)
 			for _, x := range cfg.Exporters {
 				if err := x.Write(evs); err != nil {
-					return err
+					return &exportError{err}
 				}
 			}
 			return p.r.Write(evs)
@@ -531,11 +531,19 @@ func writeErr(err error) error {
 		return nil
 	}
 	var we *writeError
-	if errors.As(err, &we) {
+	var xe *exportError
+	if errors.As(err, &we) || errors.As(err, &xe) {
 		return err
 	}
 	return &writeError{err}
 }
+
+// exportError is an exporter's error, which names what it was writing
+// itself ("--extract: write out/c000001-client-000001.bin: ...").
+type exportError struct{ err error }
+
+func (e *exportError) Error() string { return e.err.Error() }
+func (e *exportError) Unwrap() error { return e.err }
 
 // writeError is an error writing the output.
 type writeError struct{ err error }
