@@ -150,22 +150,31 @@ func bareMap(m *Msg) (Unit, bool) {
 		return Unit{}, false
 	}
 	b := m.Payload
-	var proto string
-	w := newFmtWriter(b, 0)
-	w.checkKeys = true
-	var next int
-	var typ string
-	var ok bool
-	switch {
-	case msgpackIsMap(b[0]):
-		proto = "msgpack"
-		next, typ, ok = w.msgpack(b, 0, 0)
-	case b[0]>>5 == 5 && b[0] != 0xa0:
-		proto = "cbor"
-		next, typ, ok = w.cbor(b, 0, 0)
+	mp := msgpackIsMap(b[0])
+	if !mp && (b[0]>>5 != 5 || b[0] == 0xa0) {
+		return Unit{}, false // neither format's map: most binary messages
 	}
+	// Random bytes that start like a map fail on the first pass, which
+	// writes nothing; only a message that parses is written out.
+	run := func(w *fmtWriter) (int, string, bool) {
+		w.checkKeys = true
+		if mp {
+			return w.msgpack(b, 0, 0)
+		}
+		return w.cbor(b, 0, 0)
+	}
+	chk := fmtWriter{skip: true}
+	if next, _, ok := run(&chk); !ok || next != len(b) || chk.keys == 0 || chk.badKey {
+		return Unit{}, false
+	}
+	w := newFmtWriter(b, 0)
+	next, typ, ok := run(w)
 	if !ok || w.over() || next != len(b) || w.keys == 0 || w.badKey {
 		return Unit{}, false
+	}
+	proto := "cbor"
+	if mp {
+		proto = "msgpack"
 	}
 	return Unit{Proto: proto, Type: typ, Value: w.out, Info: shorten(w.out, infoLen)}, true
 }
