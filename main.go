@@ -44,6 +44,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -217,6 +218,7 @@ type config struct {
 	verbose    bool
 	hex        bool
 	json       bool
+	html       string // --html FILE
 	summary    bool
 	view       output.View
 	follow     *output.Follow
@@ -387,6 +389,7 @@ func parseArgs(args []string) (*config, error) {
 	fs.StringSliceVar(&follow, "follow", nil, "show the conversation of connection `ID` (as in #ID; repeatable, a comma list, or all) instead of the timeline")
 	fs.BoolVar(&cfg.pretty, "pretty", false, "pretty-print JSON payloads (with --follow or -V)")
 	fs.BoolVar(&cfg.json, "json", false, "write JSON Lines (one event per line) instead of the timeline")
+	fs.Var(once(&cfg.html), "html", "also write a one-file HTML report (charts, connections, conversations, anomalies) to `FILE`")
 	fs.BoolVar(&summary, "summary", false, "print the per-connection summary (default for the timeline)")
 	fs.BoolVar(&noSummary, "no-summary", false, "do not print the summary (default with --json)")
 	fs.BoolVar(&cfg.all, "all", false, "also show TLS connections that are not WebSocket (HTTPS, HTTP/2, not decrypted) in the timeline and summary")
@@ -473,11 +476,17 @@ func parseArgs(args []string) (*config, error) {
 	if cfg.write == "-" {
 		return nil, usagef("-w - is not supported: standard output carries the decoded output")
 	}
-	if cfg.write != "" && cfg.read != "" && cfg.read != "-" {
+	if cfg.html == "-" {
+		return nil, usagef("--html - is not supported: standard output carries the decoded output")
+	}
+	for _, out := range []struct{ flag, name string }{{"-w", cfg.write}, {"--html", cfg.html}} {
+		if out.name == "" || cfg.read == "" || cfg.read == "-" {
+			continue
+		}
 		a, err1 := os.Stat(cfg.read)
-		b, err2 := os.Stat(cfg.write)
+		b, err2 := os.Stat(out.name)
 		if err1 == nil && err2 == nil && os.SameFile(a, b) {
-			return nil, usagef("-w %s would overwrite the capture being read", cfg.write)
+			return nil, usagef("%s %s would overwrite the capture being read", out.flag, out.name)
 		}
 	}
 	for _, d := range decodeAs {
@@ -663,6 +672,17 @@ func parseSize(s string) (int64, error) {
 	return n * mult, nil
 }
 
+// htmlTitle names the capture at the top of the --html report.
+func htmlTitle(cfg *config) string {
+	switch {
+	case cfg.read == "-":
+		return "standard input"
+	case cfg.read != "":
+		return filepath.Base(cfg.read)
+	}
+	return "live capture on " + cfg.iface
+}
+
 func versionString() string {
 	v := version
 	if v == "" {
@@ -805,6 +825,18 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		defer w.Close(nil) // on error paths; closed with statistics below
 	}
 
+	var exporters []output.Exporter
+	var htmlFile *os.File
+	if cfg.html != "" {
+		f, err := os.Create(cfg.html)
+		if err != nil {
+			return err
+		}
+		defer f.Close() // on error paths; closed after the pipeline below
+		htmlFile = f
+		exporters = append(exporters, output.NewHTML(f, output.HTMLOptions{
+			Title: htmlTitle(cfg), Version: versionString(), Filter: cfg.display}))
+	}
 	opt := output.Options{
 		Verbose:  cfg.verbose,
 		Hex:      cfg.hex,
@@ -832,6 +864,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		Output:        opt,
 		FailOn:        cfg.failOn,
 		CountFailures: cfg.failOnSet,
+		Exporters:     exporters,
 	}, stdout)
 	// Live, events reach a terminal or a JSON consumer (| jq) as they
 	// happen (with workers: within flushWorkers); otherwise output is
@@ -947,6 +980,11 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	}
 	if err := pipe.Close(); err != nil {
 		return err
+	}
+	if htmlFile != nil {
+		if err := htmlFile.Close(); err != nil {
+			return err
+		}
 	}
 
 	var capErr error
