@@ -99,7 +99,6 @@ type htmlExporter struct {
 	conns map[htmlKey]*htmlConn
 	order []*htmlConn
 	tls   map[int]*decode.TLSInfo // TLS sessions of connections whose conn event is still to come
-	infos map[int]*decode.ConnInfo
 
 	res   int64 // µs per time bucket
 	cells int   // time cells held (per connection and rate)
@@ -635,7 +634,7 @@ func (x *htmlExporter) Close() error {
 }
 
 func htmlEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "\u2028", "&#8232;", "\u2029", "&#8233;").Replace(s)
 }
 
 type htmlConnJSON struct {
