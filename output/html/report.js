@@ -53,7 +53,7 @@
     for (var t = 0; t <= dur + 1e-12; t += step) {
       var x = x0 + (x1 - x0) * (dur ? t / dur : 0);
       g.beginPath(); g.moveTo(x + 0.5, y - h); g.lineTo(x + 0.5, y); g.stroke();
-      g.fillText(fmtSec(+t.toPrecision(12)), x, y + 3);
+      g.fillText(fmtSec(+t.toPrecision(12)), Math.min(Math.max(x, x0 + 14), x1 - 22), y + 3);
       if (!dur) break;
     }
   }
@@ -252,9 +252,11 @@
       return;
     }
     var left = 56, right = 8, top = 8, bottom = 22, w = ch.w - left - right, h = ch.h - top - bottom, dur = D.duration || 1e-6;
-    var max = 0;
-    pts.forEach(function (p) { max = Math.max(max, p[1]); });
-    max = max * 1.05 || 1;
+    // The scale ends above the 99th percentile; the few round trips past
+    // three times it are drawn as triangles at the top.
+    var sorted = pts.map(function (p) { return p[1]; }).sort(function (a, b) { return a - b; });
+    var p99 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))], top1 = sorted[sorted.length - 1];
+    var max = (top1 > 3 * p99 ? p99 * 1.2 : top1 * 1.05) || 1;
     var step = niceStep(max, 4);
     g.textAlign = "right"; g.textBaseline = "middle"; g.strokeStyle = "#e4e4e8"; g.fillStyle = "#6b6b70";
     for (var v = 0; v <= max; v += step) {
@@ -264,11 +266,13 @@
     }
     timeAxis(g, left, left + w, top + h, D.duration, 0);
     function X(t) { return left + w * t / dur; }
-    function Y(ms) { return top + h - h * ms / max; }
-    function hue(i) { return "hsl(" + ((i * 137.508) % 360) + ",65%,45%)"; }
+    function Y(ms) { return top + h - h * Math.min(ms, max) / max; }
+    function hue(i) { return "hsl(" + ((215 + i * 137.508) % 360) + ",65%,45%)"; }
     pts.forEach(function (p) {
       g.globalAlpha = selected < 0 || p[2] === selected ? 0.85 : 0.15;
-      g.fillStyle = hue(p[2]); g.beginPath(); g.arc(X(p[0]), Y(p[1]), 2.5, 0, 7); g.fill();
+      g.fillStyle = hue(p[2]); g.beginPath();
+      if (p[1] > max) { var x = X(p[0]); g.moveTo(x - 3, top + 5); g.lineTo(x + 3, top + 5); g.lineTo(x, top); } else g.arc(X(p[0]), Y(p[1]), 2.5, 0, 7);
+      g.fill();
     });
     g.globalAlpha = 1;
     if (selected >= 0 && conns[selected].rtt) {
@@ -483,7 +487,11 @@
   step("table", table);
   step("conversation", conversation);
   step("anomalies", anomalies);
-  step("select", function () { select(conns.length ? (anoms.length && anoms[0].c >= 0 ? anoms[0].c : 0) : -1, false); });
+  // The conversation shown first is that of the first anomaly's
+  // connection (else the first connection); the charts highlight no
+  // connection until one is chosen.
+  step("charts", function () { lanes(); rtt(); });
+  step("conversation1", function () { showConv(anoms.length && anoms[0].c >= 0 ? anoms[0].c : 0); });
   step("layout", function () { return document.body.offsetHeight; });
   document.body.dataset.steps = steps.join(" ");
   var resize = null;
