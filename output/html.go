@@ -58,7 +58,19 @@ const (
 	htmlPendingPings = 32
 	// htmlAppLines: units of what the application said, per message.
 	htmlAppLines = 4
+	// htmlText: bytes of a string from the capture (a path, a header,
+	// a close reason, a line of what the application said).
+	htmlText = 256
 )
+
+// clip cuts s to at most n bytes, at a rune boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	b := trimPartialRune([]byte(s[:n]))
+	return string(b) + "…"
+}
 
 //go:embed html/report.html
 var htmlTemplate string
@@ -129,7 +141,7 @@ type htmlConn struct {
 	matched  bool
 	first    time.Time
 	last     time.Time
-	hs       *decode.Handshake
+	hs       *htmlHS
 	tls      *decode.TLSInfo
 	msgs     [2]int
 	mbytes   [2]uint64
@@ -147,6 +159,12 @@ type htmlConn struct {
 	rttN     int
 	rttMin   float64
 	rttMax   float64
+}
+
+// htmlHS is what the report shows of a handshake.
+type htmlHS struct {
+	path, host, proto, ext, accept string
+	status                         int
 }
 
 type htmlPing struct {
@@ -211,7 +229,9 @@ func (x *htmlExporter) event(ev *decode.Event) {
 	c := x.conns[k]
 	switch ev.Kind {
 	case decode.KindTLS:
-		if ev.TLS != nil && c == nil {
+		// Held until the connection's conn event; a TLS connection that
+		// is not WebSocket never has one, so at most 4*HTMLConns are held.
+		if ev.TLS != nil && c == nil && len(x.tls) < 4*HTMLConns {
 			t := *ev.TLS
 			x.tls[ev.Conn] = &t
 		}
@@ -257,15 +277,24 @@ func (x *htmlExporter) event(ev *decode.Event) {
 			c.tls = &t
 		}
 	case decode.KindHandshake:
-		if ev.Handshake != nil {
-			h := *ev.Handshake
-			h.Request = slices.Clone(h.Request)
-			h.Response = slices.Clone(h.Response)
-			h.OfferedProtocols = slices.Clone(h.OfferedProtocols)
-			c.hs = &h
+		if h := ev.Handshake; h != nil {
+			c.hs = &htmlHS{path: clip(h.Path, htmlText), host: clip(h.Host, htmlText), status: h.Status,
+				proto: clip(h.Protocol, htmlText), ext: clip(h.Extensions, htmlText)}
+			if h.Deflate != nil {
+				c.hs.ext = h.Deflate.String()
+			}
+			switch {
+			case h.Status == 0 || h.H2Stream != 0:
+			case h.AcceptValid:
+				c.hs.accept = "ok"
+			case h.Accept == "":
+				c.hs.accept = "missing"
+			default:
+				c.hs.accept = "mismatch"
+			}
 			var l []byte
 			l = appendHandshakeInfo(l, ev.Handshake)
-			x.conv(c, ev, map[string]any{"k": "h", "text": string(l)})
+			x.conv(c, ev, map[string]any{"k": "h", "text": clip(string(l), 2*htmlText)})
 		}
 	case decode.KindFrame:
 		x.frame(c, ev, d)
@@ -297,6 +326,9 @@ func (x *htmlExporter) newConn(k htmlKey, ev *decode.Event) *htmlConn {
 	c := &htmlConn{key: k, Idx: len(x.order), ID: k.conn, Stream: k.stream, cells: map[int64]*[2]uint32{}}
 	if t := x.tls[k.conn]; t != nil {
 		c.tls = t
+		if k.stream == 0 {
+			delete(x.tls, k.conn) // the streams of an HTTP/2 connection share it
+		}
 	}
 	if x.opt.Filter == nil {
 		c.matched = true
@@ -337,7 +369,7 @@ func (x *htmlExporter) frame(c *htmlConn, ev *decode.Event, d int) {
 			l = appendPreview(l, f.Payload, more, true, 0)
 		}
 		if d >= 0 && c.closes[d] == "" {
-			c.closes[d] = string(l)
+			c.closes[d] = clip(string(l), htmlText)
 		}
 	case decode.OpPing, decode.OpPong:
 		if len(f.Payload) > 0 {
@@ -349,7 +381,7 @@ func (x *htmlExporter) frame(c *htmlConn, ev *decode.Event, d int) {
 			l = appendPreview(l, f.Payload, more, true, 0)
 		}
 	}
-	item["text"] = string(l)
+	item["text"] = clip(string(l), htmlText)
 	x.conv(c, ev, item)
 }
 
@@ -462,7 +494,7 @@ func (x *htmlExporter) message(c *htmlConn, ev *decode.Event, d int) {
 			if i == htmlAppLines {
 				break
 			}
-			lines = append(lines, string(appendAppLine(nil, &a.Units[i])))
+			lines = append(lines, clip(string(appendAppLine(nil, &a.Units[i])), htmlText))
 		}
 		if n := len(a.Units) - min(len(a.Units), htmlAppLines) + a.More; n > 0 {
 			lines = append(lines, "(+"+strconv.Itoa(n)+" more)")
@@ -517,14 +549,14 @@ func (x *htmlExporter) anomaly(ev *decode.Event, c *htmlConn) {
 	}
 	if len(x.anoms) < HTMLAnomalies {
 		ha := htmlAnomaly{Conn: -1, ID: ev.Conn, Stream: ev.H2Stream, Seq: ev.Seq, T: x.rel(ev.Time), Pkt: ev.Packet,
-			Sev: a.Severity.String(), Code: string(a.Code), Detail: a.Detail, Ref: a.Ref, From: ev.From.String()}
+			Sev: a.Severity.String(), Code: clip(string(a.Code), htmlText), Detail: clip(a.Detail, 2*htmlText), Ref: clip(a.Ref, htmlText), From: ev.From.String()}
 		if c != nil {
 			ha.Conn = c.Idx
 		}
 		x.anoms = append(x.anoms, ha)
 	}
 	if c != nil {
-		item := map[string]any{"k": "a", "sev": a.Severity.String(), "code": string(a.Code), "detail": a.Detail}
+		item := map[string]any{"k": "a", "sev": a.Severity.String(), "code": clip(string(a.Code), htmlText), "detail": clip(a.Detail, 2*htmlText)}
 		x.conv(c, ev, item)
 	}
 }
@@ -704,22 +736,10 @@ func (x *htmlExporter) data() map[string]any {
 			j.Client, j.Server, j.Midstream = addrString(c.info.Client), addrString(c.info.Server), c.info.Midstream
 		}
 		if h := c.hs; h != nil {
-			j.Path, j.Host, j.Status, j.Proto, j.Ext = h.Path, h.Host, h.Status, h.Protocol, h.Extensions
-			if h.Deflate != nil {
-				j.Ext = h.Deflate.String()
-			}
-			switch {
-			case h.Status == 0 || h.H2Stream != 0:
-			case h.AcceptValid:
-				j.Accept = "ok"
-			case h.Accept == "":
-				j.Accept = "missing"
-			default:
-				j.Accept = "mismatch"
-			}
+			j.Path, j.Host, j.Status, j.Proto, j.Ext, j.Accept = h.path, h.host, h.status, h.proto, h.ext, h.accept
 		}
 		if t := c.tls; t != nil {
-			j.TLS = t.Version
+			j.TLS = clip(t.Version, htmlText)
 			if !t.Decrypted {
 				j.TLS += " (not decrypted)"
 			}
