@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wscap/wscap/internal/hostile"
 )
 
 // The --html report in a real browser: headless Chromium (Debian's
@@ -329,5 +331,46 @@ func TestHTMLReportLarge(t *testing.T) {
 	}
 	if st.Size() > 8<<20 {
 		t.Errorf("report of %d bytes, more than 8 MiB", st.Size())
+	}
+}
+
+// TestHTMLHostile writes the report of every hostile capture of issue 11
+// (a broken one too: what was decoded before the damage): no panic, the
+// embedded data is valid JSON, and the main output is the same bytes as
+// without --html.
+func TestHTMLHostile(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{}
+	for _, c := range hostile.Cases(ciScale) {
+		t.Run(c.Name, func(t *testing.T) {
+			path, ok := files[c.File]
+			if !ok {
+				path = writeGen(t, dir, c.File, c.Gen)
+				files[c.File] = path
+			}
+			args := append([]string{"-r", path}, c.Args...)
+			page := filepath.Join(dir, "report.html")
+			want, err1 := runOut(args...)
+			got, err2 := runOut(append(args, "--html", page)...)
+			if (err1 == nil) != (err2 == nil) || err1 != nil && err1.Error() != err2.Error() {
+				t.Errorf("error %v, with --html %v", err1, err2)
+			}
+			if got != want {
+				line, x, y := firstDiff([]byte(want), []byte(got))
+				t.Errorf("--html changes the output at line %d:\nwithout: %s\nwith:    %s", line, x, y)
+			}
+			// A broken capture's report is written too: everything
+			// decoded before the damage.
+			b, err := os.ReadFile(page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const open = `<script id="data" type="application/json">`
+			i := bytes.Index(b, []byte(open))
+			j := bytes.Index(b[max(i, 0):], []byte("</script>"))
+			if i < 0 || j < 0 || !json.Valid(b[i+len(open):i+j]) {
+				t.Fatal("no valid data in the report")
+			}
+		})
 	}
 }
