@@ -374,3 +374,80 @@ func TestHTMLHostile(t *testing.T) {
 		})
 	}
 }
+
+// TestHTMLReportView: the table filters, sorts and the conversation
+// follows a connection as the URL's fragment says
+// (#filter=WORDS&sort=COLUMN&desc=1&conn=ID), as clicks and typing do.
+func TestHTMLReportView(t *testing.T) {
+	bin := chromiumPath(t)
+	page := filepath.Join(t.TempDir(), "violations.html")
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"-r", "testdata/violations.pcapng", "--html", page}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		hash    string
+		shown   string
+		check   func(t *testing.T, rows [][]string)
+		convHas string
+	}{
+		{"filter=50103", "1 of 11 shown", func(t *testing.T, rows [][]string) {
+			vis := 0
+			for _, r := range rows {
+				if !strings.Contains(r[0], "hidden") {
+					vis++
+					if r[1] != "row2" {
+						t.Errorf("visible row %s, want row2 (#3, port 50103)", r[1])
+					}
+				}
+			}
+			if vis != 1 {
+				t.Errorf("%d rows visible", vis)
+			}
+		}, ""},
+		{"sort=anomalies&desc=1", "11 of 11 shown", func(t *testing.T, rows [][]string) {
+			prev := 1 << 30
+			for _, r := range rows {
+				n, _ := strconv.Atoi(r[2])
+				if n > prev {
+					t.Errorf("rows not sorted by anomalies, descending: %d after %d", n, prev)
+				}
+				prev = n
+			}
+		}, ""},
+		{"conn=3", "11 of 11 shown", nil, "192.0.2.30:50103"},
+	} {
+		t.Run(tc.hash, func(t *testing.T) {
+			abs, _ := filepath.Abs(page)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, "--headless", "--disable-gpu", "--no-sandbox", "--no-first-run",
+				"--user-data-dir="+t.TempDir(), "--dump-dom", "file://"+abs+"#"+tc.hash)
+			b, err := cmd.Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			dom := string(b)
+			if m := regexp.MustCompile(`id="shown">([^<]*)<`).FindStringSubmatch(dom); m == nil || m[1] != tc.shown {
+				t.Errorf("shown: %v, want %q", m, tc.shown)
+			}
+			rows := regexp.MustCompile(`<tr (class="conn[^"]*" id="(row\d+)" data-i="\d+" data-msgs="\d+" data-anoms="(\d+)"[^>]*)>`).FindAllStringSubmatch(dom, -1)
+			var r [][]string
+			for _, m := range rows {
+				r = append(r, m[1:])
+			}
+			if len(r) != 11 {
+				t.Fatalf("%d rows", len(r))
+			}
+			if tc.check != nil {
+				tc.check(t, r)
+			}
+			if tc.convHas != "" {
+				m := regexp.MustCompile(`id="convinfo">([^<]*)<`).FindStringSubmatch(dom)
+				if m == nil || !strings.Contains(m[1], tc.convHas) {
+					t.Errorf("conversation of %v, want %s", m, tc.convHas)
+				}
+			}
+		})
+	}
+}

@@ -178,6 +178,7 @@ Examples:
   wscap -r capture.pcap --follow 1 --pretty
                                           connection #1 as a conversation, whole payloads, JSON indented
   wscap -r capture.pcap --json | jq .     JSON Lines, one event per line
+  wscap -r capture.pcap --html r.html     also a one-file HTML report: charts, connections, conversations
   wscap -r capture.pcap -d 8080           decode port 8080 as WebSocket even without a handshake
   wscap -r wss.pcapng --keylog keys.txt   decrypt wss:// (TLS 1.2/1.3) with an SSLKEYLOGFILE key log
   wscap -r capture.pcap.gz -t absolute    gzip is read as is; times in UTC

@@ -30,6 +30,7 @@
     if (Math.abs(s) < 120) return s.toFixed(s < 10 ? 3 : 1) + " s";
     return (s / 60).toFixed(1) + " min";
   }
+  function plural(n, w) { return fmtInt(n) + " " + w + (n === 1 ? "" : "s"); }
   function connName(c) { return "#" + c.id + (c.st ? "/" + c.st : ""); }
   function niceStep(span, n) {
     var raw = span / Math.max(1, n), p = Math.pow(10, Math.floor(Math.log10(raw))), f = raw / p;
@@ -354,7 +355,7 @@
     ths[sortCol].classList.add(sortDir > 0 ? "asc" : "desc");
     rows.sort(function (a, b) {
       var x = key(conns[a.dataset.i]), y = key(conns[b.dataset.i]);
-      return (x < y ? -1 : x > y ? 1 : a.dataset.i - b.dataset.i) * sortDir;
+      return x < y ? -sortDir : x > y ? sortDir : a.dataset.i - b.dataset.i;
     });
     var f = document.createDocumentFragment();
     rows.forEach(function (r) { f.appendChild(r); });
@@ -397,18 +398,18 @@
     switch (it.k) {
       case "h": text = "handshake: " + it.text; break;
       case "m":
-        text = it.op + ", " + fmtInt(it.len) + " bytes";
+        text = it.op + ", " + plural(it.len, "byte");
         if (it.frames) text += " [" + it.frames + " frames]";
-        if (it.wire != null) text += " [compressed " + it.wire + " bytes]";
-        if (it.lost) text += " [lost " + it.lost + " bytes]";
+        if (it.wire != null) text += " [compressed " + plural(it.wire, "byte") + "]";
+        if (it.lost) text += " [lost " + plural(it.lost, "byte") + "]";
         if (it.cut) text += " [cut]";
         if (it.badutf8) text += " [invalid UTF-8]";
         if (it.err) text += " decode_error: " + it.err;
         break;
-      case "f": text = it.op + (it.op === "close" ? " " + it.text : ", " + it.len + " bytes" + (it.text ? " " + it.text : "")); break;
+      case "f": text = it.op + (it.op === "close" ? " " + it.text : ", " + plural(it.len, "byte") + (it.text ? " " + it.text : "")); break;
       case "a": d.className += " a"; text = "anomaly [" + it.sev + "] " + it.code + (it.detail ? ": " + it.detail : ""); break;
-      case "g": text = "capture gap: " + it.bytes + " bytes lost"; break;
-      case "e": text = "end: " + it.frames + " frames, " + it.msgs + " messages, " + it.bytes + " bytes" + (it.undecoded ? ", " + it.undecoded + " undecoded" : ""); break;
+      case "g": text = "capture gap: " + plural(it.bytes, "byte") + " lost"; break;
+      case "e": text = "end: " + plural(it.frames, "frame") + ", " + plural(it.msgs, "message") + ", " + plural(it.bytes, "byte") + (it.undecoded ? ", " + it.undecoded + " undecoded" : ""); break;
     }
     head.appendChild(document.createTextNode(text));
     (it.app || []).forEach(function (l) { d.appendChild(el("div", "app", l)); });
@@ -489,9 +490,24 @@
   step("anomalies", anomalies);
   // The conversation shown first is that of the first anomaly's
   // connection (else the first connection); the charts highlight no
-  // connection until one is chosen.
+  // connection until one is chosen. The URL's fragment may set the view:
+  // #filter=WORDS&sort=COLUMN&desc=1&conn=ID.
+  var hash = {};
+  location.hash.slice(1).split("&").forEach(function (kv) {
+    var i = kv.indexOf("=");
+    if (i > 0) hash[decodeURIComponent(kv.slice(0, i))] = decodeURIComponent(kv.slice(i + 1).replace(/\+/g, " "));
+  });
   step("charts", function () { lanes(); rtt(); });
   step("conversation1", function () { showConv(anoms.length && anoms[0].c >= 0 ? anoms[0].c : 0); });
+  step("hash", function () {
+    if (hash.filter) { $("filter").value = hash.filter; filterRows(); }
+    if (hash.sort) {
+      cols.forEach(function (col, k) { if (col[0].toLowerCase() === hash.sort.toLowerCase()) sortCol = k; });
+      sortDir = hash.desc === "1" ? -1 : 1;
+      sortRows();
+    }
+    if (hash.conn) conns.forEach(function (c) { if (connName(c) === "#" + hash.conn) select(c.i, false); });
+  });
   step("layout", function () { return document.body.offsetHeight; });
   document.body.dataset.steps = steps.join(" ");
   var resize = null;
