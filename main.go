@@ -213,6 +213,7 @@ type config struct {
 	snaplen    int
 	noPromisc  bool
 	write      string
+	har        string // --har FILE
 	bufferSize int
 	backend    string
 	count      int
@@ -220,6 +221,7 @@ type config struct {
 	hex        bool
 	json       bool
 	html       string // --html FILE
+	extract    string // --extract DIR
 	summary    bool
 	view       output.View
 	follow     *output.Follow
@@ -389,8 +391,10 @@ func parseArgs(args []string) (*config, error) {
 	fs.BoolVar(&messages, "messages", false, "timeline: only data messages, close frames, anomalies and gaps")
 	fs.StringSliceVar(&follow, "follow", nil, "show the conversation of connection `ID` (as in #ID; repeatable, a comma list, or all) instead of the timeline")
 	fs.BoolVar(&cfg.pretty, "pretty", false, "pretty-print JSON payloads (with --follow or -V)")
+	fs.Var(once(&cfg.har), "har", "also write the WebSockets to `FILE` as HAR 1.2 (Chrome DevTools' format, with _webSocketMessages), beside the main output")
 	fs.BoolVar(&cfg.json, "json", false, "write JSON Lines (one event per line) instead of the timeline")
 	fs.Var(once(&cfg.html), "html", "also write a one-file HTML report (charts, connections, conversations, anomalies) to `FILE`")
+	fs.Var(once(&cfg.extract), "extract", "also write each message's payload to a file in `DIR` (created if missing, must be empty), listed in DIR/manifest.jsonl")
 	fs.BoolVar(&summary, "summary", false, "print the per-connection summary (default for the timeline)")
 	fs.BoolVar(&noSummary, "no-summary", false, "do not print the summary (default with --json)")
 	fs.BoolVar(&cfg.all, "all", false, "also show TLS connections that are not WebSocket (HTTPS, HTTP/2, not decrypted) in the timeline and summary")
@@ -406,7 +410,7 @@ func parseArgs(args []string) (*config, error) {
 	fs.StringVar(&maxHead, "max-head", "64KiB", "decode HTTP heads (the Upgrade request and response) of up to `BYTES`")
 	fs.StringVarP(&timeFmt, "time", "t", "relative", "show times as `FORMAT`: relative (to the first packet), absolute (UTC) or delta (to the previous row)")
 	fs.StringVar(&failOn, "fail-on", "", "exit with status 3 if an anomaly of `LEVEL` (warning or error) or above was seen")
-	fs.BoolVar(&cfg.stats, "stats", false, "print packet, connection and throughput counts to stderr at the end")
+	fs.BoolVar(&cfg.stats, "stats", false, "print packet, connection and throughput counts, and per connection timing statistics (ping round trips, message rates and sizes, close timing), to stderr at the end")
 	fs.IntVarP(&cfg.jobs, "jobs", "j", runtime.NumCPU(), "decode on `N` workers, each connection on one of them (the output is the same for every N)")
 	fs.BoolVar(&cfg.version, "version", false, "print the version and exit")
 	fs.BoolVarP(&cfg.help, "help", "h", false, "show this help and exit")
@@ -480,6 +484,9 @@ func parseArgs(args []string) (*config, error) {
 	if cfg.html == "-" {
 		return nil, usagef("--html - is not supported: standard output carries the decoded output")
 	}
+	if err := checkHAR(cfg); err != nil {
+		return nil, err
+	}
 	for _, out := range []struct{ flag, name string }{{"-w", cfg.write}, {"--html", cfg.html}} {
 		if out.name == "" || cfg.read == "" || cfg.read == "-" {
 			continue
@@ -520,6 +527,9 @@ func parseArgs(args []string) (*config, error) {
 	cfg.maxPayload = int(n)
 	if n == 0 {
 		cfg.maxPayload = -1 // decode.Options: negative keeps no payload
+	}
+	if cfg.extract != "" && cfg.maxPayload < 0 {
+		return nil, usagef("--extract writes the payloads that --max-payload keeps, and --max-payload 0 keeps none")
 	}
 	if cfg.maxInflate, err = parseSize(maxInflate); err != nil {
 		return nil, usagef("invalid --max-inflate %q: %v", maxInflate, err)
@@ -684,7 +694,32 @@ func htmlTitle(cfg *config) string {
 	return "live capture on " + cfg.iface
 }
 
-func versionString() string {
+// checkHAR checks --har: a file, not standard output (which carries the
+// main output) nor a file wscap reads or writes.
+func checkHAR(cfg *config) error {
+	if cfg.har == "" {
+		return nil
+	}
+	if cfg.har == "-" {
+		return usagef("--har - is not supported: standard output carries the timeline or JSON Lines; give a file name")
+	}
+	a, err := os.Stat(cfg.har)
+	if err != nil {
+		return nil
+	}
+	for _, other := range []string{cfg.read, cfg.write} {
+		if other == "" || other == "-" {
+			continue
+		}
+		if b, err := os.Stat(other); err == nil && os.SameFile(a, b) {
+			return usagef("--har %s would overwrite %s", cfg.har, other)
+		}
+	}
+	return nil
+}
+
+// versionNumber is the version without the Go release ("devel", "v1.2.0").
+func versionNumber() string {
 	v := version
 	if v == "" {
 		v = "devel"
@@ -692,7 +727,11 @@ func versionString() string {
 			v = bi.Main.Version
 		}
 	}
-	return fmt.Sprintf("wscap %s (%s)", v, runtime.Version())
+	return v
+}
+
+func versionString() string {
+	return fmt.Sprintf("wscap %s (%s)", versionNumber(), runtime.Version())
 }
 
 // run is the whole program: main only turns its error into an exit status.
@@ -827,6 +866,16 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	}
 
 	var exporters []output.Exporter
+	if cfg.extract != "" {
+		x, err := output.NewExtractor(cfg.extract, output.ExtractOptions{Filter: cfg.display, Stderr: stderr})
+		if errors.Is(err, output.ErrExtractNotEmpty) {
+			return usagef("%v", err)
+		}
+		if err != nil {
+			return err
+		}
+		exporters = append(exporters, x)
+	}
 	var htmlFile *os.File
 	if cfg.html != "" {
 		f, err := os.Create(cfg.html)
@@ -838,12 +887,14 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		exporters = append(exporters, output.NewHTML(f, output.HTMLOptions{
 			Title: htmlTitle(cfg), Version: versionString(), Filter: cfg.display}))
 	}
+
 	opt := output.Options{
 		Verbose:  cfg.verbose,
 		Hex:      cfg.hex,
 		Time:     cfg.timeFmt,
 		Width:    termWidth(stdout),
 		Summary:  cfg.summary,
+		Stats:    cfg.stats,
 		Timeline: true,
 		View:     cfg.view,
 		Follow:   cfg.follow,
@@ -851,6 +902,13 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		All:      cfg.all,
 		Color:    useColor(cfg.color, stdout, os.Getenv),
 		Filter:   cfg.display,
+	}
+	if cfg.har != "" {
+		f, err := os.Create(cfg.har)
+		if err != nil {
+			return err
+		}
+		exporters = append(exporters, output.NewHAR(f, output.HAROptions{Version: versionNumber(), Filter: cfg.display}))
 	}
 	pipe := pipeline.New(pipeline.Config{
 		Workers: cfg.jobs,
@@ -1042,6 +1100,14 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		}
 		if cfg.memcap > 0 {
 			fmt.Fprintf(stderr, "wscap: %d connections evicted by the memory budget (%s)\n", st.Evicted, reassembly.MemCapString(cfg.memcap))
+		}
+		// Per connection: ping round trips, rates, sizes, close timing
+		// (README, "Timing statistics").
+		if ts := pipe.Timings(); len(ts) > 0 {
+			fmt.Fprintln(stderr, "wscap: timing per connection:")
+			if err := output.WriteTimingTable(stderr, ts, termWidth(stderr)); err != nil {
+				return err
+			}
 		}
 	}
 	if readErr != nil && readErr != io.EOF {

@@ -20,6 +20,7 @@
 package app
 
 import (
+	"encoding/hex"
 	"net/netip"
 	"strings"
 
@@ -298,7 +299,9 @@ func (l *Conn) Message(m *decode.Message, from decode.Role, dst []decode.Anomaly
 	switch {
 	case l.dec != nil:
 		l.dec.decode(&msg, r)
-		l.judge(r)
+		if !msg.Incomplete {
+			l.judge(r)
+		}
 	case msg.Binary && l.cfg.Schema != nil:
 		// --proto: binary messages no protocol claims are of the schema.
 		if l.schemaDec == nil {
@@ -360,7 +363,12 @@ func describeMsg(m *Msg) string {
 	if len(p) > 16 {
 		p = p[:16]
 	}
-	s := "first " + from + " message: " + kind + " " + string(appendJSONString(nil, string(p)))
+	s := "first " + from + " message: " + kind + " "
+	if m.Binary {
+		s += hex.EncodeToString(p)
+	} else {
+		s += string(appendJSONString(nil, string(p)))
+	}
 	if len(m.Payload) > 16 {
 		s += "..."
 	}

@@ -217,7 +217,7 @@ func TestGraphQLSniff(t *testing.T) {
 			gqlS(`{"id":"1","type":"data","payload":{"data":{"s":0}}}`),
 			gqlC(`{"id":"2","type":"start","payload":{"query":"subscription S { s }"}}`),
 			gqlS(`{"id":"2","type":"data","payload":{"data":{"s":1}}}`),
-		}, []string{"json", "subscriptions-transport-ws", "subscriptions-transport-ws"}},
+		}, []string{"", "subscriptions-transport-ws", "subscriptions-transport-ws"}}, // bare JSON: only with --app json
 		{"capture starts at a subscribe", []gqlStep{
 			gqlC(`{"id":"2","type":"subscribe","payload":{"query":"subscription S { s }"}}`),
 			gqlS(`{"id":"2","type":"next","payload":{"data":{"s":1}}}`),
@@ -230,7 +230,7 @@ func TestGraphQLSniff(t *testing.T) {
 			gqlC(`{"event":"connection_init"}`),
 			gqlC(`42["connection_init",{}]`),
 			gqlC(`{"jsonrpc":"2.0","method":"connection_init","id":1}`),
-		}, []string{"", "", "", "", "", "", "", "socket.io", "socket.io"}}, // socket.io's signature (message 8) takes the connection
+		}, []string{"", "", "", "", "", "", "", "socket.io", ""}}, // socket.io's signature (message 8) takes the connection; '{' is no engine.io packet type
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, infos, _ := gqlRun(t, nil, gqlHS(""), tc.steps)
@@ -313,11 +313,87 @@ func TestGraphQLMalformed(t *testing.T) {
 			t.Errorf("%q: anomalies %+v, want %s", tc.in, anoms[0], tc.detail)
 		}
 	}
-	// An incomplete message is neither decoded nor malformed.
-	l := (&Config{}).New(gqlHS("graphql-ws"), netip.AddrPort{}, netip.AddrPort{})
-	m := &decode.Message{Opcode: decode.OpText, Payload: []byte(`{"type":"da`), Truncated: true}
-	if app, a := l.Message(m, decode.RoleServer, nil); len(a) > 0 || app != nil {
-		t.Errorf("truncated: %v %+v", a, app)
+	// An incomplete message is neither decoded nor malformed, forced or
+	// before the opening of a claimed connection.
+	for _, cfg := range []*Config{{Force: "subscriptions-transport-ws"}, {}} {
+		l := cfg.New(gqlHS("graphql-ws"), netip.AddrPort{}, netip.AddrPort{})
+		for _, from := range []decode.Role{decode.RoleServer, decode.RoleClient} {
+			m := &decode.Message{Opcode: decode.OpText, Payload: []byte(`{"type":"da`), Truncated: true}
+			if app, a := l.Message(m, from, nil); len(a) > 0 || app != nil {
+				t.Errorf("truncated (%q): %v %+v", cfg.Force, a, app)
+			}
+		}
+		if l.Protocol() != "subscriptions-transport-ws" {
+			t.Errorf("truncated (%q): protocol %q", cfg.Force, l.Protocol())
+		}
+	}
+}
+
+// A subprotocol only claims GraphQL over WebSocket: both protocols open
+// with the client's connection_init (PROTOCOL.md). The server's messages
+// before it are not decoded; a connection that opens otherwise is not
+// decoded at all (one app_malformed); one whose first messages do not
+// parse is given up after 3 of them.
+func TestGraphQLOpening(t *testing.T) {
+	for _, tc := range []struct {
+		name, sub string
+		steps     []gqlStep
+		want      []string // first unit of each message ("" none)
+		anoms     []string // anomaly of each message ("" none)
+		after     string
+	}{
+		{"server first", "graphql-transport-ws", []gqlStep{
+			gqlS(`{"type":"ping"}`), gqlC(`{"type":"connection_init"}`), gqlS(`{"type":"connection_ack"}`),
+		}, []string{
+			``,
+			`graphql-transport-ws connection_init name=null | `,
+			`graphql-transport-ws connection_ack name=null | `,
+		}, nil, "graphql-transport-ws"},
+		{"not opened by connection_init", "graphql-transport-ws", []gqlStep{
+			gqlC(`{"id":"1","type":"subscribe","payload":{"query":"{ a }"}}`), gqlS(`{"id":"1","type":"next","payload":{}}`), gqlC(`{"type":"connection_init"}`),
+		}, []string{``, ``, ``}, []string{
+			`graphql-transport-ws: the connection does not open as graphql-transport-ws does (first client message: text "{\"id\":\"1\",\"type\""...); it is not decoded as graphql-transport-ws`,
+		}, ""},
+		{"legacy: not opened by connection_init", "graphql-ws", []gqlStep{
+			gqlC(`{"id":"1","type":"start","payload":{"query":"{ a }"}}`), gqlC(`{"type":"connection_init"}`),
+		}, []string{``, ``}, []string{
+			`subscriptions-transport-ws: the connection does not open as subscriptions-transport-ws does (first client message: text "{\"id\":\"1\",\"type\""...); it is not decoded as subscriptions-transport-ws`,
+		}, ""},
+		{"wsgen: other JSON", "graphql-transport-ws", []gqlStep{
+			gqlC(`{"seq":1,"data":"x"}`), gqlS(`{"seq":1,"data":"x"}`),
+		}, []string{``, ``}, []string{
+			`graphql-transport-ws: the connection does not open as graphql-transport-ws does (first client message: text "{\"seq\":1,\"data\":"...); it is not decoded as graphql-transport-ws`,
+		}, ""},
+		{"given up", "graphql-transport-ws", []gqlStep{
+			gqlC(`{"type":"connection_init",`), gqlS(`{"id":"1"}`), gqlS(`[1]`), gqlS(`{"type":"connection_ack"}`),
+		}, []string{``, ``, ``, ``}, []string{
+			`graphql-transport-ws: message of 26 bytes is not well-formed JSON`,
+			`graphql-transport-ws: message has no "type" member`,
+			`graphql-transport-ws: text message of 3 bytes is not a JSON object; 3 messages in a row did not parse: the connection is not decoded as graphql-transport-ws any more`,
+		}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l, infos, anoms := gqlRun(t, nil, gqlHS(tc.sub), tc.steps)
+			gqlCheckUnits(t, infos, tc.want)
+			for i := range anoms {
+				var got, want string
+				if len(anoms[i]) > 1 {
+					t.Errorf("message %d: %d anomalies", i+1, len(anoms[i]))
+				}
+				if len(anoms[i]) > 0 {
+					got = anoms[i][0].Detail
+				}
+				if i < len(tc.anoms) {
+					want = tc.anoms[i]
+				}
+				if got != want {
+					t.Errorf("message %d: anomaly\n got %s\nwant %s", i+1, got, want)
+				}
+			}
+			if l.Protocol() != tc.after {
+				t.Errorf("protocol %q, want %q", l.Protocol(), tc.after)
+			}
+		})
 	}
 }
 
@@ -410,17 +486,19 @@ func FuzzGraphQL(f *testing.F) {
 		for i, p := range bytes.Split(in, []byte{0}) {
 			steps = append(steps, gqlStep{client: (i+int(mode))%2 == 0, text: string(p)})
 		}
-		l, infos, _ := gqlRun(t, nil, gqlHS(sub), steps)
-		for _, info := range infos {
-			if info == nil {
-				continue
+		for _, cfg := range []*Config{nil, {Force: []string{"graphql-transport-ws", "subscriptions-transport-ws"}[mode%2]}} {
+			l, infos, _ := gqlRun(t, cfg, gqlHS(sub), steps)
+			for _, info := range infos {
+				if info == nil {
+					continue
+				}
+				for i := range info.Units {
+					gqlCheckValid(t, &info.Units[i])
+				}
 			}
-			for i := range info.Units {
-				gqlCheckValid(t, &info.Units[i])
+			if l.MemSize() > 4<<20 {
+				t.Fatalf("MemSize %d", l.MemSize())
 			}
-		}
-		if l.MemSize() > 4<<20 {
-			t.Fatalf("MemSize %d", l.MemSize())
 		}
 	})
 }
@@ -447,7 +525,7 @@ func TestGraphQLAppSync(t *testing.T) {
 // subscriptions-transport-ws 0.11 client and server, recorded with node):
 // UUID ids, a legacy start sent before connection_ack, data after stop.
 func TestGraphQLLibraryTraffic(t *testing.T) {
-	_, infos, anoms := gqlRun(t, &Config{Force: "graphql-transport-ws"}, gqlHS("graphql-transport-ws"), []gqlStep{
+	_, infos, anoms := gqlRun(t, nil, gqlHS("graphql-transport-ws"), []gqlStep{
 		gqlC(`{"type":"connection_init"}`),
 		gqlS(`{"type":"connection_ack"}`),
 		gqlC(`{"id":"4a90164f-7346-437c-986b-99a81ec7f1b6","type":"subscribe","payload":{"query":"{ nope }"}}`),

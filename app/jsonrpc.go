@@ -197,6 +197,13 @@ func (d *jrpcDecoder) batch(b []byte, fromClient bool, r *Result) {
 		r.Malformed(protoJSONRPC, "batch of %d bytes is not a JSON array", len(b))
 		return
 	}
+	if count > 0 && invalid == count {
+		// An array none of whose elements is JSON-RPC is other JSON,
+		// not a batch (JSON-RPC 2.0 §6 answers it with one error, but
+		// it is shown raw here).
+		r.Malformed(protoJSONRPC, "array of %d elements, none a JSON-RPC request or response", count)
+		return
+	}
 	info := "count=" + strconv.Itoa(count)
 	switch {
 	case count == 0:

@@ -108,8 +108,8 @@ func TestJSONRPCSpecExamples(t *testing.T) {
 			gqlC(`[1,2,3]`),
 		}, []string{
 			`json-rpc notification name="x" | "x"`,
-			`json-rpc batch name=null count=1 | count=1 (1 not JSON-RPC)`,
-			`json-rpc batch name=null count=3 | count=3 (3 not JSON-RPC)`,
+			`!`, // an array none of whose elements is JSON-RPC is malformed, not a batch
+			`!`,
 		}},
 		{"batch", []gqlStep{
 			gqlC(`[
@@ -320,6 +320,38 @@ func TestJSONRPCSniff(t *testing.T) {
 			t.Errorf("path %s selects JSON-RPC", p)
 		}
 	}
+	// Claimed by the subprotocol or found by content, not forced: 3
+	// messages in a row that do not parse, before any did, and the
+	// connection is not decoded as JSON-RPC any more; forced, never.
+	for _, tc := range []struct {
+		name  string
+		cfg   *Config
+		hs    *decode.Handshake
+		after string
+	}{
+		{"subprotocol", nil, jrpcHS("jsonrpc", "/"), ""},
+		{"path", nil, jrpcHS("", "/jsonrpc"), ""},
+		{"forced", &Config{Force: "json-rpc"}, jrpcHS("jsonrpc", "/"), "json-rpc"},
+	} {
+		l, infos, anoms := gqlRun(t, tc.cfg, tc.hs, []gqlStep{
+			gqlC(`hello`), gqlS(`{"id":1}`), gqlC(`"text"`), gqlC(`{"jsonrpc":"2.0","method":"tick","id":1}`),
+		})
+		for i := range 3 {
+			if infos[i] != nil || len(anoms[i]) != 1 || strings.Contains(anoms[i][0].Detail, "any more") != (i == 2 && tc.after == "") {
+				t.Errorf("%s: message %d: %+v %+v", tc.name, i+1, infos[i], anoms[i])
+			}
+		}
+		if l.Protocol() != tc.after || (infos[3] != nil) != (tc.after != "") {
+			t.Errorf("%s: protocol %q, last message %+v", tc.name, l.Protocol(), infos[3])
+		}
+	}
+	// A unit before: never given up.
+	l, infos, _ = gqlRun(t, nil, jrpcHS("jsonrpc", "/"), []gqlStep{
+		gqlC(`{"jsonrpc":"2.0","method":"tick"}`), gqlC(`hello`), gqlS(`{"id":1}`), gqlC(`"text"`), gqlC(`{"jsonrpc":"2.0","method":"tick"}`),
+	})
+	if l.Protocol() != "json-rpc" || infos[4] == nil {
+		t.Errorf("given up after a unit: %q", l.Protocol())
+	}
 }
 
 func TestJSONRPCBounded(t *testing.T) {
@@ -366,17 +398,19 @@ func FuzzJSONRPC(f *testing.F) {
 		for i, p := range bytes.Split(in, []byte{0}) {
 			steps = append(steps, gqlStep{client: (i+int(mode))%2 == 0, text: string(p)})
 		}
-		l, infos, _ := gqlRun(t, nil, hs, steps)
-		for _, info := range infos {
-			if info == nil {
-				continue
+		for _, cfg := range []*Config{nil, {Force: "json-rpc"}} {
+			l, infos, _ := gqlRun(t, cfg, hs, steps)
+			for _, info := range infos {
+				if info == nil {
+					continue
+				}
+				for i := range info.Units {
+					gqlCheckValid(t, &info.Units[i])
+				}
 			}
-			for i := range info.Units {
-				gqlCheckValid(t, &info.Units[i])
+			if l.MemSize() > 4<<20 {
+				t.Fatalf("MemSize %d", l.MemSize())
 			}
-		}
-		if l.MemSize() > 4<<20 {
-			t.Fatalf("MemSize %d", l.MemSize())
 		}
 	})
 }

@@ -24,8 +24,16 @@ func sv(p ...[]byte) mqttMsg { return mqttMsg{p: bytes.Join(p, nil)} }
 
 // mqttRun runs msgs through a connection's application layer as the
 // decoder would and renders what each message got: its units (one line
-// each), "partial", and anomalies as "! detail".
+// each), "partial", and anomalies as "! detail". proto is the selected
+// subprotocol ("-": no handshake).
 func mqttRun(t testing.TB, proto string, msgs []mqttMsg) (string, []string) {
+	t.Helper()
+	return mqttRunCfg(t, &Config{}, proto, msgs)
+}
+
+// mqttRunCfg is mqttRun with a configuration (cfg.Force to decode a
+// conversation taken anywhere, without waiting for its opening).
+func mqttRunCfg(t testing.TB, cfg *Config, proto string, msgs []mqttMsg) (string, []string) {
 	t.Helper()
 	var hs *decode.Handshake
 	if proto != "-" {
@@ -34,7 +42,7 @@ func mqttRun(t testing.TB, proto string, msgs []mqttMsg) (string, []string) {
 			hs.OfferedProtocols = []string{proto}
 		}
 	}
-	c := (&Config{}).New(hs, netip.MustParseAddrPort("10.0.0.1:5000"), netip.MustParseAddrPort("10.0.0.2:80"))
+	c := cfg.New(hs, netip.MustParseAddrPort("10.0.0.1:5000"), netip.MustParseAddrPort("10.0.0.2:80"))
 	var out []string
 	for i, m := range msgs {
 		dm := &decode.Message{N: i + 1, Opcode: decode.OpBinary, Payload: bytes.Clone(m.p), Truncated: m.cut}
@@ -139,18 +147,19 @@ func TestMQTT(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		proto string
+		force bool // --app mqtt: a conversation taken after its CONNECT
 		msgs  []mqttMsg
 		want  []string
 	}{
-		{"3.1.1 connect", "mqtt", []mqttMsg{cl(connect311), sv(mqttPkt(0x20, mb(1, 5)))}, []string{
+		{"3.1.1 connect", "mqtt", false, []mqttMsg{cl(connect311), sv(mqttPkt(0x20, mb(1, 5)))}, []string{
 			`mqtt CONNECT protocol_name="MQTT" protocol_level=4 clean_session=true keep_alive=10 client_id="c1" will_topic="w/t" will_qos=1 will_retain=false will_payload="bye" username="user" password="pw" : client_id="c1" v3.1.1 clean keep_alive=10 will="w/t" username="user"`,
 			`mqtt CONNACK session_present=true return_code=5 : Connection Refused, not authorized session_present`,
 		}},
-		{"3.1 MQIsdp", "mqttv3.1", []mqttMsg{cl(mqttPkt(0x10, ms("MQIsdp"), mb(3, 0, 0, 0), ms("old"))), sv(connack)}, []string{
+		{"3.1 MQIsdp", "mqttv3.1", false, []mqttMsg{cl(mqttPkt(0x10, ms("MQIsdp"), mb(3, 0, 0, 0), ms("old"))), sv(connack)}, []string{
 			`mqtt CONNECT protocol_name="MQIsdp" protocol_level=3 clean_session=false keep_alive=0 client_id="old" : client_id="old" v3.1 keep_alive=0`,
 			`mqtt CONNACK session_present=false return_code=0 : Connection Accepted`,
 		}},
-		{"5.0 connect", "mqtt", []mqttMsg{
+		{"5.0 connect", "mqtt", false, []mqttMsg{
 			cl(connect5),
 			sv(mqttPkt(0x20, mb(0, 0x87), mprops(mb(0x1F), ms("nope"), mb(0x26), ms("k"), ms("v"), mb(0x26), ms("k"), ms("w"), mb(0x22, 0, 10)))),
 			sv(mqttPkt(0x20, mb(0, 0), mprops(mb(0x12), ms("assigned"), mb(0x24, 1), mb(0x27, 0, 1, 0, 0)))),
@@ -159,7 +168,7 @@ func TestMQTT(t *testing.T) {
 			`mqtt CONNACK session_present=false reason_code=135 properties={"reason_string":"nope","topic_alias_maximum":10,"user_property":[["k","v"],["k","w"]]} : Not authorized "nope"`,
 			`mqtt CONNACK session_present=false reason_code=0 properties={"assigned_client_identifier":"assigned","maximum_qos":1,"maximum_packet_size":65536} : Success`,
 		}},
-		{"3.1.1 publish flow", "mqtt", []mqttMsg{
+		{"3.1.1 publish flow", "mqtt", false, []mqttMsg{
 			cl(connect311), sv(connack),
 			// §3.3.2.3 example: topic "a/b", packet identifier 10.
 			cl(mqttPkt(0x32, ms("a/b"), mb(0, 10), []byte("hello"))),
@@ -179,7 +188,7 @@ func TestMQTT(t *testing.T) {
 			`mqtt PUBCOMP id=11 : id=11`,
 			`mqtt PUBLISH name="x" qos=0 retain=true dup=false payload="" : "x" qos=0 retain (0 bytes)`,
 		}},
-		{"3.1.1 subscribe", "mqtt", []mqttMsg{
+		{"3.1.1 subscribe", "mqtt", false, []mqttMsg{
 			cl(connect311),
 			// §3.8.3 example: "a/b" QoS 1, "c/d" QoS 2; §3.9.3: 0, 2, 0x80.
 			cl(mqttPkt(0x82, mb(0, 10), ms("a/b"), mb(1), ms("c/d"), mb(2))),
@@ -195,7 +204,7 @@ func TestMQTT(t *testing.T) {
 			`mqtt UNSUBACK id=12 : id=12`,
 			`mqtt PINGREQ : `, `mqtt PINGRESP : `, `mqtt DISCONNECT : `,
 		}},
-		{"5.0 packets", "mqtt", []mqttMsg{
+		{"5.0 packets", "mqtt", false, []mqttMsg{
 			cl(connect5),
 			cl(mqttPkt(0x32, ms("t"), mb(0, 1), mprops(mb(0x01, 1, 0x02, 0, 0, 0, 60, 0x03), ms("text/plain"), mb(0x08), ms("r"), mb(0x09), ms("\x00\xff"), mb(0x23, 0, 3), mb(0x0B, 0x81, 1)), []byte("hi"))),
 			cl(mqttPkt(0x30, ms(""), mprops(mb(0x23, 0, 3)), []byte("again"))),
@@ -226,7 +235,7 @@ func TestMQTT(t *testing.T) {
 			`mqtt AUTH reason_code=25 properties={"authentication_method":"SCRAM","authentication_data":"data"} : Re-authenticate`,
 			`mqtt AUTH reason_code=0 : Success`,
 		}},
-		{"packets across and within messages", "mqtt", func() []mqttMsg {
+		{"packets across and within messages", "mqtt", false, func() []mqttMsg {
 			// mqtt.js writes the pieces of one packet as separate messages.
 			var ms []mqttMsg
 			for _, b := range connect311 {
@@ -244,7 +253,7 @@ func TestMQTT(t *testing.T) {
 		}(), `mqtt CONNECT protocol_name="MQTT" protocol_level=4 clean_session=true keep_alive=10 client_id="c1" will_topic="w/t" will_qos=1 will_retain=false will_payload="bye" username="user" password="pw" : client_id="c1" v3.1.1 clean keep_alive=10 will="w/t" username="user"`),
 			`mqtt CONNACK session_present=false return_code=0 : Connection Accepted | mqtt PUBLISH name="a" qos=0 retain=false dup=false payload="xyz" : "a" qos=0 (3 bytes)`,
 			`mqtt PUBLISH name="a" qos=0 retain=false dup=false payload="xyz" : "a" qos=0 (3 bytes) | mqtt PINGRESP : `)},
-		{"malformed and resync", "mqtt", []mqttMsg{
+		{"malformed and resync", "mqtt", false, []mqttMsg{
 			cl(connect311),
 			cl(mqttPkt(0x00)),
 			cl(mqttPkt(0xF0)),
@@ -281,7 +290,7 @@ func TestMQTT(t *testing.T) {
 			`mqtt PINGREQ :  | ! mqtt: reserved packet type 0 at byte 2`,
 			`mqtt PINGREQ : `,
 		}},
-		{"5.0 malformed properties", "mqtt", []mqttMsg{
+		{"5.0 malformed properties", "mqtt", false, []mqttMsg{
 			cl(connect5),
 			sv(mqttPkt(0x40, mb(0, 1, 0), mprops(mb(0x7f, 1)))),
 			sv(mqttPkt(0x40, mb(0, 1, 0), mb(3, 0x1F, 0, 5))),
@@ -294,19 +303,19 @@ func TestMQTT(t *testing.T) {
 			`! mqtt: PUBACK: packet shorter than its fields (remaining length 8)`,
 			`! mqtt: PUBLISH: property list overruns its length`,
 		}},
-		{"level 5 guessed without CONNECT", "mqtt", []mqttMsg{
+		{"level 5 guessed without CONNECT", "mqtt", true, []mqttMsg{
 			sv(mqttPkt(0x40, mb(0, 1, 0x10))),
 			sv(mqttPkt(0x90, mb(0, 2), mprops(), mb(1))),
 		}, []string{
 			`mqtt PUBACK id=1 reason_code=16 : id=1 No matching subscribers`,
 			`mqtt SUBACK id=2 codes=[1] : id=2 Granted QoS 1`,
 		}},
-		{"mqttv5 subprotocol", "mqttv5", []mqttMsg{
+		{"mqttv5 subprotocol", "mqttv5", true, []mqttMsg{
 			sv(mqttPkt(0x30, ms("t"), mprops(), []byte("p"))),
 		}, []string{
 			`mqtt PUBLISH name="t" qos=0 retain=false dup=false payload="p" : "t" qos=0 (1 bytes)`,
 		}},
-		{"incomplete message", "mqtt", []mqttMsg{
+		{"incomplete message", "mqtt", false, []mqttMsg{
 			cl(connect311),
 			{client: true, p: append(mqttPkt(0xC0), mqttPkt(0x30, ms("t"), []byte("abc"))[:5]...), cut: true},
 			cl([]byte("bc")), // the rest of the cut packet: no packet starts here
@@ -319,7 +328,11 @@ func TestMQTT(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, got := mqttRun(t, tc.proto, tc.msgs)
+			cfg := &Config{}
+			if tc.force {
+				cfg.Force = "mqtt"
+			}
+			p, got := mqttRunCfg(t, cfg, tc.proto, tc.msgs)
 			if p != "mqtt" {
 				t.Errorf("protocol %q", p)
 			}
@@ -360,7 +373,8 @@ func TestMQTTBigPacket(t *testing.T) {
 		t.Errorf("last message: %.200s ... %.100s", last, last[max(0, len(last)-100):])
 	}
 	// The whole packet in one message is cut the same way.
-	_, got = mqttRun(t, "mqtt", []mqttMsg{cl(pub)})
+	forced := &Config{Force: "mqtt"}
+	_, got = mqttRunCfg(t, forced, "mqtt", []mqttMsg{cl(pub)})
 	if !strings.HasSuffix(got[0], `" payload_truncated=true : "big" qos=1 id=5 (1500000 bytes)`) || len(got[0]) > mqttKeep+200 {
 		t.Errorf("one message: %.100s", got[0])
 	}
@@ -370,7 +384,7 @@ func TestMQTTBigPacket(t *testing.T) {
 		filters = append(filters, append(ms("t/"+strconv.Itoa(100000+i)), 0))
 	}
 	sub := mqttPkt(0x82, mb(0, 9), bytes.Join(filters, nil))
-	_, got = mqttRun(t, "mqtt", []mqttMsg{cl(sub[:1000]), cl(sub[1000:])})
+	_, got = mqttRunCfg(t, forced, "mqtt", []mqttMsg{cl(sub[:1000]), cl(sub[1000:])})
 	if got[0] != "partial" || !strings.Contains(got[1], `mqtt SUBSCRIBE name="t/100000" id=9 topics=[{"topic":"t/100000","qos":0},`) || !strings.HasSuffix(got[1], "(1100002 bytes, cut)") {
 		t.Errorf("subscribe: %.100s ... %s", got[1], got[1][max(0, len(got[1])-100):])
 	}
@@ -383,9 +397,13 @@ func TestMQTTDetect(t *testing.T) {
 		m     mqttMsg
 		want  string
 	}{
-		{"subprotocol mqtt", "mqtt", cl(mqttPkt(0xC0)), "mqtt"},
-		{"subprotocol MQTTv3.1", "MQTTv3.1", cl(mqttPkt(0xC0)), "mqtt"},
-		{"subprotocol mqttv3.1.1", "mqttv3.1.1", cl(mqttPkt(0xC0)), "mqtt"},
+		{"subprotocol mqtt", "mqtt", cl(connect311), "mqtt"},
+		{"subprotocol MQTTv3.1", "MQTTv3.1", cl(mqttPkt(0x10, ms("MQIsdp"), mb(3, 2, 0, 60), ms("x"))), "mqtt"},
+		{"subprotocol mqttv3.1.1", "mqttv3.1.1", cl(connect311), "mqtt"},
+		{"subprotocol mqtt, opened by the fixed header alone", "mqtt", cl(mb(0x10)), "mqtt"},            // mqtt.js writes it first
+		{"subprotocol mqtt, server speaks first", "mqtt", sv(connack), "mqtt"},                          // not decided yet
+		{"subprotocol mqtt, not opened by CONNECT", "mqtt", cl(mqttPkt(0xC0)), ""},                      // MQTT §3.1
+		{"subprotocol mqtt, text", "mqtt", mqttMsg{client: true, text: true, p: []byte(`{"a":1}`)}, ""}, // wsgen's claim
 		{"sniff 3.1.1", "", cl(connect311), "mqtt"},
 		{"sniff 5.0", "", cl(connect5), "mqtt"},
 		{"sniff 3.1", "", cl(mqttPkt(0x10, ms("MQIsdp"), mb(3, 2, 0, 60), ms("x"))), "mqtt"},
@@ -414,6 +432,82 @@ func TestMQTTDetect(t *testing.T) {
 	}
 }
 
+// A subprotocol only claims MQTT: the client's first packet must be
+// CONNECT (MQTT §3.1); what comes before it is not decoded, a connection
+// that opens otherwise is not decoded at all, and one whose first messages
+// do not parse is given up after 3 of them.
+func TestMQTTOpening(t *testing.T) {
+	notOpen := `! mqtt: the connection does not open as mqtt does (first client message: binary c000); it is not decoded as mqtt`
+	for _, tc := range []struct {
+		name  string
+		proto string
+		msgs  []mqttMsg
+		want  []string
+		after string // the protocol after the messages
+	}{
+		{"server first, then CONNECT", "mqtt", []mqttMsg{sv(connack), cl(connect311), sv(connack)}, []string{
+			``,
+			`mqtt CONNECT protocol_name="MQTT" protocol_level=4 clean_session=true keep_alive=10 client_id="c1" will_topic="w/t" will_qos=1 will_retain=false will_payload="bye" username="user" password="pw" : client_id="c1" v3.1.1 clean keep_alive=10 will="w/t" username="user"`,
+			`mqtt CONNACK session_present=false return_code=0 : Connection Accepted`,
+		}, "mqtt"},
+		{"mqtt.js: the fixed header alone", "mqtt", []mqttMsg{cl(connect311[:1]), cl(connect311[1:2]), cl(connect311[2:])}, []string{
+			`partial`, `partial`,
+			`mqtt CONNECT protocol_name="MQTT" protocol_level=4 clean_session=true keep_alive=10 client_id="c1" will_topic="w/t" will_qos=1 will_retain=false will_payload="bye" username="user" password="pw" : client_id="c1" v3.1.1 clean keep_alive=10 will="w/t" username="user"`,
+		}, "mqtt"},
+		{"opened by PINGREQ", "mqtt", []mqttMsg{cl(mqttPkt(0xC0)), cl(connect311), sv(connack)}, []string{
+			notOpen, ``, ``,
+		}, ""},
+		{"forced: no opening needed", "force", []mqttMsg{cl(mqttPkt(0xC0))}, []string{`mqtt PINGREQ : `}, "mqtt"},
+		{"3 malformed in a row", "mqtt", []mqttMsg{
+			cl(mqttPkt(0x10)),
+			sv(mqttPkt(0x00)),
+			cl(mqttPkt(0xF0)),
+			cl(connect311),
+		}, []string{
+			`! mqtt: CONNECT: packet shorter than its fields (remaining length 0)`,
+			`! mqtt: reserved packet type 0 at byte 0`,
+			`! mqtt: reserved packet type 15 at byte 0; 3 messages in a row did not parse: the connection is not decoded as mqtt any more`,
+			``,
+		}, ""},
+		{"2 malformed, then a packet", "mqtt", []mqttMsg{
+			cl(mqttPkt(0x10)),
+			sv(mqttPkt(0x00)),
+			sv(connack),
+			sv(mqttPkt(0x00)),
+			sv(mqttPkt(0x00)),
+		}, []string{
+			`! mqtt: CONNECT: packet shorter than its fields (remaining length 0)`,
+			`! mqtt: reserved packet type 0 at byte 0`,
+			`mqtt CONNACK session_present=false return_code=0 : Connection Accepted`,
+			`! mqtt: reserved packet type 0 at byte 0`,
+			`! mqtt: reserved packet type 0 at byte 0`,
+		}, "mqtt"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, proto := &Config{}, tc.proto
+			if proto == "force" {
+				cfg.Force, proto = "mqtt", ""
+			}
+			p, got := mqttRunCfg(t, cfg, proto, tc.msgs)
+			if p != tc.after {
+				t.Errorf("protocol %q, want %q", p, tc.after)
+			}
+			for i := range max(len(got), len(tc.want)) {
+				var g, w string
+				if i < len(got) {
+					g = got[i]
+				}
+				if i < len(tc.want) {
+					w = tc.want[i]
+				}
+				if g != w {
+					t.Errorf("message %d:\n got %s\nwant %s", i+1, g, w)
+				}
+			}
+		})
+	}
+}
+
 // FuzzMQTT runs arbitrary messages, in sequence, through an MQTT
 // connection: the input is cut into messages at "||"; every third message
 // is the server's, and a message starting with 0xEE is marked truncated.
@@ -432,6 +526,7 @@ func FuzzMQTT(f *testing.F) {
 		for i, part := range bytes.Split(b, []byte("||")) {
 			msgs = append(msgs, mqttMsg{client: i%3 != 1, p: part, cut: len(part) > 0 && part[0] == 0xEE})
 		}
-		mqttRun(t, "mqtt", msgs)
+		mqttRunCfg(t, &Config{Force: "mqtt"}, "mqtt", msgs) // the decoder on anything
+		mqttRun(t, "mqtt", msgs)                            // the opening and give-up rules
 	})
 }

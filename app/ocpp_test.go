@@ -8,11 +8,13 @@ import (
 
 func TestOCPP(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		sub  string
-		msgs []swoMsg
-		want []string
-		bad  int
+		name  string
+		sub   string
+		force bool // --app ocpp: the decoder on anything, never given up
+		msgs  []swoMsg
+		want  []string
+		bad   int
+		after string // the protocol after the messages ("ocpp" when empty)
 	}{{
 		// OCPP-J 1.6 §4.2 examples, answered both ways.
 		name: "1.6 calls both ways",
@@ -65,8 +67,9 @@ func TestOCPP(t *testing.T) {
 			`SEND "NotifyPeriodicEventStream" id="n1" payload={"id":1,"pending":0,"basetime":"2024-01-01T00:00:00Z","data":[]} version="2.1"`,
 		},
 	}, {
-		name: "malformed",
-		sub:  "ocpp1.6",
+		name:  "malformed",
+		sub:   "ocpp1.6",
+		force: true,
 		msgs: []swoMsg{
 			swoCli(`{"not":"an array"}`),
 			swoCli(`[9,"x",{}]`),
@@ -81,6 +84,36 @@ func TestOCPP(t *testing.T) {
 		},
 		bad: 10,
 	}, {
+		// Chosen by the subprotocol, not forced: 3 messages in a row that
+		// do not parse, before any did, and the connection is given up.
+		name: "given up",
+		sub:  "ocpp1.6",
+		msgs: []swoMsg{
+			swoCli(`{"not":"an array"}`),
+			swoSrv(`hello`),
+			swoCli(`[9,"x",{}]`),
+			swoCli(`[2,"1","Heartbeat",{}]`),
+		},
+		bad:   3,
+		after: "-",
+	}, {
+		// A message that parses resets the count, and once a unit was
+		// decoded the connection is never given up.
+		name: "not given up after a unit",
+		sub:  "ocpp1.6",
+		msgs: []swoMsg{
+			swoCli(`hello`),
+			swoCli(`hello`),
+			swoCli(`[2,"1","Heartbeat",{}]`),
+			swoCli(`hello`), swoCli(`hello`), swoCli(`hello`),
+			swoSrv(`[3,"1",{}]`),
+		},
+		want: []string{
+			`CALL "Heartbeat" id="1" payload={} version="1.6"`,
+			`CALLRESULT "Heartbeat" id="1" payload={} version="1.6"`,
+		},
+		bad: 5,
+	}, {
 		name: "lenient CALLERROR and numeric id",
 		sub:  "ocpp1.6",
 		msgs: []swoMsg{swoSrv(`[2,17,"Reset",{"type":"Hard"}]`), swoCli(`[4,17,"InternalError"]`)},
@@ -94,9 +127,20 @@ func TestOCPP(t *testing.T) {
 		msgs: []swoMsg{{text: `[2,"1","Heartbeat",{`, incomplete: true}},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			l, out := swoRun(t, tc.sub, nil, tc.msgs...)
-			if l.Protocol() != "ocpp" {
-				t.Fatalf("protocol %q", l.Protocol())
+			cfg := &Config{}
+			if tc.force {
+				cfg.Force = "ocpp"
+			}
+			l, out := swoRun(t, tc.sub, cfg, tc.msgs...)
+			after := tc.after
+			switch after {
+			case "":
+				after = "ocpp"
+			case "-":
+				after = ""
+			}
+			if l.Protocol() != after {
+				t.Fatalf("protocol %q, want %q", l.Protocol(), after)
 			}
 			got := swoAll(out)
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
@@ -189,5 +233,6 @@ func FuzzOCPP(f *testing.F) {
 		for _, sub := range []string{"ocpp1.6", ""} {
 			swoRun(t, sub, nil, swoMsg{text: a}, swoMsg{text: b, fromServer: server}, swoMsg{text: a, fromServer: !server})
 		}
+		swoRun(t, "", &Config{Force: "ocpp"}, swoMsg{text: a}, swoMsg{text: b, fromServer: server}, swoMsg{text: a, fromServer: !server})
 	})
 }

@@ -20,6 +20,7 @@ func phxBin(kind byte, fields []string, payload string) string {
 func TestPhoenix(t *testing.T) {
 	for _, tc := range []struct {
 		name, path string
+		force      string // --app: the decoder on anything, never given up
 		msgs       []wm
 		proto      string
 		want       []string
@@ -97,7 +98,7 @@ func TestPhoenix(t *testing.T) {
 			},
 		},
 		{
-			name: "malformed", path: "/live/websocket?vsn=2.0.0&_csrf_token=x",
+			name: "malformed", path: "/live/websocket?vsn=2.0.0&_csrf_token=x", force: "phoenix",
 			msgs: []wm{
 				cli(`hello`),
 				cli(`[null,"1","t","e"]`),
@@ -122,9 +123,52 @@ func TestPhoenix(t *testing.T) {
 				`phoenix event name="lv:phx-F" id="4" join_ref="4" payload={"type":"click","value":{"x":1}} | "lv:phx-F" {"type":"click","value":{"x":1}} ref=4`,
 			},
 		},
+		{
+			// Chosen by the path, not forced: 3 messages in a row that do
+			// not parse, before any did, and the connection is given up.
+			name: "given up", path: "/live/websocket?vsn=2.0.0&_csrf_token=x",
+			msgs: []wm{
+				cli(`hello`),
+				srv(`[null,"1","t","e"]`),
+				cli(`{"topic":"t","event":"e"}`),
+				cli(`[null,"5","phoenix","heartbeat",{}]`),
+			},
+			proto: "",
+			want: []string{
+				`!app_malformed: phoenix: text message is not a Phoenix message ([join_ref, ref, topic, event, payload] or {"topic","event","payload","ref"})`,
+				`!app_malformed: phoenix: text message is not a Phoenix message ([join_ref, ref, topic, event, payload] or {"topic","event","payload","ref"})`,
+				`!app_malformed: phoenix: text message is not a Phoenix message ([join_ref, ref, topic, event, payload] or {"topic","event","payload","ref"}); 3 messages in a row did not parse: the connection is not decoded as phoenix any more`,
+				``,
+			},
+		},
+		{
+			// A message that parses resets the count, and once one did the
+			// connection is never given up; an incomplete message is no
+			// malformed one.
+			name: "not given up", path: "/live/websocket?vsn=2.0.0&_csrf_token=x",
+			msgs: []wm{
+				cli(`hello`),
+				cli(`hello`),
+				{c: true, inc: true, p: `[null,"1","t","e",{`},
+				cli(`[null,"5","phoenix","heartbeat",{}]`),
+				cli(`hello`), cli(`hello`), cli(`hello`),
+				srv(`[null,"5","phoenix","phx_reply",{"response":{},"status":"ok"}]`),
+			},
+			proto: "phoenix",
+			want: []string{
+				`!app_malformed: phoenix: text message is not a Phoenix message ([join_ref, ref, topic, event, payload] or {"topic","event","payload","ref"})`,
+				`!app_malformed: phoenix: text message is not a Phoenix message ([join_ref, ref, topic, event, payload] or {"topic","event","payload","ref"})`,
+				``,
+				`phoenix heartbeat name="phoenix" id="5" join_ref=null payload={} | "phoenix" {} ref=5`,
+				`!app_malformed: phoenix: text message is not a Phoenix message ([join_ref, ref, topic, event, payload] or {"topic","event","payload","ref"})`,
+				`!app_malformed: phoenix: text message is not a Phoenix message ([join_ref, ref, topic, event, payload] or {"topic","event","payload","ref"})`,
+				`!app_malformed: phoenix: text message is not a Phoenix message ([join_ref, ref, topic, event, payload] or {"topic","event","payload","ref"})`,
+				`phoenix phx_reply name="phoenix" id="5" join_ref=null payload={"response":{},"status":"ok"} status="ok" | "phoenix" ok {} ref=5`,
+			},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			proto, got := appRun(t, tc.path, "", tc.msgs)
+			proto, got := appRunCfg(t, &Config{Force: tc.force}, tc.path, "", tc.msgs)
 			if proto != tc.proto {
 				t.Errorf("protocol %q, want %q", proto, tc.proto)
 			}
@@ -167,15 +211,13 @@ func TestPhoenixDetection(t *testing.T) {
 			cli(`let's phx_join "heartbeat" later`),
 			cli(`["phx_join","heartbeat"]`),
 			cli(`{"type":"heartbeat","event":"phx_join"}`),
-			cli(`{"jsonrpc":"2.0","method":"phx_join","params":["heartbeat"],"id":1}`),
 			cli(`[null,"1","phoenix","heartbeat","x"]`),
 			cli(`[{},"1","phoenix","heartbeat",{}]`),
-		}, "json"},
+		}, ""},
+		// A JSON-RPC request naming Phoenix's events is JSON-RPC.
+		{"/ws", []wm{cli(`{"jsonrpc":"2.0","method":"phx_join","params":["heartbeat"],"id":1}`)}, "json-rpc"},
 	} {
 		proto, _ := appRun(t, tc.path, "", tc.msgs)
-		if tc.proto == "json" {
-			tc.proto = ""
-		}
 		if proto != tc.proto {
 			t.Errorf("%s %v: protocol %q, want %q", tc.path, tc.msgs, proto, tc.proto)
 		}
@@ -207,5 +249,6 @@ func FuzzPhoenix(f *testing.F) {
 			path = "/socket/websocket?vsn=2.0.0"
 		}
 		appRun(t, path, "", msgs)
+		appRunCfg(t, &Config{Force: "phoenix"}, path, "", msgs)
 	})
 }

@@ -63,14 +63,15 @@ func TestSIP(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		proto string
+		force bool // --app sip: the decoder on anything, never given up
 		msgs  []mqttMsg
 		want  []string
 	}{
-		{"register", "sip", []mqttMsg{sipText(true, sipRegister), sipText(false, sipRegisterOK)}, []string{
+		{"register", "sip", false, []mqttMsg{sipText(true, sipRegister), sipText(false, sipRegisterOK)}, []string{
 			`sip REGISTER name="sip:proxy.example.com" id=1 method="REGISTER" call_id="aiuy7k9njasd" from="sip:alice@example.com;tag=65bnmj.34asd" to="sip:alice@example.com" cseq="1 REGISTER" headers={"Via":"SIP/2.0/WSS df7jal23ls0d.invalid;branch=z9hG4bKasudf","From":"sip:alice@example.com;tag=65bnmj.34asd","To":"sip:alice@example.com","Call-ID":"aiuy7k9njasd","CSeq":"1 REGISTER","Max-Forwards":"70","Supported":"path, outbound, gruu","Contact":"<sip:alice@df7jal23ls0d.invalid;transport=ws> ;reg-id=1 ;+sip.instance=\"<urn:uuid:f81-7dec-14a06cf1>\""} : "sip:proxy.example.com" id=1`,
 			`sip response id=1 status=200 reason="OK" method="REGISTER" call_id="aiuy7k9njasd" from="sip:alice@example.com;tag=65bnmj.34asd" to="sip:alice@example.com;tag=12isjljn8" cseq="1 REGISTER" headers={"Via":"SIP/2.0/WSS df7jal23ls0d.invalid;branch=z9hG4bKasudf","From":"sip:alice@example.com;tag=65bnmj.34asd","To":"sip:alice@example.com;tag=12isjljn8","Call-ID":"aiuy7k9njasd","CSeq":"1 REGISTER","Supported":"outbound, gruu","Contact":"<sip:alice@df7jal23ls0d.invalid;transport=ws> ;reg-id=1 ;expires=3600"} : 200 OK REGISTER id=1`,
 		}},
-		{"invite compact, binary, keep-alive", "SIP", []mqttMsg{
+		{"invite compact, binary, keep-alive", "SIP", false, []mqttMsg{
 			{client: true, p: crlf(sipInvite)},
 			sipText(false, "SIP/2.0 180 Ringing\nVia: a\nVia: b\nCSeq:2 INVITE\nContent-Length: 0\n\n"),
 			sipText(true, "\n\n"), sipText(false, "\n"),
@@ -83,7 +84,7 @@ func TestSIP(t *testing.T) {
 			`sip response status=486 reason="Busy Here" headers={"Content-Length":"3"} body="abc" : 486 Busy Here (3 bytes)`,
 			`sip MESSAGE name="sip:a@b" id=7 method="MESSAGE" cseq="7 MESSAGE" headers={"CSeq":"7 MESSAGE","Content-Type":"application/octet-stream"} body_base64="/wA=" : "sip:a@b" id=7 (application/octet-stream, 2 bytes)`,
 		}},
-		{"malformed", "sip", []mqttMsg{
+		{"malformed", "sip", true, []mqttMsg{
 			sipText(true, "hello"),
 			sipText(true, "hello world\n\n"),
 			sipText(true, "INVITE sip:a@b SIP/3.0\n\n"),
@@ -112,7 +113,11 @@ func TestSIP(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, got := mqttRun(t, tc.proto, tc.msgs)
+			cfg := &Config{}
+			if tc.force {
+				cfg.Force = "sip"
+			}
+			p, got := mqttRunCfg(t, cfg, tc.proto, tc.msgs)
 			if p != "sip" {
 				t.Errorf("protocol %q", p)
 			}
@@ -178,6 +183,36 @@ func TestSIPDetect(t *testing.T) {
 	}
 }
 
+// Chosen by the subprotocol, not forced: 3 messages in a row that do not
+// parse, before any did, and the connection is not decoded as SIP any
+// more; once one parsed, it never is given up.
+func TestSIPGiveUp(t *testing.T) {
+	p, got := mqttRun(t, "sip", []mqttMsg{
+		sipText(true, "hello"),
+		sipText(false, "hello world\n\n"),
+		sipText(true, "INVITE sip:a@b SIP/3.0\n\n"),
+		sipText(true, sipRegister),
+	})
+	want := []string{
+		`! sip: no line end after the start line`,
+		`! sip: bad start line "hello world"`,
+		`! sip: bad SIP version "SIP/3.0"; 3 messages in a row did not parse: the connection is not decoded as sip any more`,
+		``,
+	}
+	if p != "" || strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("protocol %q, got:\n%s\nwant:\n%s", p, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	p, got = mqttRun(t, "sip", []mqttMsg{
+		sipText(true, "hello"),
+		sipText(true, "\n\n"),
+		sipText(true, "hello"), sipText(true, "hello"), sipText(true, "hello"),
+		sipText(true, "\n\n"),
+	})
+	if p != "sip" || got[5] != `sip keep-alive : ping` {
+		t.Errorf("protocol %q, got %q", p, got)
+	}
+}
+
 // FuzzSIP runs arbitrary messages through a SIP connection ("||" separates
 // messages; one starting with 0xEE is marked truncated).
 func FuzzSIP(f *testing.F) {
@@ -190,5 +225,6 @@ func FuzzSIP(f *testing.F) {
 			msgs = append(msgs, mqttMsg{client: i%2 == 0, text: i%3 != 0, p: part, cut: len(part) > 0 && part[0] == 0xEE})
 		}
 		mqttRun(t, "sip", msgs)
+		mqttRunCfg(t, &Config{Force: "sip"}, "sip", msgs)
 	})
 }

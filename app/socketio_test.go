@@ -24,11 +24,17 @@ func srvB(p string) wm { return wm{b: true, p: p} }
 // "" : no handshake) and returns the protocol chosen and one line per
 // message: its units ("; " between), "partial", and "!" anomalies.
 func appRun(t testing.TB, path, sub string, msgs []wm) (string, []string) {
+	return appRunCfg(t, &Config{}, path, sub, msgs)
+}
+
+// appRunCfg is appRun with a configuration (cfg.Force to decode a
+// conversation taken anywhere, without waiting for its opening).
+func appRunCfg(t testing.TB, cfg *Config, path, sub string, msgs []wm) (string, []string) {
 	var h *decode.Handshake
 	if path != "" || sub != "" {
 		h = &decode.Handshake{Method: "GET", Path: path, Status: 101, Protocol: sub}
 	}
-	l := (&Config{}).New(h, netip.MustParseAddrPort("10.0.0.1:5000"), netip.MustParseAddrPort("10.0.0.2:80"))
+	l := cfg.New(h, netip.MustParseAddrPort("10.0.0.1:5000"), netip.MustParseAddrPort("10.0.0.2:80"))
 	var out []string
 	for _, m := range msgs {
 		op := decode.OpText
@@ -91,6 +97,7 @@ func TestSocketIO(t *testing.T) {
 	const v4open = `0{"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}`
 	for _, tc := range []struct {
 		name, path string
+		force      string // --app: the decoder on a conversation taken anywhere
 		msgs       []wm
 		proto      string
 		want       []string
@@ -260,24 +267,26 @@ func TestSocketIO(t *testing.T) {
 			// A custom path with EIO: the first message packet is not
 			// socket.io, so it stays engine.io.
 			name: "custom path engine.io", path: "/rt/?EIO=4&transport=websocket",
-			msgs:  []wm{cli("4hello"), cli(`42["x"]`)},
+			msgs:  []wm{srv(v4open), cli("4hello"), cli(`42["x"]`)},
 			proto: "engine.io",
 			want: []string{
+				`engine.io open data={"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000} | {"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":[],"pingInterval":…`,
 				`engine.io message data="hello" | "hello"`,
 				`engine.io message data="2[\"x\"]" | "2[\"x\"]"`,
 			},
 		},
 		{
 			name: "custom path socket.io", path: "/rt/?EIO=4&transport=websocket",
-			msgs:  []wm{cli("40"), cli(`42["x"]`)},
+			msgs:  []wm{srv(v4open), cli("40"), cli(`42["x"]`)},
 			proto: "engine.io",
 			want: []string{
+				`engine.io open data={"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000} | {"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":[],"pingInterval":…`,
 				`socket.io CONNECT namespace="/" | `,
 				`socket.io EVENT name="x" namespace="/" args=[] | "x" []`,
 			},
 		},
 		{
-			name: "malformed socket.io", path: "/socket.io/?EIO=4&transport=websocket",
+			name: "malformed socket.io", path: "/socket.io/?EIO=4&transport=websocket", force: "socket.io",
 			msgs: []wm{
 				cli(`4hello`),
 				cli(`42{"a":1}`),
@@ -311,11 +320,13 @@ func TestSocketIO(t *testing.T) {
 			// message; shown as engine.io messages.
 			name: "other parser", path: "/socket.io/?EIO=4&transport=websocket",
 			msgs: []wm{
+				srv(v4open),
 				cliB("\x83\xa4type\x00\xa4data\xc0\xa3nsp\xa1/"),
 				srv("2"),
 			},
 			proto: "socket.io",
 			want: []string{
+				`engine.io open data={"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000} | {"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":[],"pingInterval":…`,
 				`engine.io message data_base64="g6R0eXBlAKRkYXRhwKNuc3ChLw==" | (19 bytes)`,
 				`engine.io ping | `,
 			},
@@ -323,7 +334,7 @@ func TestSocketIO(t *testing.T) {
 		{
 			// An incomplete message drops the packet waiting for its
 			// attachments, without an anomaly.
-			name: "incomplete", path: "/socket.io/?EIO=4",
+			name: "incomplete", path: "/socket.io/?EIO=4", force: "socket.io",
 			msgs: []wm{
 				srv(`451-["x",{"_placeholder":true,"num":0}]`),
 				{b: true, inc: true, p: "\x00\x01"},
@@ -343,7 +354,7 @@ func TestSocketIO(t *testing.T) {
 		{
 			// Attachments pending in one direction are not disturbed by
 			// the other direction.
-			name: "directions", path: "/socket.io/?EIO=4",
+			name: "directions", path: "/socket.io/?EIO=4", force: "socket.io",
 			msgs: []wm{
 				cli(`451-["x",{"_placeholder":true,"num":0}]`),
 				srv(`42["y"]`),
@@ -360,7 +371,7 @@ func TestSocketIO(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			proto, got := appRun(t, tc.path, "", tc.msgs)
+			proto, got := appRunCfg(t, &Config{Force: tc.force}, tc.path, "", tc.msgs)
 			if proto != tc.proto {
 				t.Errorf("protocol %q, want %q", proto, tc.proto)
 			}
@@ -440,6 +451,7 @@ func FuzzSocketIO(f *testing.F) {
 			msgs = append(msgs, wm{c: k == 't' || k == 'b' || k&1 == 1, b: k == 'b' || k == 'B', inc: k == 'i', p: part[1:]})
 		}
 		appRun(t, paths[int(path)%len(paths)], "", msgs)
+		appRunCfg(t, &Config{Force: "socket.io"}, paths[int(path)%len(paths)], "", msgs)
 	})
 }
 
@@ -447,7 +459,7 @@ func FuzzSocketIO(f *testing.F) {
 // not kept; a header cannot announce more than sioMaxAttachments.
 func TestSocketIOAttachmentBounds(t *testing.T) {
 	big := strings.Repeat("x", sioMaxPending/2+1)
-	_, got := appRun(t, "/socket.io/?EIO=4", "", []wm{
+	_, got := appRunCfg(t, &Config{Force: "socket.io"}, "/socket.io/?EIO=4", "", []wm{
 		cli(`452-["big",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`),
 		cliB(big),
 		cliB(big),

@@ -122,13 +122,19 @@ func swoAnomalies(out []swoOut) int {
 	return n
 }
 
+// stompForced decodes a conversation taken anywhere, without waiting for
+// the client's CONNECT (as --app stomp does).
+var stompForced = &Config{Force: "stomp"}
+
 func TestSTOMPFrames(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		sub  string
-		msgs []swoMsg
-		want []string
-		bad  int
+		name  string
+		sub   string
+		force bool // --app stomp: frames taken after the CONNECT
+		msgs  []swoMsg
+		want  []string
+		bad   int
+		after string // the protocol after the messages ("stomp" when empty, "-" none)
 	}{{
 		// STOMP 1.2 §"Connecting" and §"SEND" examples.
 		name: "1.2 session",
@@ -179,28 +185,32 @@ func TestSTOMPFrames(t *testing.T) {
 		},
 	}, {
 		// STOMP 1.1 defines no \r, but stompjs sends it with 1.1 too.
-		name: "1.1 and \\r",
-		sub:  "v11.stomp",
-		msgs: []swoMsg{swoSrv("MESSAGE\ndestination:/a\\c\nx:a\\rb\n\nhi\x00")},
-		want: []string{`MESSAGE "/a:" headers={"destination":"/a:","x":"a\rb"} body="hi"`},
+		name:  "1.1 and \\r",
+		sub:   "v11.stomp",
+		force: true,
+		msgs:  []swoMsg{swoSrv("MESSAGE\ndestination:/a\\c\nx:a\\rb\n\nhi\x00")},
+		want:  []string{`MESSAGE "/a:" headers={"destination":"/a:","x":"a\rb"} body="hi"`},
 	}, {
-		name: "undefined escape in 1.2",
-		sub:  "v12.stomp",
-		msgs: []swoMsg{swoSrv("MESSAGE\ndestination:/a\\t\n\nhi\x00")},
-		bad:  1,
+		name:  "undefined escape in 1.2",
+		sub:   "v12.stomp",
+		force: true,
+		msgs:  []swoMsg{swoSrv("MESSAGE\ndestination:/a\\t\n\nhi\x00")},
+		bad:   1,
 	}, {
 		name: "CONNECT is not escaped",
 		sub:  "v12.stomp",
 		msgs: []swoMsg{swoCli("CONNECT\naccept-version:1.2\nlogin:a\\cb\n\n\x00")},
 		want: []string{`CONNECT - headers={"accept-version":"1.2","login":"a\\cb"}`},
 	}, {
-		name: "1.0 does not escape",
-		sub:  "v10.stomp",
-		msgs: []swoMsg{swoCli("SEND\ndestination: C:\\temp\\n\n\nx\x00")},
-		want: []string{`SEND "C:\\temp\\n" headers={"destination":"C:\\temp\\n"} body="x"`},
+		name:  "1.0 does not escape",
+		sub:   "v10.stomp",
+		force: true,
+		msgs:  []swoMsg{swoCli("SEND\ndestination: C:\\temp\\n\n\nx\x00")},
+		want:  []string{`SEND "C:\\temp\\n" headers={"destination":"C:\\temp\\n"} body="x"`},
 	}, {
-		name: "version from CONNECTED",
-		sub:  "stomp",
+		name:  "version from CONNECTED",
+		sub:   "stomp",
+		force: true,
 		msgs: []swoMsg{
 			swoSrv("CONNECTED\nversion:1.0\n\n\x00"),
 			swoSrv("MESSAGE\ndestination:a\\tb\n\n\x00"),
@@ -211,39 +221,45 @@ func TestSTOMPFrames(t *testing.T) {
 		},
 	}, {
 		// STOMP 1.2 §"Repeated Header Entries": the first value is kept.
-		name: "repeated header",
-		sub:  "v12.stomp",
-		msgs: []swoMsg{swoSrv("MESSAGE\nmessage-id:1\ndestination:/a\nfoo:World\nfoo:Hello\n\n\x00")},
-		want: []string{`MESSAGE "/a" id="1" headers={"message-id":"1","destination":"/a","foo":"World"} body=""`},
+		name:  "repeated header",
+		sub:   "v12.stomp",
+		force: true,
+		msgs:  []swoMsg{swoSrv("MESSAGE\nmessage-id:1\ndestination:/a\nfoo:World\nfoo:Hello\n\n\x00")},
+		want:  []string{`MESSAGE "/a" id="1" headers={"message-id":"1","destination":"/a","foo":"World"} body=""`},
 	}, {
 		// §"Header content-length": the body may hold NULs.
-		name: "content-length body with NULs",
-		sub:  "v12.stomp",
-		msgs: []swoMsg{{text: "SEND\ndestination:/b\ncontent-length:4\n\n\x00\x01\xff\x00\x00", binary: true}},
-		want: []string{`SEND "/b" headers={"destination":"/b","content-length":"4"} body_base64="AAH/AA=="`},
+		name:  "content-length body with NULs",
+		sub:   "v12.stomp",
+		force: true,
+		msgs:  []swoMsg{{text: "SEND\ndestination:/b\ncontent-length:4\n\n\x00\x01\xff\x00\x00", binary: true}},
+		want:  []string{`SEND "/b" headers={"destination":"/b","content-length":"4"} body_base64="AAH/AA=="`},
 	}, {
-		name: "content-length body then NUL missing",
-		sub:  "v12.stomp",
-		msgs: []swoMsg{swoCli("SEND\ndestination:/b\ncontent-length:2\n\nabc\x00")},
-		bad:  1,
+		name:  "content-length body then NUL missing",
+		sub:   "v12.stomp",
+		force: true,
+		msgs:  []swoMsg{swoCli("SEND\ndestination:/b\ncontent-length:2\n\nabc\x00")},
+		bad:   1,
 	}, {
 		// §"Heart-beating": an EOL alone.
-		name: "heart-beats",
-		sub:  "v12.stomp",
-		msgs: []swoMsg{swoCli("\n"), swoSrv("\r\n"), swoSrv("\n\nRECEIPT\nreceipt-id:1\n\n\x00")},
-		want: []string{"heart-beat -", "heart-beat -", "heart-beat -", "heart-beat -", `RECEIPT - headers={"receipt-id":"1"}`},
+		name:  "heart-beats",
+		sub:   "v12.stomp",
+		force: true,
+		msgs:  []swoMsg{swoCli("\n"), swoSrv("\r\n"), swoSrv("\n\nRECEIPT\nreceipt-id:1\n\n\x00")},
+		want:  []string{"heart-beat -", "heart-beat -", "heart-beat -", "heart-beat -", `RECEIPT - headers={"receipt-id":"1"}`},
 	}, {
-		name: "batched frames",
-		sub:  "v12.stomp",
-		msgs: []swoMsg{swoSrv("MESSAGE\ndestination:/a\nmessage-id:1\n\nx\x00\nMESSAGE\ndestination:/a\nmessage-id:2\n\ny\x00MESSAGE\ndestination:/a\nmessage-id:3\n\nz\x00\n\n")},
+		name:  "batched frames",
+		sub:   "v12.stomp",
+		force: true,
+		msgs:  []swoMsg{swoSrv("MESSAGE\ndestination:/a\nmessage-id:1\n\nx\x00\nMESSAGE\ndestination:/a\nmessage-id:2\n\ny\x00MESSAGE\ndestination:/a\nmessage-id:3\n\nz\x00\n\n")},
 		want: []string{
 			`MESSAGE "/a" id="1" headers={"destination":"/a","message-id":"1"} body="x"`,
 			`MESSAGE "/a" id="2" headers={"destination":"/a","message-id":"2"} body="y"`,
 			`MESSAGE "/a" id="3" headers={"destination":"/a","message-id":"3"} body="z"`,
 		},
 	}, {
-		name: "each direction has its own buffer",
-		sub:  "v12.stomp",
+		name:  "each direction has its own buffer",
+		sub:   "v12.stomp",
+		force: true,
 		msgs: []swoMsg{
 			swoCli("SEND\ndestination:/a\n\nfirst "),
 			swoSrv("MESSAGE\ndestination:/b\nmessage-id:9\n\nx\x00MESSAGE\ndest"),
@@ -257,26 +273,69 @@ func TestSTOMPFrames(t *testing.T) {
 			`MESSAGE "/d" headers={"destination":"/d"} body="y"`,
 		},
 	}, {
-		name: "unknown command",
-		sub:  "v12.stomp",
-		msgs: []swoMsg{swoCli("HELLO\nfoo:bar\n\n\x00SEND\ndestination:/x\n\n\x00")},
-		want: []string{`SEND "/x" headers={"destination":"/x"} body=""`},
-		bad:  1,
+		name:  "unknown command",
+		sub:   "v12.stomp",
+		force: true,
+		msgs:  []swoMsg{swoCli("HELLO\nfoo:bar\n\n\x00SEND\ndestination:/x\n\n\x00")},
+		want:  []string{`SEND "/x" headers={"destination":"/x"} body=""`},
+		bad:   1,
 	}, {
-		name: "header without colon",
-		sub:  "v12.stomp",
-		msgs: []swoMsg{swoCli("SEND\ndestination\n\n\x00")},
-		bad:  1,
+		name:  "header without colon",
+		sub:   "v12.stomp",
+		force: true,
+		msgs:  []swoMsg{swoCli("SEND\ndestination\n\n\x00")},
+		bad:   1,
 	}, {
-		name: "free text on a STOMP connection",
+		name:  "free text on a STOMP connection",
+		sub:   "v12.stomp",
+		force: true,
+		msgs:  []swoMsg{swoCli("hello there, how are you doing today?")},
+		bad:   1,
+	}, {
+		// Not forced, the subprotocol only claims STOMP: the client opens
+		// with CONNECT or STOMP (STOMP 1.2 "Connecting"), or the
+		// connection is not decoded (one anomaly, no units after).
+		name:  "claimed, not opened by CONNECT",
+		sub:   "v12.stomp",
+		msgs:  []swoMsg{swoCli("hello there, how are you doing today?"), swoCli("CONNECT\naccept-version:1.2\nhost:a\n\n\x00"), swoSrv("CONNECTED\nversion:1.2\n\n\x00")},
+		bad:   1,
+		after: "-",
+	}, {
+		// What the server sends before the client's first frame is not
+		// decoded; the CONNECT then confirms STOMP.
+		name: "claimed, server first",
 		sub:  "v12.stomp",
-		msgs: []swoMsg{swoCli("hello there, how are you doing today?")},
-		bad:  1,
+		msgs: []swoMsg{swoSrv("MESSAGE\ndestination:/a\n\nx\x00"), swoCli("STOMP\naccept-version:1.2\nhost:a\n\n\x00"), swoSrv("CONNECTED\nversion:1.2\n\n\x00")},
+		want: []string{`STOMP - headers={"accept-version":"1.2","host":"a"}`, `CONNECTED - headers={"version":"1.2"}`},
+	}, {
+		// Opened by CONNECT, but 3 messages in a row do not parse before
+		// any frame did: the connection is given up.
+		name: "claimed, given up",
+		sub:  "v12.stomp",
+		msgs: []swoMsg{
+			swoCli("CONNECT\naccept-version\n\n\x00"),
+			swoSrv("HELLO\n\n\x00"),
+			swoCli("SEND\ndestination\n\n\x00"),
+			swoCli("SEND\ndestination:/a\n\n\x00"),
+		},
+		bad:   3,
+		after: "-",
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			l, out := swoRun(t, tc.sub, nil, tc.msgs...)
-			if l.Protocol() != "stomp" {
-				t.Fatalf("protocol %q", l.Protocol())
+			cfg := &Config{}
+			if tc.force {
+				cfg = stompForced
+			}
+			l, out := swoRun(t, tc.sub, cfg, tc.msgs...)
+			after := tc.after
+			switch after {
+			case "":
+				after = "stomp"
+			case "-":
+				after = ""
+			}
+			if l.Protocol() != after {
+				t.Fatalf("protocol %q, want %q", l.Protocol(), after)
 			}
 			got := swoAll(out)
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
@@ -298,7 +357,7 @@ func TestSTOMPSplit(t *testing.T) {
 		for i := 0; i < len(frame); i += size {
 			msgs = append(msgs, swoCli(frame[i:min(i+size, len(frame))]))
 		}
-		_, out := swoRun(t, "v12.stomp", nil, msgs...)
+		_, out := swoRun(t, "v12.stomp", stompForced, msgs...)
 		got := swoAll(out)
 		want := `SEND "/queue/big" headers={"destination":"/queue/big","content-length":"10"} body="0123\u000056789"`
 		if len(got) != 1 || got[0] != want || swoAnomalies(out) != 0 {
@@ -319,7 +378,7 @@ func TestSTOMPOverflow(t *testing.T) {
 		msgs = append(msgs, swoCli(big))
 	}
 	msgs = append(msgs, swoCli(big+"\x00"), swoCli("SEND\ndestination:/b\n\nok\x00"))
-	l, out := swoRun(t, "v12.stomp", nil, msgs...)
+	l, out := swoRun(t, "v12.stomp", stompForced, msgs...)
 	if n := swoAnomalies(out); n != 1 {
 		t.Errorf("%d anomalies, want 1", n)
 	}
@@ -333,7 +392,7 @@ func TestSTOMPOverflow(t *testing.T) {
 	// With a content-length, the dropped frame is skipped to its end even
 	// when its body holds NULs.
 	body := strings.Repeat("\x00y", 800<<10)
-	_, out = swoRun(t, "v12.stomp", nil,
+	_, out = swoRun(t, "v12.stomp", stompForced,
 		swoMsg{text: fmt.Sprintf("SEND\ndestination:/a\ncontent-length:%d\n\n%s", len(body), body[:700<<10]), binary: true},
 		swoMsg{text: body[700<<10 : 1400<<10], binary: true},
 		swoMsg{text: body[1400<<10:] + "\x00", binary: true},
@@ -349,7 +408,7 @@ func TestSTOMPOverflow(t *testing.T) {
 func TestSTOMPIncomplete(t *testing.T) {
 	// A message cut by a limit: what it holds is decoded, no anomaly, and
 	// the next message starts afresh.
-	_, out := swoRun(t, "v12.stomp", nil,
+	_, out := swoRun(t, "v12.stomp", stompForced,
 		swoMsg{text: "MESSAGE\ndestination:/a\n\nx\x00MESSAGE\ndestination:/a\n\nyy", fromServer: true, incomplete: true},
 		swoMsg{text: "yyy\x00", fromServer: true},
 		swoSrv("MESSAGE\ndestination:/c\n\nz\x00"))
@@ -404,7 +463,7 @@ func TestSTOMPSniff(t *testing.T) {
 }
 
 func TestSTOMPInfo(t *testing.T) {
-	_, out := swoRun(t, "v12.stomp", nil,
+	_, out := swoRun(t, "v12.stomp", stompForced,
 		swoSrv("MESSAGE\ndestination:/topic/chat\nmessage-id:m 1\nsubscription:sub-0\n\n{\"text\":\"hello\"}\x00"),
 		swoCli("CONNECT\naccept-version:1.2\nhost:/\n\n\x00"))
 	for i, want := range []string{
@@ -431,6 +490,7 @@ func FuzzSTOMP(f *testing.F) {
 		}
 		for _, sub := range []string{"v12.stomp", "v10.stomp", "stomp"} {
 			swoRun(t, sub, nil, msgs...)
+			swoRun(t, sub, stompForced, msgs...)
 		}
 	})
 }

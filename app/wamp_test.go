@@ -5,13 +5,19 @@ import (
 	"testing"
 )
 
+// wampForced decodes a conversation taken anywhere, without waiting for
+// the client's HELLO (as --app wamp does).
+var wampForced = &Config{Force: "wamp"}
+
 func TestWAMP(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		sub  string
-		msgs []swoMsg
-		want []string
-		bad  int
+		name  string
+		sub   string
+		force bool // --app wamp: messages taken after the HELLO
+		msgs  []swoMsg
+		want  []string
+		bad   int
+		after string // the protocol after the messages ("wamp" when empty, "-" none)
 	}{{
 		// The spec's §"Session Lifecycle" and §"Authentication" examples.
 		name: "session",
@@ -36,8 +42,9 @@ func TestWAMP(t *testing.T) {
 		},
 	}, {
 		// §"Publish and Subscribe" examples: EVENT named by its subscription.
-		name: "pubsub",
-		sub:  "wamp.2.json",
+		name:  "pubsub",
+		sub:   "wamp.2.json",
+		force: true,
 		msgs: []swoMsg{
 			swoCli(`[32,713845233,{},"com.myapp.mytopic1"]`),
 			swoSrv(`[33,713845233,5512315355]`),
@@ -64,8 +71,9 @@ func TestWAMP(t *testing.T) {
 		// §"Remote Procedure Calls" examples: caller, router and callee.
 		// Only RESULT, EVENT and INVOCATION are named by what they answer;
 		// the other answers carry its URI as topic or procedure.
-		name: "rpc",
-		sub:  "wamp.2.json",
+		name:  "rpc",
+		sub:   "wamp.2.json",
+		force: true,
 		msgs: []swoMsg{
 			swoCli(`[64,25349185,{},"com.myapp.myprocedure1"]`),
 			swoSrv(`[65,25349185,2103333224]`),
@@ -101,16 +109,18 @@ func TestWAMP(t *testing.T) {
 	}, {
 		// wamp.2.json.batched: each message followed by 0x1E.
 		// Routers that send null for an absent Arguments or ArgumentsKw.
-		name: "null args",
-		sub:  "wamp.2.json",
-		msgs: []swoMsg{swoSrv(`[50,1,{},[5],null]`), swoSrv(`[68,2,3,{},null,{"x":1.5}]`)},
+		name:  "null args",
+		sub:   "wamp.2.json",
+		force: true,
+		msgs:  []swoMsg{swoSrv(`[50,1,{},[5],null]`), swoSrv(`[68,2,3,{},null,{"x":1.5}]`)},
 		want: []string{
 			`RESULT - id=1 details={} args=[5] kwargs=null`,
 			`INVOCATION - id=2 registration=3 details={} args=null kwargs={"x":1.5}`,
 		},
 	}, {
-		name: "batched",
-		sub:  "wamp.2.json.batched",
+		name:  "batched",
+		sub:   "wamp.2.json.batched",
+		force: true,
 		msgs: []swoMsg{
 			swoCli("[48,1,{},\"a.b\"]\x1e[48,2,{},\"c.d\"]\x1e"),
 			swoSrv("[50,2,{}]\x1e[99]\x1e[50,1,{}]\x1e"),
@@ -123,8 +133,9 @@ func TestWAMP(t *testing.T) {
 		},
 		bad: 1,
 	}, {
-		name: "malformed",
-		sub:  "wamp.2.json",
+		name:  "malformed",
+		sub:   "wamp.2.json",
+		force: true,
 		msgs: []swoMsg{
 			swoCli(`{"a":1}`),
 			swoCli(`[7,{}]`),
@@ -137,11 +148,59 @@ func TestWAMP(t *testing.T) {
 			swoCli(`[]`),
 		},
 		bad: 9,
+	}, {
+		// Not forced, the subprotocol only claims WAMP: the client opens
+		// with HELLO (§5.1.1), or the connection is not decoded (one
+		// anomaly, no units after); the server's messages before it are
+		// not decoded.
+		name: "claimed, not opened by HELLO",
+		sub:  "wamp.2.json",
+		msgs: []swoMsg{
+			swoSrv(`[2,1,{}]`),
+			swoCli(`[48,7,{},"com.math.add",[2,3]]`),
+			swoCli(`[1,"realm1",{"roles":{}}]`),
+			swoSrv(`[2,1,{}]`),
+		},
+		bad:   1,
+		after: "-",
+	}, {
+		name: "claimed, opened by HELLO",
+		sub:  "wamp.2.json",
+		msgs: []swoMsg{
+			swoSrv(`[2,1,{}]`),
+			swoCli(` [ 1 , "realm1" , {"roles":{}}]`),
+			swoSrv(`[2,1,{}]`),
+		},
+		want: []string{`HELLO "realm1" details={"roles":{}}`, `WELCOME - session=1 details={}`},
+	}, {
+		// Opened by a HELLO that does not parse, then 2 more messages
+		// that do not: the connection is given up.
+		name: "claimed, given up",
+		sub:  "wamp.2.json",
+		msgs: []swoMsg{
+			swoCli(`[1,2,{}]`),
+			swoSrv(`[2,"x"]`),
+			swoCli(`hello`),
+			swoCli(`[48,7,{},"com.math.add"]`),
+		},
+		bad:   3,
+		after: "-",
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			l, out := swoRun(t, tc.sub, nil, tc.msgs...)
-			if l.Protocol() != "wamp" {
-				t.Fatalf("protocol %q", l.Protocol())
+			cfg := &Config{}
+			if tc.force {
+				cfg = wampForced
+			}
+			l, out := swoRun(t, tc.sub, cfg, tc.msgs...)
+			after := tc.after
+			switch after {
+			case "":
+				after = "wamp"
+			case "-":
+				after = ""
+			}
+			if l.Protocol() != after {
+				t.Fatalf("protocol %q, want %q", l.Protocol(), after)
 			}
 			got := swoAll(out)
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
@@ -183,7 +242,7 @@ func TestWAMPSniff(t *testing.T) {
 }
 
 func TestWAMPInfo(t *testing.T) {
-	_, out := swoRun(t, "wamp.2.json", nil,
+	_, out := swoRun(t, "wamp.2.json", wampForced,
 		swoCli(`[48,7,{},"com.math.add",[2,3],{"round":true}]`),
 		swoSrv(`[2,42,{}]`))
 	for i, want := range []string{
@@ -201,7 +260,10 @@ func TestWAMPBounded(t *testing.T) {
 	for i := range wampMaxIDs * 3 {
 		msgs = append(msgs, swoCli(`[48,`+string(jint(int64(i)))+`,{},"com.example.a.rather.long.procedure.name"]`))
 	}
-	l, _ := swoRun(t, "wamp.2.json", nil, msgs...)
+	l, out := swoRun(t, "wamp.2.json", wampForced, msgs...)
+	if len(swoAll(out)) != len(msgs) {
+		t.Fatalf("%d units for %d calls", len(swoAll(out)), len(msgs))
+	}
 	if sz := l.MemSize(); sz > 256<<10 {
 		t.Errorf("MemSize %d", sz)
 	}
@@ -215,5 +277,6 @@ func FuzzWAMP(f *testing.F) {
 		for _, sub := range []string{"wamp.2.json", ""} {
 			swoRun(t, sub, nil, swoMsg{text: a}, swoMsg{text: b, fromServer: true}, swoMsg{text: c})
 		}
+		swoRun(t, "wamp.2.json", wampForced, swoMsg{text: a}, swoMsg{text: b, fromServer: true}, swoMsg{text: c})
 	})
 }

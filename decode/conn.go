@@ -51,6 +51,7 @@ type httpHalf struct {
 	holdChunks []heldChunk
 	endPending bool // End arrived while holding
 	endSeg     Seg
+	endReason  EndReason
 }
 
 // ht returns h's HTTP-phase state, allocating it on first use.
@@ -172,24 +173,25 @@ func (c *Conn) Gap(dst []Event, side Side, n int64, s Seg) []Event {
 	return c.gap(dst, h, n, s)
 }
 
-// End tells the decoder that side ended (FIN, RST, idle flush). Further
-// bytes of that side are ignored.
-func (c *Conn) End(dst []Event, side Side, s Seg) []Event {
+// End tells the decoder that side ended (FIN, RST, idle flush), for
+// reason, which its end event carries. Further bytes of that side are
+// ignored.
+func (c *Conn) End(dst []Event, side Side, s Seg, reason EndReason) []Event {
 	c.begin()
-	return c.end(dst, &c.h[side&1], s, false)
+	return c.end(dst, &c.h[side&1], s, false, reason)
 }
 
-// Close ends every side not yet ended (end of capture). After a
-// memcap_evicted anomaly (see [Conn.Report]) the messages it cuts are
-// marked Truncated, and no stream_truncated is added: the eviction is the
-// cause.
-func (c *Conn) Close(dst []Event, s Seg) []Event {
+// Close ends every side not yet ended (end of capture, an idle or evicted
+// connection), for reason. After a memcap_evicted anomaly (see
+// [Conn.Report]) the messages it cuts are marked Truncated, and no
+// stream_truncated is added: the eviction is the cause.
+func (c *Conn) Close(dst []Event, s Seg, reason EndReason) []Event {
 	c.begin()
 	if c.hsPending {
 		dst = c.handshakeIncomplete(dst, s)
 	}
 	for i := range c.h {
-		dst = c.end(dst, &c.h[i], s, true)
+		dst = c.end(dst, &c.h[i], s, true, reason)
 	}
 	return dst
 }
@@ -283,7 +285,7 @@ func (c *Conn) Release() {
 		if c.hs.Upgraded && c.hs.TLS == nil {
 			c.hs = hsUpgraded
 		} else {
-			c.hs = &Handshake{RequestPacket: c.hs.RequestPacket, Upgraded: c.hs.Upgraded, TLS: c.hs.TLS}
+			c.hs = &Handshake{RequestPacket: c.hs.RequestPacket, RequestTime: c.hs.RequestTime, Upgraded: c.hs.Upgraded, TLS: c.hs.TLS}
 		}
 		c.hsBytes = 0
 	}
@@ -561,7 +563,7 @@ func (c *Conn) onRequest(dst []Event, h *half, m *httpHead, s Seg) []Event {
 			return c.plainRequest(dst, h, m, other, s)
 		}
 		dst = c.announce(dst, h.side, false, s)
-		c.hs = &Handshake{RequestPacket: s.Packet, TLS: c.tls}
+		c.hs = &Handshake{RequestPacket: s.Packet, RequestTime: s.Time, TLS: c.tls}
 		as := fillRequest(c.hs, m)
 		dst = c.anomalies(dst, RoleClient, s, as)
 		c.hsPending = true
@@ -752,7 +754,7 @@ func (c *Conn) release(dst []Event, h *half) []Event {
 	}
 	if ht.endPending && h.state != stHold {
 		ht.endPending = false
-		dst = c.end(dst, h, ht.endSeg, false)
+		dst = c.end(dst, h, ht.endSeg, false, ht.endReason)
 	}
 	return dst
 }
@@ -1377,13 +1379,16 @@ func (c *Conn) gap(dst []Event, h *half, n int64, s Seg) []Event {
 	return dst
 }
 
-func (c *Conn) end(dst []Event, h *half, s Seg, closing bool) []Event {
+func (c *Conn) end(dst []Event, h *half, s Seg, closing bool, reason EndReason) []Event {
 	if h.state == stEnded {
 		return dst
 	}
 	if h.state == stHold && !closing {
-		h.ht().endPending, h.ht().endSeg = true, s
+		h.ht().endPending, h.ht().endSeg, h.ht().endReason = true, s, reason
 		return dst
+	}
+	if h.hp != nil && h.hp.endPending {
+		reason = h.hp.endReason // the End that came while holding says why
 	}
 	switch h.state {
 	case stHeader:
@@ -1421,7 +1426,7 @@ func (c *Conn) end(dst []Event, h *half, s Seg, closing bool) []Event {
 		// A TLS connection's directions end in events even when it is not
 		// (or cannot be seen to be) WebSocket: they date its last packets.
 		dst = c.event(dst, KindEnd, c.roleOf(h.side), s)
-		dst[len(dst)-1].End = End{Bytes: h.bytes, Undecoded: h.undecoded, Frames: h.frames, Messages: h.messages}
+		dst[len(dst)-1].End = End{Bytes: h.bytes, Undecoded: h.undecoded, Frames: h.frames, Messages: h.messages, Reason: reason}
 	}
 	return dst
 }

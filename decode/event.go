@@ -56,7 +56,7 @@ const (
 	KindMessage               // one reassembled (and inflated) data message
 	KindAnomaly               // a protocol violation or capture problem
 	KindGap                   // bytes of one direction missing from the capture
-	KindEnd                   // one direction ended (FIN, RST, idle flush or end of capture)
+	KindEnd                   // one direction ended (FIN, RST, idle flush or end of capture: End.Reason)
 	KindTLS                   // the TLS session a connection runs in (wss://), decrypted or not
 )
 
@@ -265,6 +265,42 @@ type End struct {
 	Undecoded int64 // bytes that were not decoded (framing lost, not WebSocket)
 	Frames    int
 	Messages  int
+	Reason    EndReason // what ended the direction
+}
+
+// EndReason says what ended a direction. Its String form is the JSON
+// "reason" of an end event.
+type EndReason uint8
+
+const (
+	// EndCaptureEnd: the capture ended (or was stopped) with the
+	// direction still open. It is the zero value.
+	EndCaptureEnd EndReason = iota
+	// EndFIN: the sender's FIN (for a WebSocket over HTTP/2, the
+	// END_STREAM flag of its stream).
+	EndFIN
+	// EndRST: a TCP RST, which aborts both directions (over HTTP/2, a
+	// RST_STREAM, or a GOAWAY that the stream was above).
+	EndRST
+	// EndIdle: the connection was silent for the idle timeout
+	// (--conn-timeout), or the memory budget evicted it (a
+	// memcap_evicted anomaly says so), or a new connection reused its
+	// 4-tuple, before a FIN or RST.
+	EndIdle
+)
+
+var endReasonNames = [...]string{
+	EndCaptureEnd: "capture_end",
+	EndFIN:        "fin",
+	EndRST:        "rst",
+	EndIdle:       "idle",
+}
+
+func (r EndReason) String() string {
+	if int(r) < len(endReasonNames) {
+		return endReasonNames[r]
+	}
+	return fmt.Sprintf("reason%d", uint8(r))
 }
 
 // HeaderField is one HTTP header line as sent (name case preserved).
@@ -282,6 +318,7 @@ type Handshake struct {
 	OfferedExtensions       string   // raw Sec-WebSocket-Extensions of the request (repeated headers joined by ", ")
 	Request                 []HeaderField
 	RequestPacket           int
+	RequestTime             time.Time // capture time of RequestPacket (zero when no request was seen)
 
 	// Response (Status 0 when none was captured).
 	Status         int

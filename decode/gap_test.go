@@ -112,7 +112,7 @@ func TestNotHTTP(t *testing.T) {
 	if len(dst) != 0 || !c.Idle() || c.IsWebSocket() {
 		t.Errorf("%s idle=%v", describe(dst), c.Idle())
 	}
-	if dst = c.Close(dst, Seg{}); len(dst) != 0 {
+	if dst = c.Close(dst, Seg{}, EndCaptureEnd); len(dst) != 0 {
 		t.Errorf("events for a non-WebSocket connection: %s", describe(dst))
 	}
 }

@@ -43,6 +43,7 @@ func (c *Conn) ExtendedConnect(dst []Event, client Side, x *H2Connect) []Event {
 		OfferedExtensions: req.joined("Sec-WebSocket-Extensions"),
 		Request:           x.Request,
 		RequestPacket:     x.RequestSeg.Packet,
+		RequestTime:       x.RequestSeg.Time,
 		H2Stream:          c.meta.H2Stream,
 		H2Protocol:        req.pseudo(":protocol"),
 		TLS:               c.tls,

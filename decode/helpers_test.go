@@ -140,11 +140,11 @@ func run(opt Options, steps []step, split func(n int) []int) []Event {
 		dst = dst[:0]
 		switch {
 		case st.end:
-			dst = c.End(dst, st.side, s)
+			dst = c.End(dst, st.side, s, EndFIN)
 		case st.report != "":
 			dst = c.Report(dst, st.side, newAnomaly(st.report, "reported by the caller"), s)
 			if st.report == CodeMemcapEvicted {
-				dst = c.Close(dst, s)
+				dst = c.Close(dst, s, EndIdle)
 			}
 		case st.gap > 0:
 			dst = c.Gap(dst, st.side, st.gap, s)
@@ -172,7 +172,7 @@ func run(opt Options, steps []step, split func(n int) []int) []Event {
 		}
 		all = appendClones(all, dst)
 	}
-	dst = c.Close(dst[:0], Seg{Time: t0.Add(time.Second), Packet: len(steps) + 1})
+	dst = c.Close(dst[:0], Seg{Time: t0.Add(time.Second), Packet: len(steps) + 1}, EndCaptureEnd)
 	return appendClones(all, dst)
 }
 

@@ -40,7 +40,7 @@ func connCost(n int, steps []step) float64 {
 	for _, st := range steps {
 		dst = warm.Feed(dst[:0], st.side, st.data, Seg{})
 	}
-	warm.Close(dst[:0], Seg{})
+	warm.Close(dst[:0], Seg{}, EndCaptureEnd)
 	warm.Release()
 	before := heap()
 	for i := range conns {

@@ -143,6 +143,9 @@ func (t *textRenderer) follow(ev *decode.Event, c *connStats) {
 			l = strconv.AppendInt(l, e.Undecoded, 10)
 			l = append(l, " undecoded"...)
 		}
+		l = append(l, " ("...)
+		l = append(l, e.Reason.String()...)
+		l = append(l, ')')
 		l = append(l, '\n')
 	default:
 		return

@@ -68,7 +68,7 @@ func TestViews(t *testing.T) {
 			`S>C PING F.... 2 "hb"`,
 			`S>C TEXT 7 [2 frames] "one two"`,
 			`C>S CLOSE F...M 2 1000 (normal closure)`,
-			`S>C END 20 frames=3 messages=1`,
+			`S>C END 20 capture_end frames=3 messages=1`,
 		}},
 		{ViewFrames, []string{
 			`C>S TEXT F.... 7 "{\"a\":1}"`,
@@ -79,7 +79,7 @@ func TestViews(t *testing.T) {
 			`S>C CONT F.... 3 "two"`,
 			`S>C MSG-TEXT 7 [2 frames] "one two"`,
 			`C>S CLOSE F...M 2 1000 (normal closure)`,
-			`S>C END 20 frames=3 messages=1`,
+			`S>C END 20 capture_end frames=3 messages=1`,
 		}},
 		{ViewMessages, []string{
 			`C>S TEXT F.... 7 "{\"a\":1}"`,

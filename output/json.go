@@ -142,6 +142,29 @@ func jTime(b []byte, k string, t time.Time, c *tsCache) []byte {
 	return append(b, '"')
 }
 
+// appendUnixTime appends t as Unix seconds, a JSON number with all nine
+// fraction digits (1709294400.009802000), written from the integers so
+// that it is exact: a float64 holds only about 7 digits of fraction at
+// today's seconds.
+func appendUnixTime(b []byte, t time.Time) []byte {
+	sec, ns := t.Unix(), int64(t.Nanosecond())
+	if sec < 0 && ns > 0 {
+		// Before 1970: -1.25 is Unix -2 plus 0.75 s.
+		sec, ns = sec+1, 1e9-ns
+		if sec == 0 {
+			b = append(b, '-')
+		}
+	}
+	b = strconv.AppendInt(b, sec, 10)
+	var frac [10]byte
+	frac[0] = '.'
+	for i := 9; i >= 1; i-- {
+		frac[i] = byte('0' + ns%10)
+		ns /= 10
+	}
+	return append(b, frac[:]...)
+}
+
 func jAddr(b []byte, k string, a netip.AddrPort) []byte {
 	b = append(key(b, k), '"')
 	if a.IsValid() {
@@ -169,6 +192,7 @@ func appendEventJSON(b []byte, ev *decode.Event, c *connStats, tc *tsCache) []by
 		b = jInt(b, "h2_stream", int64(ev.H2Stream))
 	}
 	b = jTime(b, "ts", ev.Time, tc)
+	b = appendUnixTime(key(b, "ts_unix"), ev.Time)
 	b = jInt(b, "pkt", int64(ev.Packet))
 	b = jInt(b, "seq", int64(ev.Seq))
 
@@ -285,6 +309,7 @@ func appendEventJSON(b []byte, ev *decode.Event, c *connStats, tc *tsCache) []by
 		b = jInt(b, "undecoded", e.Undecoded)
 		b = jInt(b, "frames", int64(e.Frames))
 		b = jInt(b, "messages", int64(e.Messages))
+		b = jRaw(b, "reason", e.Reason.String())
 	}
 	return append(b, '}')
 }
@@ -405,10 +430,80 @@ func appendSummaryJSON(b []byte, c *connStats, tc *tsCache) []byte {
 			b = jStr(b, name+"_close_reason", s.closeReason)
 		}
 	}
+	reason, by := c.endReason()
+	b = jRaw(b, "end_reason", reason)
+	if by != "" {
+		b = jRaw(b, "closed_by", by)
+	}
+	if c.timed {
+		b = appendTimingJSON(b, c)
+	}
 	b = c.app.appendJSON(b)
 	b = append(key(b, "anomalies"), '{')
 	b = strconv.AppendInt(append(b, `"error":`...), int64(c.anomalies[decode.SeverityError]), 10)
 	b = jInt(b, "warning", int64(c.anomalies[decode.SeverityWarning]))
 	b = jInt(b, "info", int64(c.anomalies[decode.SeverityInfo]))
 	return append(b, '}', '}')
+}
+
+// appendTimingJSON appends the timing statistics of c (README, "Timing
+// statistics"): times in seconds, sizes in bytes.
+func appendTimingJSON(b []byte, c *connStats) []byte {
+	t := c.timing()
+	b = append(key(b, "rtt"), '{')
+	b = strconv.AppendInt(append(b, `"count":`...), int64(t.RTT.Count), 10)
+	if t.RTT.Count > 0 {
+		b = appendSeconds9(key(b, "min"), t.RTT.Min)
+		b = appendSeconds9(key(b, "median"), t.RTT.Median)
+		b = appendSeconds9(key(b, "p99"), t.RTT.P99)
+		b = appendSeconds9(key(b, "max"), t.RTT.Max)
+		b = jBool(b, "exact", t.RTT.Exact)
+	}
+	b = jInt(b, "unanswered", int64(t.PingsUnanswered))
+	b = jInt(b, "unmatched", int64(t.PongsUnmatched))
+	b = append(b, '}')
+	for d, name := range [2]string{"client", "server"} {
+		s := &t.Dir[d]
+		b = append(key(b, name+"_rate"), '{')
+		b = strconv.AppendUint(append(b, `"msgs_peak":`...), s.PeakMsgs, 10)
+		b = strconv.AppendFloat(key(b, "msgs_mean"), s.MeanMsgs, 'f', 3, 64)
+		b = jUint(b, "bytes_peak", s.PeakBytes)
+		b = strconv.AppendFloat(key(b, "bytes_mean"), s.MeanBytes, 'f', 3, 64)
+		b = append(b, '}')
+		b = append(key(b, name+"_size"), '{')
+		b = strconv.AppendInt(append(b, `"count":`...), int64(s.Size.Count), 10)
+		if s.Size.Count > 0 {
+			b = jInt(b, "median", s.Size.Median)
+			b = jInt(b, "p99", s.Size.P99)
+			b = jInt(b, "max", s.Size.Max)
+			b = jBool(b, "exact", s.Size.Exact)
+		}
+		b = append(b, '}')
+	}
+	if t.HasCloseHandshake {
+		b = appendSeconds9(key(b, "close_handshake"), int64(t.CloseHandshake))
+	}
+	if t.HasCloseToEnd {
+		b = appendSeconds9(key(b, "close_to_end"), int64(t.CloseToEnd))
+	}
+	b = appendSeconds9(key(b, "longest_silence"), int64(t.LongestSilence))
+	return b
+}
+
+// appendSeconds9 appends ns nanoseconds as seconds with nine fraction
+// digits, exactly.
+func appendSeconds9(b []byte, ns int64) []byte {
+	if ns < 0 {
+		b = append(b, '-')
+		ns = -ns
+	}
+	b = strconv.AppendInt(b, ns/1e9, 10)
+	var frac [10]byte
+	frac[0] = '.'
+	ns %= 1e9
+	for i := 9; i >= 1; i-- {
+		frac[i] = byte('0' + ns%10)
+		ns /= 10
+	}
+	return append(b, frac[:]...)
 }

@@ -52,15 +52,20 @@ func ParseTimeFormat(s string) (TimeFormat, bool) {
 
 // Options configure a [Renderer].
 type Options struct {
-	Verbose  bool       // text: a field tree under each frame, message, handshake and anomaly row (-V)
-	Hex      bool       // text: hex+ASCII dump of frame and message payloads (-x)
-	Time     TimeFormat // text: the Time column
-	Width    int        // text: terminal width: previews are cut, legends wrapped and the summary table fitted to it; 0 = piped, full width
-	Summary  bool       // per-connection summary: a table (text) or "summary" lines (JSON) at Close
-	Timeline bool       // text: print the timeline rows (false for a summary-only run)
-	View     View       // text timeline: which rows it prints (--frames, --messages)
-	Follow   *Follow    // text: the conversation view of these connections instead of the timeline (--follow)
-	Pretty   bool       // text: pretty-print JSON payloads in -V trees and the --follow view (--pretty)
+	Verbose bool       // text: a field tree under each frame, message, handshake and anomaly row (-V)
+	Hex     bool       // text: hex+ASCII dump of frame and message payloads (-x)
+	Time    TimeFormat // text: the Time column
+	Width   int        // text: terminal width: previews are cut, legends wrapped and the summary table fitted to it; 0 = piped, full width
+	Summary bool       // per-connection summary: a table (text) or "summary" lines (JSON) at Close
+	// Stats gathers the timing statistics of every connection (see
+	// [ConnTiming], [TimingsOf]) even without Summary, which gathers
+	// them too; the counters of every connection are then kept for the
+	// run (--stats).
+	Stats    bool
+	Timeline bool    // text: print the timeline rows (false for a summary-only run)
+	View     View    // text timeline: which rows it prints (--frames, --messages)
+	Follow   *Follow // text: the conversation view of these connections instead of the timeline (--follow)
+	Pretty   bool    // text: pretty-print JSON payloads in -V trees and the --follow view (--pretty)
 	// All shows every connection that had events: without it, a TLS
 	// connection that does not turn out to be WebSocket is left out of
 	// the text timeline and of the summary (see [Hidden]).

@@ -18,6 +18,9 @@ type dirStats struct {
 	closeCode   uint16
 	closeCoded  bool
 	closeReason string
+
+	ended     bool             // its end event was seen
+	endReason decode.EndReason // what ended it
 }
 
 // connStats is what the renderers remember about one connection: a few
@@ -58,6 +61,11 @@ type connStats struct {
 
 	app appStats // what the application said: protocol, unit types
 
+	closedBy int8        // who sent the first close frame: 1 client, 2 server, 0 nobody
+	abortBy  int8        // whose direction ended first by FIN or RST (same values)
+	timed    bool        // gather tm (Options.Summary or Options.Stats)
+	tm       *connTiming // the timing statistics, from the first frame, message or end
+
 	h2ws    bool              // the connection carries WebSockets over HTTP/2 (on other connStats)
 	matched bool              // an event matched Options.Filter
 	hs      *decode.Handshake // text, with a filter: the hidden handshake, for the legend
@@ -79,10 +87,12 @@ type tracker struct {
 	showAll  bool   // Options.All: nothing is hidden
 	hidden   Hidden // connections hidden and forgotten already
 	filtered bool   // Options.Filter is set: the summary shows the connections with a match
+	timing   bool   // connections gather timing statistics (connTiming)
 }
 
 func (t *tracker) init(opt Options) {
-	t.forget, t.showAll, t.filtered = !opt.Summary, opt.All, opt.Filter != nil
+	t.forget, t.showAll, t.filtered = !opt.Summary && !opt.Stats, opt.All, opt.Filter != nil
+	t.timing = opt.Summary || opt.Stats
 }
 
 // hides reports whether connection c is left out of the timeline and the
@@ -169,7 +179,7 @@ func (t *tracker) get(id int, stream uint32) *connStats {
 		k := streamKey{id, stream}
 		c := t.streams[k]
 		if c == nil {
-			c = &connStats{id: id, stream: stream}
+			c = &connStats{id: id, stream: stream, timed: t.timing}
 			t.n++
 			if t.streams == nil {
 				t.streams = make(map[streamKey]*connStats)
@@ -187,7 +197,7 @@ func (t *tracker) get(id int, stream uint32) *connStats {
 		c = t.other[id]
 	}
 	if c == nil {
-		c = &connStats{id: id}
+		c = &connStats{id: id, timed: t.timing}
 		t.n++
 		switch {
 		case id >= 1 && id <= 1<<30:
@@ -295,23 +305,92 @@ func (c *connStats) update(ev *decode.Event) {
 		f := &ev.Frame
 		s.frames++
 		s.bytes += uint64(f.Len) + f.Seen + f.Lost
-		if f.Opcode == decode.OpClose && !s.closeSeen {
+		if f.Opcode == decode.OpClose && !s.closeSeen && !f.Cut {
 			s.closeSeen = true
 			s.closeCoded = f.Close.HasCode
 			s.closeCode = f.Close.Code
 			s.closeReason = string(f.Close.Reason)
+			if c.closedBy == 0 {
+				c.closedBy = int8(d + 1)
+			}
+		}
+		if c.timed {
+			c.timings().frame(ev, d)
 		}
 	case decode.KindMessage:
 		if d >= 0 {
 			c.dir[d].messages++
+			if c.timed {
+				c.timings().message(ev, d)
+			}
 		}
 		c.app.add(ev.App)
+	case decode.KindEnd:
+		if d < 0 {
+			return
+		}
+		s := &c.dir[d]
+		if !s.ended {
+			s.ended, s.endReason = true, ev.End.Reason
+			if c.abortBy == 0 && (ev.End.Reason == decode.EndFIN || ev.End.Reason == decode.EndRST) {
+				c.abortBy = int8(d + 1)
+			}
+		}
+		if c.timed {
+			c.timings().end(ev, d)
+		}
 	case decode.KindAnomaly:
 		if s := ev.Anomaly.Severity; int(s) < len(c.anomalies) {
 			c.anomalies[s]++
 		}
 		c.noteTLSAnomaly(ev.Anomaly.Code)
 	}
+}
+
+// timings returns c.tm, allocating it on first use.
+func (c *connStats) timings() *connTiming {
+	if c.tm == nil {
+		c.tm = &connTiming{}
+	}
+	return c.tm
+}
+
+// endReason is how the connection ended, as the summary's end_reason,
+// and who closed it first ("client", "server" or ""): the sender of the
+// first close frame, else the side whose direction ended first by FIN or
+// RST. With a close frame from each side it is close_handshake, from one
+// close_one_side; without, rst when a RST ended a direction, else
+// fin_without_close when a FIN did, else idle, else capture_end.
+func (c *connStats) endReason() (reason, by string) {
+	who := func(d int8) string {
+		switch d {
+		case 1:
+			return "client"
+		case 2:
+			return "server"
+		}
+		return ""
+	}
+	var has [4]bool // by decode.EndReason
+	for d := range c.dir {
+		if s := &c.dir[d]; s.ended && int(s.endReason) < len(has) {
+			has[s.endReason] = true
+		}
+	}
+	by = who(c.abortBy)
+	switch {
+	case c.dir[0].closeSeen && c.dir[1].closeSeen:
+		return "close_handshake", who(c.closedBy)
+	case c.dir[0].closeSeen || c.dir[1].closeSeen:
+		return "close_one_side", who(c.closedBy)
+	case has[decode.EndRST]:
+		return "rst", by
+	case has[decode.EndFIN]:
+		return "fin_without_close", by
+	case has[decode.EndIdle]:
+		return "idle", by
+	}
+	return "capture_end", by
 }
 
 // agreedExtensions names the extensions the server agreed to.

@@ -18,7 +18,7 @@ import (
 // summaryHeader names the columns of the summary table.
 var summaryHeader = []any{
 	"Conn", "Client", "Server", "Path", "Subprotocol", "Extensions", "Accept",
-	"C>S fr/msg/bytes", "S>C fr/msg/bytes", "Close", "Duration", "Anomalies",
+	"C>S fr/msg/bytes", "S>C fr/msg/bytes", "Close", "End", "Duration", "RTT", "Anomalies",
 }
 
 // newTable is the one place tablewriter is configured: ASCII borders (the
@@ -254,7 +254,9 @@ func summaryRow(c *connStats) []string {
 		dirCell(&c.dir[0]),
 		dirCell(&c.dir[1]),
 		closeCell(c),
+		endCell(c),
 		string(appendSeconds(nil, c.last.Sub(c.first))),
+		rttCell(c),
 		anomalyCell(c),
 	}
 }

@@ -653,7 +653,8 @@ func (t *textRenderer) row(ev *decode.Event, c *connStats, fr *decode.Frame) {
 		l = append(l, " bytes"...)
 	case decode.KindEnd:
 		e := &ev.End
-		l = append(l, "frames="...)
+		l = append(l, e.Reason.String()...)
+		l = append(l, " frames="...)
 		l = strconv.AppendInt(l, int64(e.Frames), 10)
 		l = append(l, " messages="...)
 		l = strconv.AppendInt(l, int64(e.Messages), 10)

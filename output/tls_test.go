@@ -188,7 +188,7 @@ func TestTLSJSON(t *testing.T) {
 			t.Errorf("tls line: %s = %v, want %v", k, m[k], v)
 		}
 	}
-	if len(m) != len(want)+4 { // + conn, ts, pkt, seq
+	if len(m) != len(want)+5 { // + conn, ts, ts_unix, pkt, seq
 		t.Errorf("tls line has fields %v", m)
 	}
 
@@ -214,7 +214,7 @@ func TestTLSJSON(t *testing.T) {
 	}
 	for f := range m {
 		switch f {
-		case "type", "conn", "ts", "pkt", "seq":
+		case "type", "conn", "ts", "ts_unix", "pkt", "seq":
 			continue
 		}
 		if !documented[f] {

@@ -140,7 +140,7 @@ func (p *Pipeline) init() {
 			p.failures += countFailures(&cfg, evs)
 			for _, x := range cfg.Exporters {
 				if err := x.Write(evs); err != nil {
-					return err
+					return &exportError{err}
 				}
 			}
 			return p.r.Write(evs)
@@ -510,6 +510,19 @@ func (p *Pipeline) Hidden() output.Hidden {
 	return p.mg.hidden
 }
 
+// Timings returns the timing statistics of the connections the summary
+// shows (see output.ConnTiming) when Output.Stats is set; only after
+// Close.
+func (p *Pipeline) Timings() []output.ConnTiming {
+	if p.r != nil {
+		return output.TimingsOf(p.r)
+	}
+	if p.mg == nil {
+		return nil
+	}
+	return p.mg.timings
+}
+
 // Failures returns the number of anomalies at or above Config.FailOn;
 // with workers, only after Close.
 func (p *Pipeline) Failures() int {
@@ -525,11 +538,19 @@ func writeErr(err error) error {
 		return nil
 	}
 	var we *writeError
-	if errors.As(err, &we) {
+	var xe *exportError
+	if errors.As(err, &we) || errors.As(err, &xe) {
 		return err
 	}
 	return &writeError{err}
 }
+
+// exportError is an exporter's error, which names what it was writing
+// itself ("--extract: write out/c000001-client-000001.bin: ...").
+type exportError struct{ err error }
+
+func (e *exportError) Error() string { return e.err.Error() }
+func (e *exportError) Unwrap() error { return e.err }
 
 // writeError is an error writing the output.
 type writeError struct{ err error }
@@ -875,7 +896,8 @@ type merger struct {
 	err      error
 	stats    reassembly.Stats
 	failures int
-	hidden   output.Hidden // what the Shards left out
+	hidden   output.Hidden       // what the Shards left out
+	timings  []output.ConnTiming // Output.Stats: the connections' timing statistics
 }
 
 func newMerger(cfg Config, w io.Writer, n int) *merger {
@@ -1038,6 +1060,9 @@ func (m *merger) finish(summaries []*output.Summary) {
 	m.hidden = output.Hidden{}
 	for _, s := range summaries {
 		m.hidden.Add(s.Hidden())
+	}
+	if m.cfg.Output.Stats {
+		m.timings = output.SummaryTimings(summaries...)
 	}
 	if m.cfg.Output.Summary && m.err == nil {
 		if !m.cfg.JSON && m.header {

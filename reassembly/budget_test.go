@@ -188,11 +188,27 @@ func TestEvictedAnomaly(t *testing.T) {
 		k.Client(flowgen.Frames(flowgen.Frame{Op: flowgen.OpText, Payload: make([]byte, 2000)}.Masked(*flowgen.MaskKey(i))))
 		k.Fin(flowgen.S2C)
 	}
-	anoms := 0
+	anoms, idle := 0, 0
+	evicted := map[int]bool{}
 	e := New(Config{MemCap: MinMemCap}, func(evs []decode.Event) error {
 		for _, ev := range evs {
 			if ev.Kind == decode.KindAnomaly && ev.Anomaly.Code == decode.CodeMemcapEvicted {
 				anoms++
+				evicted[ev.Conn] = true
+			}
+			// An evicted connection's open direction ends as idle;
+			// the server's FIN stays a FIN.
+			if ev.Kind == decode.KindEnd && evicted[ev.Conn] {
+				want := decode.EndIdle
+				if ev.From == decode.RoleServer {
+					want = decode.EndFIN
+				}
+				if ev.End.Reason != want {
+					t.Errorf("evicted conn %d: %s end reason %s, want %s", ev.Conn, ev.From, ev.End.Reason, want)
+				}
+				if want == decode.EndIdle {
+					idle++
+				}
 			}
 		}
 		return nil
@@ -203,5 +219,8 @@ func TestEvictedAnomaly(t *testing.T) {
 	e.Flush()
 	if e.stats.EvictedWS == 0 || anoms != e.stats.EvictedWS || e.stats.EvictedWS != e.stats.Evicted {
 		t.Errorf("%d evicted, %d of them WebSocket, %d memcap_evicted anomalies: want one anomaly per evicted WebSocket connection", e.stats.Evicted, e.stats.EvictedWS, anoms)
+	}
+	if idle != anoms {
+		t.Errorf("%d idle ends of evicted connections, want %d", idle, anoms)
 	}
 }

@@ -41,6 +41,7 @@ type halfState struct {
 	next   uint32     // sequence number of the next byte for the decoder
 	known  bool       // next is set
 	ended  bool       // End was called
+	fin    bool       // a FIN of this direction was seen
 	fake   []seqRange // bytes the capture cut off (zeros in the assembler)
 }
 
@@ -77,6 +78,7 @@ type conn struct {
 
 	mem    int64 // bytes of state accounted in Engine.mem
 	victim bool  // the memory budget evicts it
+	rst    bool  // a RST was seen (of either side: it aborts both)
 
 	mode tlsMode   // whether the connection is TLS, decided by its first bytes
 	pre  preBytes  // first bytes held while mode is undecided
@@ -330,30 +332,61 @@ func (c *conn) decGap(side decode.Side, n int64, seg decode.Seg) {
 	e.after(c)
 }
 
-func (c *conn) decEnd(side decode.Side, seg decode.Seg) {
+func (c *conn) decEnd(side decode.Side, seg decode.Seg, reason decode.EndReason) {
 	e := c.e
 	if testHook != nil {
 		testHook(hookCall{Op: opEnd, Conn: c.id, Side: side, Seg: seg})
 	}
 	if c.h2 != nil {
-		c.h2End(side, seg)
+		c.h2End(side, seg, reason)
 	}
 	e.before(c)
-	e.out = c.dec.End(e.out, side, seg)
+	e.out = c.dec.End(e.out, side, seg, reason)
 	e.after(c)
 }
 
-func (c *conn) decClose(seg decode.Seg) {
+func (c *conn) decClose(seg decode.Seg, reason decode.EndReason) {
 	e := c.e
 	if testHook != nil {
 		testHook(hookCall{Op: opClose, Conn: c.id, Seg: seg})
 	}
 	if c.h2 != nil {
-		c.h2Close(seg)
+		c.h2Close(seg, reason)
 	}
 	e.before(c)
-	e.out = c.dec.Close(e.out, seg)
+	e.out = c.dec.Close(e.out, seg, reason)
 	e.after(c)
+}
+
+// endReason says what ends direction side now: a RST seen (it aborts
+// both directions), else the direction's FIN, else the end of the
+// capture (the final flush), else an idle flush: the connection was
+// silent for the timeout, evicted by the memory budget, or its 4-tuple
+// was reused.
+func (c *conn) endReason(side decode.Side) decode.EndReason {
+	switch {
+	case c.rst:
+		return decode.EndRST
+	case c.half[side&1].fin:
+		return decode.EndFIN
+	case c.e.atEOF:
+		return decode.EndCaptureEnd
+	}
+	return decode.EndIdle
+}
+
+// closeReason is endReason for whatever is still open when the
+// connection is closed: FIN when both directions sent theirs.
+func (c *conn) closeReason() decode.EndReason {
+	switch {
+	case c.rst:
+		return decode.EndRST
+	case c.half[0].fin && c.half[1].fin:
+		return decode.EndFIN
+	case c.e.atEOF:
+		return decode.EndCaptureEnd
+	}
+	return decode.EndIdle
 }
 
 // hookOp names a decoder call reported to testHook.

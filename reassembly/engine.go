@@ -579,6 +579,13 @@ func (e *Engine) tcpPacket(n int, p *source.Packet, id int) {
 	side := c.sideOf(srcIsA)
 	seg := decode.Seg{Time: p.Time, Packet: n}
 	c.lastSeen, c.lastSeg = p.Time, seg
+	// What ends a direction (see conn.endReason).
+	if t.FIN {
+		c.half[side].fin = true
+	}
+	if t.RST {
+		c.rst = true
+	}
 
 	if m := e.ld.missing(p); m > 0 {
 		h := &c.half[side]

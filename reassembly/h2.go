@@ -169,22 +169,22 @@ func (c *conn) h2Gap(side decode.Side, n int64, seg decode.Seg) {
 
 // h2End ends side of the connection: the HTTP/2 layer, then that side of
 // every WebSocket stream still open.
-func (c *conn) h2End(side decode.Side, seg decode.Seg) {
+func (c *conn) h2End(side decode.Side, seg decode.Seg, reason decode.EndReason) {
 	l := c.h2
 	l.out = l.dec.End(l.out[:0], side, seg)
 	c.h2Out()
 	for _, id := range l.ids() {
 		if s := l.streams[id]; s.ws != nil {
-			c.wsCall(s.ws, func(dst []decode.Event) []decode.Event { return s.ws.End(dst, side, seg) })
+			c.wsCall(s.ws, func(dst []decode.Event) []decode.Event { return s.ws.End(dst, side, seg, reason) })
 		}
 	}
 }
 
 // h2Close closes every WebSocket stream of the connection.
-func (c *conn) h2Close(seg decode.Seg) {
+func (c *conn) h2Close(seg decode.Seg, reason decode.EndReason) {
 	l := c.h2
 	for _, id := range l.ids() {
-		c.closeStream(id, seg)
+		c.closeStream(id, seg, reason)
 	}
 }
 
@@ -201,7 +201,7 @@ func (l *h2Layer) ids() []uint32 {
 // closeStream closes the WebSocket of stream id and forgets the stream.
 // A CONNECT that got no answer becomes a handshake without a response,
 // as an HTTP/1.1 Upgrade request does.
-func (c *conn) closeStream(id uint32, seg decode.Seg) {
+func (c *conn) closeStream(id uint32, seg decode.Seg, reason decode.EndReason) {
 	l := c.h2
 	s := l.streams[id]
 	if s != nil && s.ws == nil && s.req != nil {
@@ -212,7 +212,7 @@ func (c *conn) closeStream(id uint32, seg decode.Seg) {
 	if s == nil || s.ws == nil {
 		return
 	}
-	c.wsCall(s.ws, func(dst []decode.Event) []decode.Event { return s.ws.Close(dst, seg) })
+	c.wsCall(s.ws, func(dst []decode.Event) []decode.Event { return s.ws.Close(dst, seg, reason) })
 	c.e.account(c)
 }
 
@@ -256,11 +256,12 @@ func (c *conn) h2Out() {
 				c.wsCall(s.ws, func(dst []decode.Event) []decode.Event { return s.ws.Report(dst, ev.Side, a, seg) })
 			}
 			if s != nil && s.ws != nil {
-				for side := range 2 {
-					c.wsCall(s.ws, func(dst []decode.Event) []decode.Event { return s.ws.End(dst, decode.Side(side), seg) })
+				// The sender's direction first: it closed the stream.
+				for _, side := range [2]decode.Side{ev.Side, ev.Side.Other()} {
+					c.wsCall(s.ws, func(dst []decode.Event) []decode.Event { return s.ws.End(dst, side, seg, decode.EndRST) })
 				}
 			}
-			c.closeStream(ev.Stream, seg)
+			c.closeStream(ev.Stream, seg, decode.EndRST)
 		case h2.KindAnomaly:
 			// A violation on a WebSocket's stream is that WebSocket's;
 			// one of the connection (an HPACK error loses the framing of
@@ -281,19 +282,19 @@ func (c *conn) h2Out() {
 			if !ev.Client {
 				for _, id := range l.ids() {
 					if id > ev.LastStream {
-						c.closeStream(id, seg)
+						c.closeStream(id, seg, decode.EndRST) // not processed: aborted
 					}
 				}
 			}
 		}
 		if ev.EndStream && s != nil && s.ws != nil && (ev.Kind == h2.KindData || ev.Kind == h2.KindHeaders) && !s.ended[ev.Side&1] {
 			s.ended[ev.Side&1] = true
-			c.wsCall(s.ws, func(dst []decode.Event) []decode.Event { return s.ws.End(dst, ev.Side, seg) })
+			c.wsCall(s.ws, func(dst []decode.Event) []decode.Event { return s.ws.End(dst, ev.Side, seg, decode.EndFIN) })
 			if s.ended[0] && s.ended[1] {
 				// Both directions are over: the stream's state goes
 				// (a browser opens all its WebSockets on one
 				// connection, which may live for hours).
-				c.closeStream(ev.Stream, seg)
+				c.closeStream(ev.Stream, seg, decode.EndFIN)
 			}
 		}
 	}

@@ -137,7 +137,7 @@ func (c *conn) end(side decode.Side, seg decode.Seg) {
 			c.setPlain()
 		}
 	}
-	c.decEnd(side, seg)
+	c.decEnd(side, seg, c.endReason(side))
 }
 
 // opaqueEnd ends the direction dir of a TLS connection the engine no
@@ -177,7 +177,7 @@ func (c *conn) close(seg decode.Seg) {
 	case modeUnknown:
 		c.setPlain()
 	}
-	c.decClose(seg)
+	c.decClose(seg, c.closeReason())
 }
 
 // tlsOut hands what the TLS layer produced for side to the decoder:
@@ -205,7 +205,8 @@ func (c *conn) tlsOut(side decode.Side, seg decode.Seg) {
 			c.h2Report(side, a, seg)
 			switch p.Code {
 			case tlsdec.CodeGap, tlsdec.CodeAuthFailed, tlsdec.CodeTruncated:
-				c.h2End(side, seg)
+				// The capture shows no more of the streams.
+				c.h2End(side, seg, decode.EndCaptureEnd)
 			}
 			continue
 		}
