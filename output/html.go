@@ -150,7 +150,7 @@ type htmlConn struct {
 	worst    int // highest severity + 1, 0 none
 	closes   [2]string
 	gaps     int64
-	ended    [2]bool
+	ended    [2]string // end reason per direction
 	cells    map[int64]*[2]uint32
 	conv     []json.RawMessage
 	convMore int
@@ -306,11 +306,11 @@ func (x *htmlExporter) event(ev *decode.Event) {
 		c.gaps += ev.Gap
 		x.conv(c, ev, map[string]any{"k": "g", "bytes": ev.Gap})
 	case decode.KindEnd:
-		if d >= 0 {
-			c.ended[d] = true
-		}
 		e := &ev.End
-		item := map[string]any{"k": "e", "frames": e.Frames, "msgs": e.Messages, "bytes": e.Bytes}
+		if d >= 0 {
+			c.ended[d] = e.Reason.String()
+		}
+		item := map[string]any{"k": "e", "frames": e.Frames, "msgs": e.Messages, "bytes": e.Bytes, "reason": e.Reason.String()}
 		if e.Undecoded > 0 {
 			item["undecoded"] = e.Undecoded
 		}
@@ -692,7 +692,7 @@ type htmlConnJSON struct {
 	Worst     string            `json:"worst,omitempty"`
 	Close     [2]string         `json:"close"`
 	Gaps      int64             `json:"gaps,omitempty"`
-	Ended     [2]bool           `json:"ended"`
+	Ended     [2]string         `json:"ended"` // end reason per direction, "" while open
 	Cells     [][3]int64        `json:"cells"` // bucket, client, server
 	RTT       [][2]float64      `json:"rtt,omitempty"`
 	RTTStats  *htmlRTTStats     `json:"rtts,omitempty"`

@@ -312,6 +312,7 @@
     ["Bytes", function (c) { return c.bytes[0] + c.bytes[1]; }, function (c) { return fmtBytes(c.bytes[0] + c.bytes[1]); }, true],
     ["RTT median", function (c) { return c.rtts ? c.rtts.med : -1; }, function (c) { return c.rtts ? c.rtts.med + " ms (" + c.rtts.n + ")" : ""; }, true],
     ["Close", function (c) { return closeText(c); }],
+    ["End", function (c) { return endText(c); }],
     ["Anomalies", function (c) { return c.anoms; }, function (c) { return c.anoms ? String(c.anoms) : "-"; }, true]
   ];
   function closeText(c) {
@@ -319,6 +320,12 @@
     if (c.close[0]) s.push("C:" + c.close[0]);
     if (c.close[1]) s.push("S:" + c.close[1]);
     return s.join(" / ") || (c.ended[0] || c.ended[1] ? "no close frame" : "open at end");
+  }
+  function endText(c) {
+    var s = [];
+    if (c.ended[0]) s.push("C:" + c.ended[0]);
+    if (c.ended[1]) s.push("S:" + c.ended[1]);
+    return s.join(" ");
   }
   var sortCol = 0, sortDir = 1, rows = [];
   function table() {
@@ -409,7 +416,7 @@
       case "f": text = it.op + (it.op === "close" ? " " + it.text : ", " + plural(it.len, "byte") + (it.text ? " " + it.text : "")); break;
       case "a": d.className += " a"; text = "anomaly [" + it.sev + "] " + it.code + (it.detail ? ": " + it.detail : ""); break;
       case "g": text = "capture gap: " + plural(it.bytes, "byte") + " lost"; break;
-      case "e": text = "end: " + plural(it.frames, "frame") + ", " + plural(it.msgs, "message") + ", " + plural(it.bytes, "byte") + (it.undecoded ? ", " + it.undecoded + " undecoded" : ""); break;
+      case "e": text = "end" + (it.reason ? " (" + it.reason + ")" : "") + ": " + plural(it.frames, "frame") + ", " + plural(it.msgs, "message") + ", " + plural(it.bytes, "byte") + (it.undecoded ? ", " + it.undecoded + " undecoded" : ""); break;
     }
     head.appendChild(document.createTextNode(text));
     (it.app || []).forEach(function (l) { d.appendChild(el("div", "app", l)); });
