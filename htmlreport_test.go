@@ -151,6 +151,8 @@ func TestHTMLReportChromium(t *testing.T) {
 		{"mqtt-v5", []string{"-r", "testdata/real/app/mqtt-v5.pcapng"}, ""},
 		{"h2-wss", []string{"-r", "testdata/real/h2/chromium-h2-wss.pcapng", "--keylog", "testdata/real/h2/chromium-h2-wss.keys"}, ""},
 		{"violations", []string{"-r", "testdata/violations.pcapng"}, ""},
+		// No WebSocket at all (TLS without keys): an empty report.
+		{"no-websocket", []string{"-r", "testdata/real/chromium-wss-tls13.pcapng"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			page := filepath.Join(dir, tc.name+".html")
@@ -159,7 +161,7 @@ func TestHTMLReportChromium(t *testing.T) {
 				t.Fatalf("wscap --html: %v\n%s", err, errb.String())
 			}
 			want := countJSON(t, tc.args)
-			if want.conns == 0 || want.messages == 0 {
+			if (want.conns == 0 || want.messages == 0) != (tc.name == "no-websocket") {
 				t.Fatalf("the capture has %+v", want)
 			}
 			dom, stderr := chromium(t, bin, page, "--dump-dom")
