@@ -44,6 +44,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -177,6 +178,7 @@ Examples:
   wscap -r capture.pcap --follow 1 --pretty
                                           connection #1 as a conversation, whole payloads, JSON indented
   wscap -r capture.pcap --json | jq .     JSON Lines, one event per line
+  wscap -r capture.pcap --html r.html     also a one-file HTML report: charts, connections, conversations
   wscap -r capture.pcap -d 8080           decode port 8080 as WebSocket even without a handshake
   wscap -r wss.pcapng --keylog keys.txt   decrypt wss:// (TLS 1.2/1.3) with an SSLKEYLOGFILE key log
   wscap -r capture.pcap.gz -t absolute    gzip is read as is; times in UTC
@@ -218,6 +220,7 @@ type config struct {
 	verbose    bool
 	hex        bool
 	json       bool
+	html       string // --html FILE
 	extract    string // --extract DIR
 	summary    bool
 	view       output.View
@@ -390,6 +393,7 @@ func parseArgs(args []string) (*config, error) {
 	fs.BoolVar(&cfg.pretty, "pretty", false, "pretty-print JSON payloads (with --follow or -V)")
 	fs.Var(once(&cfg.har), "har", "also write the WebSockets to `FILE` as HAR 1.2 (Chrome DevTools' format, with _webSocketMessages), beside the main output")
 	fs.BoolVar(&cfg.json, "json", false, "write JSON Lines (one event per line) instead of the timeline")
+	fs.Var(once(&cfg.html), "html", "also write a one-file HTML report (charts, connections, conversations, anomalies) to `FILE`")
 	fs.Var(once(&cfg.extract), "extract", "also write each message's payload to a file in `DIR` (created if missing, must be empty), listed in DIR/manifest.jsonl")
 	fs.BoolVar(&summary, "summary", false, "print the per-connection summary (default for the timeline)")
 	fs.BoolVar(&noSummary, "no-summary", false, "do not print the summary (default with --json)")
@@ -477,14 +481,20 @@ func parseArgs(args []string) (*config, error) {
 	if cfg.write == "-" {
 		return nil, usagef("-w - is not supported: standard output carries the decoded output")
 	}
+	if cfg.html == "-" {
+		return nil, usagef("--html - is not supported: standard output carries the decoded output")
+	}
 	if err := checkHAR(cfg); err != nil {
 		return nil, err
 	}
-	if cfg.write != "" && cfg.read != "" && cfg.read != "-" {
+	for _, out := range []struct{ flag, name string }{{"-w", cfg.write}, {"--html", cfg.html}} {
+		if out.name == "" || cfg.read == "" || cfg.read == "-" {
+			continue
+		}
 		a, err1 := os.Stat(cfg.read)
-		b, err2 := os.Stat(cfg.write)
+		b, err2 := os.Stat(out.name)
 		if err1 == nil && err2 == nil && os.SameFile(a, b) {
-			return nil, usagef("-w %s would overwrite the capture being read", cfg.write)
+			return nil, usagef("%s %s would overwrite the capture being read", out.flag, out.name)
 		}
 	}
 	for _, d := range decodeAs {
@@ -673,6 +683,17 @@ func parseSize(s string) (int64, error) {
 	return n * mult, nil
 }
 
+// htmlTitle names the capture at the top of the --html report.
+func htmlTitle(cfg *config) string {
+	switch {
+	case cfg.read == "-":
+		return "standard input"
+	case cfg.read != "":
+		return filepath.Base(cfg.read)
+	}
+	return "live capture on " + cfg.iface
+}
+
 // checkHAR checks --har: a file, not standard output (which carries the
 // main output) nor a file wscap reads or writes.
 func checkHAR(cfg *config) error {
@@ -855,6 +876,17 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		}
 		exporters = append(exporters, x)
 	}
+	var htmlFile *os.File
+	if cfg.html != "" {
+		f, err := os.Create(cfg.html)
+		if err != nil {
+			return err
+		}
+		defer f.Close() // on error paths; closed after the pipeline below
+		htmlFile = f
+		exporters = append(exporters, output.NewHTML(f, output.HTMLOptions{
+			Title: htmlTitle(cfg), Version: versionString(), Filter: cfg.display}))
+	}
 
 	opt := output.Options{
 		Verbose:  cfg.verbose,
@@ -1007,6 +1039,11 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	}
 	if err := pipe.Close(); err != nil {
 		return err
+	}
+	if htmlFile != nil {
+		if err := htmlFile.Close(); err != nil {
+			return err
+		}
 	}
 
 	var capErr error

@@ -318,6 +318,13 @@ func (p *Pipeline) setOwner(id, w int) {
 }
 
 func (p *Pipeline) setEpoch(t time.Time) {
+	// An exporter that counts time from the first packet (--html) is
+	// told it, as the renderer is.
+	for _, x := range p.cfg.Exporters {
+		if e, ok := x.(interface{ SetEpoch(time.Time) }); ok {
+			e.SetEpoch(t)
+		}
+	}
 	if p.r != nil {
 		p.r.SetEpoch(t)
 		return
