@@ -147,6 +147,10 @@ type file struct {
 	n      int      // packets delivered
 	err    error    // sticky error
 	zipped bool
+	// Of the file itself (compressed bytes when zipped), for Position.
+	raw     *countingReader
+	rawBr   *bufio.Reader
+	rawSize int64
 
 	// pcap
 	order   binary.ByteOrder
@@ -214,9 +218,10 @@ func NewReader(name string, r io.Reader) (Source, error) {
 }
 
 func newFile(name string, r io.Reader, size int64) (*file, error) {
-	s := &file{name: name, size: size}
+	s := &file{name: name, size: size, rawSize: size}
 	s.cr = &countingReader{r: r}
 	s.br = bufio.NewReaderSize(s.cr, bufSize)
+	s.raw, s.rawBr = s.cr, s.br
 	head, err := s.br.Peek(4)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("read %s: %w", name, err)
@@ -321,6 +326,14 @@ func noEOF(err error) error {
 // offset is the position in the (decompressed) stream of the next byte the
 // readers will consume.
 func (s *file) offset() int64 { return s.cr.n - int64(s.br.Buffered()) }
+
+// Position returns how many bytes of the file the reader has consumed and
+// the file's size when it was opened (-1 when it is not a regular file);
+// for gzip-compressed input both count compressed bytes. It is meant for
+// a progress display: call it from the goroutine that calls Next.
+func (s *file) Position() (read, size int64) {
+	return s.raw.n - int64(s.rawBr.Buffered()), s.rawSize
+}
 
 func (s *file) Next() (Packet, error) {
 	if s.err != nil {

@@ -375,3 +375,59 @@ func TestAcrossBuffer(t *testing.T) {
 		}
 	}
 }
+
+// TestPosition checks what a progress display is told: bytes of the file
+// consumed so far (compressed bytes for gzip) and the file's size.
+func TestPosition(t *testing.T) {
+	var pkts []pkt
+	for i := range 120 {
+		pkts = append(pkts, pkt{data: noise(30000 + i), time: t0.Add(time.Duration(i) * time.Millisecond)})
+	}
+	plain := writePcap(t, true, layers.LinkTypeEthernet, pkts)
+	tests := []struct {
+		name  string
+		file  []byte
+		exact bool // the position after packet 1 is its record's end
+	}{
+		{"pcap", plain, true},
+		{"pcap gzip", gz(t, plain), false},
+		{"pcapng", writePcapng(t, []layers.LinkType{layers.LinkTypeEthernet}, pkts), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Open(writeFile(t, "capture.bin", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			pos := s.(interface{ Position() (int64, int64) })
+			var last int64
+			for i := 0; ; i++ {
+				_, err := s.Next()
+				read, size := pos.Position()
+				if size != int64(len(tt.file)) {
+					t.Fatalf("size %d, want %d", size, len(tt.file))
+				}
+				if read < last || read > size {
+					t.Fatalf("packet %d: read %d after %d, size %d", i+1, read, last, size)
+				}
+				last = read
+				if i == 0 && tt.exact && read != 24+16+int64(len(pkts[0].data)) {
+					t.Errorf("after packet 1: read %d, want %d", read, 24+16+len(pkts[0].data))
+				}
+				if i == len(pkts)/2 && (read <= size/4 || read >= size) {
+					t.Errorf("half way: read %d of %d", read, size)
+				}
+				if err == io.EOF {
+					if read != size {
+						t.Errorf("at the end: read %d of %d", read, size)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
