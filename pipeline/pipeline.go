@@ -100,6 +100,9 @@ type Pipeline struct {
 	wm       key              // key of the last record sent to a worker
 	checks   *checks          // the workers' memory at checkpoints
 
+	tally  tally        // one worker: WebSocket connections and messages so far
+	shared *sharedTally // several workers: the same, added per batch
+
 	started bool // init ran
 	epoch   bool // the first packet was seen
 	closed  bool
@@ -138,6 +141,7 @@ func (p *Pipeline) init() {
 		}
 		p.eng = reassembly.New(cfg.Engine, func(evs []decode.Event) error {
 			p.failures += countFailures(&cfg, evs)
+			p.tally.add(evs)
 			for _, x := range cfg.Exporters {
 				if err := x.Write(evs); err != nil {
 					return &exportError{err}
@@ -153,13 +157,42 @@ func (p *Pipeline) init() {
 	p.mg = newMerger(cfg, w, p.workers)
 	p.ws = make([]*worker, p.workers)
 	p.cur = make([]*batch, p.workers)
+	p.shared = new(sharedTally)
 	for i := range p.ws {
 		p.ws[i] = newWorker(cfg, p.mg.in[i], p.checks)
+		p.ws[i].shared = p.shared
 		p.cur[i] = p.ws[i].getBatch()
 		go p.ws[i].run()
 	}
 	go p.mg.run()
 }
+
+// Progress returns the WebSocket connections and the data messages
+// decoded so far, for a progress display (with workers, as of the
+// batches they finished). It is called from the caller's goroutine.
+func (p *Pipeline) Progress() (conns, messages int64) {
+	if p.shared != nil {
+		return p.shared.conns.Load(), p.shared.msgs.Load()
+	}
+	return p.tally.conns, p.tally.msgs
+}
+
+// tally counts WebSocket connections and data messages in events.
+type tally struct{ conns, msgs int64 }
+
+func (t *tally) add(evs []decode.Event) {
+	for i := range evs {
+		switch evs[i].Kind {
+		case decode.KindConn:
+			t.conns++
+		case decode.KindMessage:
+			t.msgs++
+		}
+	}
+}
+
+// sharedTally is the workers' tallies together.
+type sharedTally struct{ conns, msgs atomic.Int64 }
 
 // Workers reports how many workers decode: 1 when the run is serial
 // (known from the first packet on).
@@ -683,6 +716,10 @@ type worker struct {
 	conns int          // dispatcher: connections given to the worker
 	done  atomic.Int64 // packet bytes the worker decoded
 
+	tally  tally        // WebSocket connections and messages decoded
+	told   tally        // the part of tally added to shared
+	shared *sharedTally // what the dispatcher's Progress reads
+
 	res      *result
 	past     key // key of the last record decoded
 	n        int
@@ -744,6 +781,7 @@ func (w *worker) ship(wm key) {
 // sink renders events into the current result, in chunks.
 func (w *worker) sink(evs []decode.Event) error {
 	w.failures += countFailures(&w.cfg, evs)
+	w.tally.add(evs)
 	if w.phase == phasePacket {
 		w.render(evs, key{n: w.n, phase: w.phase})
 		return nil
@@ -822,6 +860,11 @@ func (w *worker) run() {
 		}
 		w.res.flush = b.flush
 		w.done.Add(int64(len(b.data)))
+		if w.tally != w.told {
+			w.shared.conns.Add(w.tally.conns - w.told.conns)
+			w.shared.msgs.Add(w.tally.msgs - w.told.msgs)
+			w.told = w.tally
+		}
 		select {
 		case w.free <- b:
 		default:

@@ -315,3 +315,41 @@ func TestQuietFlushes(t *testing.T) {
 		t.Fatal("the pipeline stalled")
 	}
 }
+
+// TestProgress checks the counters a progress display reads: with one
+// worker and with three they only grow while packets go in, and after
+// Close they are the WebSocket connections and data messages of the
+// output (--all shows every event, so the JSON lines count them).
+func TestProgress(t *testing.T) {
+	for _, name := range []string{"two-conns-interleaved", "chat", "permessage-deflate"} {
+		pkts := packets(t, name)
+		for _, workers := range []int{1, 3} {
+			cfg := Config{Workers: workers, JSON: true, Output: output.Options{All: true}}
+			var out syncBuffer
+			p := New(cfg, &out)
+			var conns, msgs int64
+			for i, pk := range pkts {
+				if err := p.Packet(i+1, pk); err != nil {
+					t.Fatal(err)
+				}
+				c, m := p.Progress()
+				if c < conns || m < msgs {
+					t.Fatalf("%s -j %d: progress went back from %d/%d to %d/%d", name, workers, conns, msgs, c, m)
+				}
+				conns, msgs = c, m
+			}
+			if err := p.Close(); err != nil {
+				t.Fatal(err)
+			}
+			c, m := p.Progress()
+			wantC := int64(strings.Count(out.String(), `{"type":"conn",`))
+			wantM := int64(strings.Count(out.String(), `{"type":"message",`))
+			if c != wantC || m != wantM || wantM == 0 {
+				t.Errorf("%s -j %d: progress %d connections, %d messages; the output has %d and %d", name, workers, c, m, wantC, wantM)
+			}
+			if st := p.Stats(); int64(st.WebSocket) != c {
+				t.Errorf("%s -j %d: %d connections, Stats has %d WebSocket", name, workers, c, st.WebSocket)
+			}
+		}
+	}
+}
