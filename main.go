@@ -241,6 +241,7 @@ type config struct {
 	failOnSet  bool
 	stats      bool
 	jobs       int
+	progress   int // --progress 1, --no-progress -1, else 0
 	cpuprofile string
 	memprofile string
 	help       bool
@@ -370,6 +371,8 @@ func parseArgs(args []string) (*config, error) {
 		follow     []string
 		appProtos  []string
 		protoFile  string
+		progressOn bool
+		progressNo bool
 	)
 	fs.VarP(once(&cfg.read), "read", "r", "read packets from `FILE` (pcap or pcapng, maybe gzipped; \"-\" = standard input)")
 	fs.VarP(once(&cfg.iface), "interface", "i", "capture live on interface `NAME` (\"any\": all interfaces, Linux) until Ctrl-C")
@@ -412,6 +415,8 @@ func parseArgs(args []string) (*config, error) {
 	fs.StringVar(&failOn, "fail-on", "", "exit with status 3 if an anomaly of `LEVEL` (warning or error) or above was seen")
 	fs.BoolVar(&cfg.stats, "stats", false, "print packet, connection and throughput counts, and per connection timing statistics (ping round trips, message rates and sizes, close timing), to stderr at the end")
 	fs.IntVarP(&cfg.jobs, "jobs", "j", runtime.NumCPU(), "decode on `N` workers, each connection on one of them (the output is the same for every N)")
+	fs.BoolVar(&progressOn, "progress", false, "show the progress of reading -r FILE on stderr (default when stderr is a terminal; elsewhere a line a second)")
+	fs.BoolVar(&progressNo, "no-progress", false, "do not show the progress of reading -r FILE")
 	fs.BoolVar(&cfg.version, "version", false, "print the version and exit")
 	fs.BoolVarP(&cfg.help, "help", "h", false, "show this help and exit")
 	fs.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write a CPU profile to `FILE`")
@@ -447,6 +452,16 @@ func parseArgs(args []string) (*config, error) {
 				return nil, usagef("--%s applies to live capture (-i) only", name)
 			}
 		}
+	}
+	switch {
+	case progressOn && progressNo:
+		return nil, usagef("--progress and --no-progress exclude each other")
+	case progressOn && cfg.iface != "":
+		return nil, usagef("--progress applies to reading a file (-r) only")
+	case progressOn:
+		cfg.progress = 1
+	case progressNo:
+		cfg.progress = -1
 	}
 	if fs.Changed("display-filter") {
 		f, err := dfilter.Compile(display)
@@ -800,6 +815,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		// stream: -r reads a pipe or FIFO; like live capture, its
 		// events are printed as its packets arrive.
 		stream bool
+		prog   *progressRun // the progress line of a file's read
 	)
 	keys, err := openKeyLog(cfg.keylog, os.Getenv)
 	if err != nil {
@@ -841,6 +857,9 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 			return err
 		}
 		src, stream = s, source.IsStream(s)
+		prog = newProgress(cfg, s, stream, stderr, start)
+		defer prog.stop() // on error paths; stopped after the read below
+
 		keys = withCaptureSecrets(keys, s) // before the filter wraps s: it does not carry secrets
 		if cfg.filter != "" {
 			expr := cfg.filter
@@ -867,7 +886,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 
 	var exporters []output.Exporter
 	if cfg.extract != "" {
-		x, err := output.NewExtractor(cfg.extract, output.ExtractOptions{Filter: cfg.display, Stderr: stderr})
+		x, err := output.NewExtractor(cfg.extract, output.ExtractOptions{Filter: cfg.display, Stderr: prog.stderr(stderr)})
 		if errors.Is(err, output.ErrExtractNotEmpty) {
 			return usagef("%v", err)
 		}
@@ -924,7 +943,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		FailOn:        cfg.failOn,
 		CountFailures: cfg.failOnSet,
 		Exporters:     exporters,
-	}, stdout)
+	}, prog.stdout(stdout))
 	// Live, events reach a terminal or a JSON consumer (| jq) as they
 	// happen (with workers: within flushWorkers); otherwise output is
 	// flushed at least once a second.
@@ -954,6 +973,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	done := ctx.Done()
 	for cfg.count == 0 || accepted < cfg.count {
 		if streaming || n&255 == 0 {
+			prog.tick(pipe)
 			select {
 			case <-done: // interrupted: finish like at the end of the file
 				readErr = io.EOF
@@ -1037,6 +1057,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 			}
 		}
 	}
+	prog.stop()
 	if err := pipe.Close(); err != nil {
 		return err
 	}
