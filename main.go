@@ -802,6 +802,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		stream bool
 	)
 	keys, err := openKeyLog(cfg.keylog, os.Getenv)
+	secrets := new(pipeline.Secrets) // the capture's own, added between packets
 	if err != nil {
 		return err
 	}
@@ -841,7 +842,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 			return err
 		}
 		src, stream = s, source.IsStream(s)
-		keys = withCaptureSecrets(keys, s) // before the filter wraps s: it does not carry secrets
+		keys = withCaptureSecrets(keys, s, secrets) // before the filter wraps s: it does not carry secrets
 		if cfg.filter != "" {
 			expr := cfg.filter
 			filt = source.NewFilter(s, func(lt layers.LinkType) ([]bpf.RawInstruction, error) {
@@ -924,6 +925,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		FailOn:        cfg.failOn,
 		CountFailures: cfg.failOnSet,
 		Exporters:     exporters,
+		Secrets:       secrets,
 	}, stdout)
 	// Live, events reach a terminal or a JSON consumer (| jq) as they
 	// happen (with workers: within flushWorkers); otherwise output is
