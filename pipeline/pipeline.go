@@ -151,11 +151,14 @@ type Pipeline struct {
 
 // Limits of one round of batches.
 const (
-	batchBytes   = 128 << 10 // packet bytes per worker batch
-	batchPackets = 256       // records per worker batch
-	inflight     = 3         // rounds queued per worker
-	maxKeep      = 1 << 20   // larger buffers are not reused
+	batchBytes = 128 << 10 // packet bytes per worker batch
+	inflight   = 3         // rounds queued per worker
+	maxKeep    = 1 << 20   // larger buffers are not reused
 )
+
+// batchPackets is the most records of a worker batch (a variable for
+// tests).
+var batchPackets = 256
 
 // New returns a Pipeline writing to w. The workers start with the first
 // packet (see Config.Serial).
