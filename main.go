@@ -818,6 +818,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		prog   *progressRun // the progress line of a file's read
 	)
 	keys, err := openKeyLog(cfg.keylog, os.Getenv)
+	secrets := new(pipeline.Secrets) // the capture's own, added between packets
 	if err != nil {
 		return err
 	}
@@ -860,7 +861,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		prog = newProgress(cfg, s, stream, stderr, start)
 		defer prog.stop() // on error paths; stopped after the read below
 
-		keys = withCaptureSecrets(keys, s) // before the filter wraps s: it does not carry secrets
+		keys = withCaptureSecrets(keys, s, secrets) // before the filter wraps s: it does not carry secrets
 		if cfg.filter != "" {
 			expr := cfg.filter
 			filt = source.NewFilter(s, func(lt layers.LinkType) ([]bpf.RawInstruction, error) {
@@ -943,6 +944,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		FailOn:        cfg.failOn,
 		CountFailures: cfg.failOnSet,
 		Exporters:     exporters,
+		Secrets:       secrets,
 	}, prog.stdout(stdout))
 	// Live, events reach a terminal or a JSON consumer (| jq) as they
 	// happen (with workers: within flushWorkers); otherwise output is

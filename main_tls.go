@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/wscap/wscap/pipeline"
 	"github.com/wscap/wscap/source"
 	"github.com/wscap/wscap/tlsdec"
 )
@@ -81,10 +82,12 @@ func keyLogWarning(flag string, getenv func(string) string, keys *tlsdec.KeyLog,
 
 // withCaptureSecrets adds the TLS key log that the capture itself carries
 // (pcapng Decryption Secrets Blocks, as written by editcap
-// --inject-secrets) to keys, now and as more blocks are read. It returns
-// the key log to decrypt with: keys, or a new one when keys is nil and
-// src can carry secrets.
-func withCaptureSecrets(keys *tlsdec.KeyLog, src source.Source) *tlsdec.KeyLog {
+// --inject-secrets) to keys, now and as more blocks are read: through
+// queue, which the pipeline adds to keys between packets, once its
+// workers have decoded the packets before the block (directly when queue
+// is nil). It returns the key log to decrypt with: keys, or a new one
+// when keys is nil and src can carry secrets.
+func withCaptureSecrets(keys *tlsdec.KeyLog, src source.Source, queue *pipeline.Secrets) *tlsdec.KeyLog {
 	ts, ok := src.(source.TLSSecrets)
 	if !ok {
 		return keys
@@ -93,6 +96,10 @@ func withCaptureSecrets(keys *tlsdec.KeyLog, src source.Source) *tlsdec.KeyLog {
 		keys = tlsdec.NewKeyLog()
 	}
 	ts.OnTLSSecrets(func(keylog []byte) {
+		if queue != nil {
+			queue.Add(keylog)
+			return
+		}
 		keys.ReadFrom(bytes.NewReader(keylog)) // never fails on a bytes.Reader
 	})
 	return keys

@@ -101,7 +101,7 @@ func runTLS(t *testing.T, file, keys string) ([]decode.Event, string, reassembly
 	if err != nil {
 		t.Fatal(err)
 	}
-	kl = withCaptureSecrets(kl, src)
+	kl = withCaptureSecrets(kl, src, nil)
 	var text bytes.Buffer
 	r := output.NewText(&text, output.Options{Timeline: true, Summary: true, All: true})
 	var evs []decode.Event
@@ -310,10 +310,10 @@ func TestRealWSSNoKeys(t *testing.T) {
 // when one was given.
 func TestCaptureSecretsNil(t *testing.T) {
 	k := tlsdec.NewKeyLog()
-	if got := withCaptureSecrets(k, nil); got != k {
+	if got := withCaptureSecrets(k, nil, nil); got != k {
 		t.Error("withCaptureSecrets replaced the key log of a source without secrets")
 	}
-	if got := withCaptureSecrets(nil, nil); got != nil {
+	if got := withCaptureSecrets(nil, nil, nil); got != nil {
 		t.Error("withCaptureSecrets made a key log for a source without secrets")
 	}
 }

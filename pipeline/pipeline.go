@@ -20,16 +20,27 @@
 // in flight at once, and the output of a round is written before more
 // rounds than the channels hold are decoded.
 //
+// # TLS
+//
+// TLS connections are decrypted on every worker. The only state they
+// share is that of TLS 1.2 sessions that later connections resume: the
+// workers share a cache of them that sees their calls in capture order,
+// and a connection that resumes a session the key log has no line for
+// waits there until the other workers have decoded every packet before
+// its own (see sessions.go). Secrets that the capture carries between
+// its packets ([Secrets]) are added once the workers have decoded every
+// packet before them.
+//
 // # What runs on one worker
 //
 // The text timeline with delta times (each row's time is relative to the
-// previous row of any connection) and TLS decryption (TLS 1.2 sessions
-// resume across connections, in capture order) run with one worker,
+// previous row of any connection) and exporters run with one worker,
 // whatever Workers says: see [Config.Serial].
 package pipeline
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"math"
@@ -62,16 +73,47 @@ type Config struct {
 	// main output (--har, --html, --extract). They need the whole run in
 	// order, so a run with exporters is serial.
 	Exporters []output.Exporter
+	// Secrets, if set, queues key log text that the capture carries
+	// between its packets (pcapng Decryption Secrets Blocks, which the
+	// source reads on the way): it is added to Engine.KeyLog before the
+	// next packet is decoded, as a single engine reading the file would
+	// see it.
+	Secrets *Secrets
 }
 
 // Serial reports whether cfg must run on one worker: delta times in the
-// text timeline, or TLS secrets to decrypt with (TLS 1.2 sessions resume
-// across connections, in capture order). The pipeline decides when the
-// first packet arrives, so that secrets a pcapng file carries before its
-// packets count; secrets that arrive later in the file (or in a followed
-// key log) may reach the workers ahead of the packets that precede them.
+// text timeline, or exporters, which need the whole run in order. A key
+// log does not make a run serial (see TLS in the package comment).
 func (cfg *Config) Serial() bool {
-	return !cfg.JSON && cfg.Output.Time == output.TimeDelta || cfg.Engine.KeyLog.HasSecrets() || len(cfg.Exporters) > 0
+	return !cfg.JSON && cfg.Output.Time == output.TimeDelta || len(cfg.Exporters) > 0
+}
+
+// Secrets queues key log text that arrives during the capture (see
+// Config.Secrets). Add may be called from any goroutine.
+type Secrets struct {
+	mu  sync.Mutex
+	q   [][]byte
+	has atomic.Bool
+}
+
+// Add queues the key log text b (kept, not copied).
+func (s *Secrets) Add(b []byte) {
+	s.mu.Lock()
+	s.q = append(s.q, b)
+	s.has.Store(true)
+	s.mu.Unlock()
+}
+
+func (s *Secrets) take() [][]byte {
+	if s == nil || !s.has.Load() {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.q
+	s.q = nil
+	s.has.Store(false)
+	return q
 }
 
 // A Pipeline takes the packets of a capture in order and writes the
@@ -99,6 +141,7 @@ type Pipeline struct {
 	ticks    int              // idle flushes so far (they number tick records)
 	wm       key              // key of the last record sent to a worker
 	checks   *checks          // the workers' memory at checkpoints
+	sessions *sessionCache    // TLS 1.2 sessions, in capture order (with a key log)
 
 	tally  tally        // one worker: WebSocket connections and messages so far
 	shared *sharedTally // several workers: the same, added per batch
@@ -111,11 +154,14 @@ type Pipeline struct {
 
 // Limits of one round of batches.
 const (
-	batchBytes   = 128 << 10 // packet bytes per worker batch
-	batchPackets = 256       // records per worker batch
-	inflight     = 3         // rounds queued per worker
-	maxKeep      = 1 << 20   // larger buffers are not reused
+	batchBytes = 128 << 10 // packet bytes per worker batch
+	inflight   = 3         // rounds queued per worker
+	maxKeep    = 1 << 20   // larger buffers are not reused
 )
+
+// batchPackets is the most records of a worker batch (a variable for
+// tests).
+var batchPackets = 256
 
 // New returns a Pipeline writing to w. The workers start with the first
 // packet (see Config.Serial).
@@ -157,9 +203,12 @@ func (p *Pipeline) init() {
 	p.mg = newMerger(cfg, w, p.workers)
 	p.ws = make([]*worker, p.workers)
 	p.cur = make([]*batch, p.workers)
+	if cfg.Engine.KeyLog != nil {
+		p.sessions = newSessionCache(cfg.Engine.KeyLog, p.workers)
+	}
 	p.shared = new(sharedTally)
 	for i := range p.ws {
-		p.ws[i] = newWorker(cfg, p.mg.in[i], p.checks)
+		p.ws[i] = newWorker(cfg, p.mg.in[i], p.checks, i, p.sessions)
 		p.ws[i].shared = p.shared
 		p.cur[i] = p.ws[i].getBatch()
 		go p.ws[i].run()
@@ -269,7 +318,37 @@ func (p *Pipeline) begin(pkt *source.Packet) bool {
 		p.init()
 		p.setEpoch(pkt.Time)
 	}
+	p.addSecrets()
 	return true
+}
+
+// addSecrets adds the queued secrets of Config.Secrets to the key log,
+// once the workers have decoded every packet handed in before them (a
+// pcapng file's Decryption Secrets Block between packets): a connection
+// decoded before it does not see its secrets, as with one engine.
+func (p *Pipeline) addSecrets() {
+	q := p.cfg.Secrets.take()
+	if len(q) == 0 || p.cfg.Engine.KeyLog == nil {
+		return
+	}
+	if p.ws != nil {
+		p.drain()
+	}
+	for _, b := range q {
+		p.cfg.Engine.KeyLog.ReadFrom(bytes.NewReader(b)) // never fails on a bytes.Reader
+	}
+}
+
+// drain sends the round being filled and waits until every worker has
+// decoded it.
+func (p *Pipeline) drain() {
+	var wg sync.WaitGroup
+	wg.Add(len(p.cur))
+	for _, b := range p.cur {
+		b.drained = &wg
+	}
+	p.send(false)
+	wg.Wait()
 }
 
 // Skip tells the pipeline about packet number n, which a capture filter
@@ -395,6 +474,7 @@ func (p *Pipeline) Tick(now time.Time) error {
 		return p.err
 	}
 	p.init()
+	p.addSecrets()
 	if p.eng != nil {
 		if err := p.eng.Tick(now); err != nil {
 			p.err = writeErr(err)
@@ -479,6 +559,7 @@ func (p *Pipeline) Close() error {
 	}
 	p.closed = true
 	p.init()
+	p.addSecrets()
 	if p.r != nil {
 		if err := p.eng.Flush(); err != nil && p.err == nil {
 			p.err = writeErr(err)
@@ -630,14 +711,15 @@ type batch struct {
 	retStart int
 	epoch    time.Time
 	hasEpoch bool
-	wm       key  // the key of the round's last record, of any worker
-	flush    bool // the merger flushes the output after this round
-	final    bool // end of capture: flush and close every connection
+	wm       key             // the key of the round's last record, of any worker
+	flush    bool            // the merger flushes the output after this round
+	final    bool            // end of capture: flush and close every connection
+	drained  *sync.WaitGroup // Done once the worker decoded the batch
 }
 
 func (b *batch) reset() {
 	b.recs, b.data, b.retired = b.recs[:0], b.data[:0], b.retired[:0]
-	b.retStart, b.hasEpoch, b.flush, b.final = 0, false, false, false
+	b.retStart, b.hasEpoch, b.flush, b.final, b.drained = 0, false, false, false, nil
 }
 
 // Chunk phases, in the order a single engine emits them for one packet
@@ -711,6 +793,8 @@ type worker struct {
 	eng   *reassembly.Engine
 	sh    *output.Shard
 	ck    *checks
+	idx   int           // the worker's number
+	sc    *sessionCache // nil without a key log
 
 	sent  int64        // dispatcher: packet bytes sent to the worker
 	conns int          // dispatcher: connections given to the worker
@@ -728,15 +812,20 @@ type worker struct {
 	failures int
 }
 
-func newWorker(cfg Config, out chan<- *result, ck *checks) *worker {
+func newWorker(cfg Config, out chan<- *result, ck *checks, idx int, sc *sessionCache) *worker {
 	w := &worker{
 		cfg:   cfg,
 		ck:    ck,
+		idx:   idx,
+		sc:    sc,
 		in:    make(chan *batch, inflight),
 		free:  make(chan *batch, inflight+2),
 		out:   out,
 		rfree: make(chan *result, inflight+2),
 		sh:    output.NewShard(cfg.JSON, cfg.Output),
+	}
+	if sc != nil {
+		cfg.Engine.Sessions = sessionView{sc, w}
 	}
 	w.eng = reassembly.New(cfg.Engine, w.sink)
 	return w
@@ -825,6 +914,9 @@ func (w *worker) run() {
 		for i := range b.recs {
 			rc := &b.recs[i]
 			w.n = rc.n
+			if w.sc != nil && rc.kind != recCheck {
+				w.sc.progress(w.idx, pointOf(rc.key()))
+			}
 			switch rc.kind {
 			case recPacket:
 				w.phase = phasePacket
@@ -845,6 +937,13 @@ func (w *worker) run() {
 		}
 		w.past = b.wm
 		wm := b.wm
+		if w.sc != nil {
+			at := pointOf(b.wm) + 1
+			if b.final {
+				at = finalPoint
+			}
+			w.sc.progress(w.idx, at)
+		}
 		if b.final {
 			w.n = math.MaxInt
 			w.phase = phaseEOF
@@ -865,11 +964,18 @@ func (w *worker) run() {
 			w.shared.msgs.Add(w.tally.msgs - w.told.msgs)
 			w.told = w.tally
 		}
+		drained := b.drained
 		select {
 		case w.free <- b:
 		default:
 		}
 		w.ship(wm)
+		if drained != nil {
+			drained.Done()
+		}
+	}
+	if w.sc != nil {
+		w.sc.progress(w.idx, math.MaxInt64)
 	}
 	close(w.out)
 }

@@ -171,7 +171,7 @@ func TestSerial(t *testing.T) {
 	}{
 		{"delta", Config{Workers: 4, Output: output.Options{Timeline: true, Time: output.TimeDelta}}, 1},
 		{"delta json", Config{Workers: 4, JSON: true, Output: output.Options{Time: output.TimeDelta}}, 4},
-		{"key log", Config{Workers: 4, JSON: true}, 1},
+		{"key log", Config{Workers: 4, JSON: true}, 4},
 		{"empty key log", Config{Workers: 4, JSON: true}, 4},
 	} {
 		switch tt.name {

@@ -82,6 +82,11 @@ type Config struct {
 	// plaintext TCP. With a nil or empty KeyLog nothing is decrypted and
 	// the tls events say so, without a tls_no_key anomaly per connection.
 	KeyLog *tlsdec.KeyLog
+	// Sessions, if set, remembers the TLS 1.2 sessions that later
+	// connections resume instead of KeyLog (see tlsdec.Sessions): the
+	// engines of a pipeline share one that orders their calls as the
+	// capture does.
+	Sessions tlsdec.Sessions
 	// ConnTimeout is how long, in capture time, a connection that is
 	// still open (no FIN or RST) may stay silent before it is finished
 	// and its state freed (default 5 minutes, as Zeek's

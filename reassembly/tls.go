@@ -77,6 +77,9 @@ func (c *conn) detect(side decode.Side, p []byte, seg decode.Seg) {
 	case 1:
 		c.mode = modeTLS
 		c.tls = &tlsLayer{dec: tlsdec.NewConn(c.e.cfg.KeyLog), client: side}
+		if s := c.e.cfg.Sessions; s != nil {
+			c.tls.dec.SetSessions(s)
+		}
 		c.e.stats.TLS++
 		if pre.n > 0 {
 			c.feed(side, pre.buf[:pre.n], pre.seg)

@@ -72,7 +72,8 @@ type half struct {
 // direction in capture order; it is not safe for concurrent use.
 type Conn struct {
 	keys *KeyLog
-	h    [2]half // [0] sent by the TLS client, [1] by the server
+	sess Sessions // TLS 1.2 sessions to resume (keys unless SetSessions)
+	h    [2]half  // [0] sent by the TLS client, [1] by the server
 	info Info
 
 	cr, sr                []byte // client and server random
@@ -92,7 +93,11 @@ type Conn struct {
 
 // NewConn returns a Conn that takes its secrets from keys (which may be
 // nil: nothing is decrypted, but the handshake is still parsed).
-func NewConn(keys *KeyLog) *Conn { return &Conn{keys: keys} }
+func NewConn(keys *KeyLog) *Conn { return &Conn{keys: keys, sess: keys} }
+
+// SetSessions makes the Conn remember and resume TLS 1.2 sessions in s
+// instead of its KeyLog (see [Sessions]). Call it before the first Feed.
+func (c *Conn) SetSessions(s Sessions) { c.sess = s }
 
 var dirNames = [2]string{"client", "server"}
 
@@ -448,9 +453,9 @@ func (c *Conn) changeCipher(dst []Output, d int) []Output {
 		if s, ok := c.keys.lookup(c.cr, func(s *secrets) bool { return len(s.master) > 0 }); ok {
 			c.master = s.master
 		} else if c.info.Resumed {
-			c.master = c.keys.session('t', c.chTicket)
+			c.master = c.sess.Session('t', c.chTicket)
 			if c.master == nil && bytes.Equal(c.shSessionID, c.chSessionID) {
-				c.master = c.keys.session('i', c.chSessionID)
+				c.master = c.sess.Session('i', c.chSessionID)
 			}
 		}
 		if c.master == nil {
@@ -467,8 +472,8 @@ func (c *Conn) changeCipher(dst []Output, d int) []Output {
 // rememberSession lets later connections resume this one's session.
 func (c *Conn) rememberSession() {
 	if c.master != nil {
-		c.keys.remember('t', c.ticket, c.master)
-		c.keys.remember('i', c.shSessionID, c.master)
+		c.sess.Remember('t', c.ticket, c.master)
+		c.sess.Remember('i', c.shSessionID, c.master)
 	}
 }
 

@@ -496,8 +496,23 @@ func (k *KeyLog) lookup(cr []byte, want func(*secrets) bool) (secrets, bool) {
 	return get()
 }
 
-// session returns the master secret remembered for a session id or ticket.
-func (k *KeyLog) session(kind byte, id []byte) []byte {
+// Sessions remembers the master secrets of TLS 1.2 sessions by session id
+// (kind 'i') and session ticket (kind 't'), so that a later connection
+// that resumes one (an abbreviated handshake) decrypts even when the key
+// log has no line for its own client random. A [KeyLog] is one (the
+// default of every [Conn]); a caller that decodes connections on several
+// goroutines can give each Conn one that orders the calls as the capture
+// does (see [Conn.SetSessions]).
+type Sessions interface {
+	// Session returns the master secret remembered for id, or nil.
+	Session(kind byte, id []byte) []byte
+	// Remember stores the master secret of id.
+	Remember(kind byte, id, master []byte)
+}
+
+// Session returns the master secret remembered for a session id ('i') or
+// ticket ('t'), or nil (see [Sessions]).
+func (k *KeyLog) Session(kind byte, id []byte) []byte {
 	if k == nil || len(id) == 0 {
 		return nil
 	}
@@ -506,8 +521,9 @@ func (k *KeyLog) session(kind byte, id []byte) []byte {
 	return k.sessions[string(kind)+string(id)]
 }
 
-// remember stores the master secret of a session id or ticket.
-func (k *KeyLog) remember(kind byte, id, master []byte) {
+// Remember stores the master secret of a session id ('i') or ticket ('t'):
+// the last maxSessionCache ids and tickets are kept (see [Sessions]).
+func (k *KeyLog) Remember(kind byte, id, master []byte) {
 	if k == nil || len(id) == 0 || len(master) == 0 {
 		return
 	}

@@ -87,9 +87,9 @@ func TestSessionCacheBounded(t *testing.T) {
 	k := NewKeyLog()
 	id := func(i int) []byte { return []byte{byte(i), byte(i >> 8)} }
 	for i := range maxSessionCache + 10 {
-		k.remember('t', id(i), []byte{1})
+		k.Remember('t', id(i), []byte{1})
 	}
-	if len(k.sessions) != maxSessionCache || k.session('t', id(0)) != nil || k.session('t', id(maxSessionCache+9)) == nil {
+	if len(k.sessions) != maxSessionCache || k.Session('t', id(0)) != nil || k.Session('t', id(maxSessionCache+9)) == nil {
 		t.Errorf("cache: %d entries", len(k.sessions))
 	}
 }
