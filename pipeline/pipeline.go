@@ -44,6 +44,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -905,13 +906,24 @@ func (w *worker) render(evs []decode.Event, k key) {
 	}
 }
 
+// discardBatches makes parallel workers drop every batch after counting
+// it (WSCAP_BENCH_DISCARD=1): the run then measures the dispatcher and the
+// merger alone, the ceiling of a parallel run (bench/run's "dispatcher
+// alone" row). The output is then only the empty summary.
+var discardBatches = os.Getenv("WSCAP_BENCH_DISCARD") == "1"
+
 func (w *worker) run() {
 	w.res = w.getResult()
 	for b := range w.in {
 		if b.hasEpoch {
 			w.sh.SetEpoch(b.epoch)
 		}
-		for i := range b.recs {
+		for i := 0; discardBatches && i < len(b.recs); i++ {
+			if rc := &b.recs[i]; rc.kind == recCheck {
+				w.ck.report(rc.id, 0)
+			}
+		}
+		for i := 0; !discardBatches && i < len(b.recs); i++ {
 			rc := &b.recs[i]
 			w.n = rc.n
 			if w.sc != nil && rc.kind != recCheck {
