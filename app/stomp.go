@@ -113,6 +113,49 @@ type stompDir struct {
 	skipN int    // bytes of a dropped frame still to discard
 	skip  bool   // discarding up to the next NUL (a dropped frame of unknown length)
 	quiet bool   // an incomplete message broke the stream: resync without an anomaly
+	// What the unfinished frame in buf waits for (stompWaitFor): a
+	// message that cannot give it is appended without parsing buf again.
+	wait byte // 0, stompWaitLine or stompWaitBody
+	need int  // stompWaitBody: the frame's whole length when its content-length says
+}
+
+const (
+	stompWaitLine = 1 // a header line's EOL: the command line has ended, the headers have not
+	stompWaitBody = 2 // the NUL after the body, or need bytes in all
+)
+
+// stompWaitFor says what the unfinished frame b (it starts at a command
+// and parsed well as far as it goes) waits for.
+func stompWaitFor(b []byte) (byte, int) {
+	if n, ok := stompPendingLength(b); ok {
+		return stompWaitBody, n
+	}
+	if bytes.Contains(b, []byte("\n\n")) || bytes.Contains(b, []byte("\n\r\n")) {
+		return stompWaitBody, 0
+	}
+	if bytes.IndexByte(b, '\n') >= 0 {
+		return stompWaitLine, 0
+	}
+	return 0, 0
+}
+
+// stillPending reports whether the unfinished frame in st.buf neither
+// ends nor turns out malformed once p is added: parsing it again would
+// find what it found (quadratic in a frame sent in small messages).
+func (st *stompDir) stillPending(p []byte) bool {
+	if len(st.buf) == 0 || len(st.buf)+len(p) > stompMaxBuffer {
+		return false
+	}
+	switch st.wait {
+	case stompWaitLine:
+		return bytes.IndexByte(p, '\n') < 0
+	case stompWaitBody:
+		if st.need > 0 {
+			return len(st.buf)+len(p) < st.need
+		}
+		return bytes.IndexByte(p, 0) < 0
+	}
+	return false
 }
 
 func newSTOMP(h *Handshake, _ *Config) decoder {
@@ -153,6 +196,11 @@ func (d *stompDecoder) decode(m *Msg, r *Result) {
 		}
 		st.skip = false
 		data = data[i+1:]
+	}
+	if !m.Incomplete && st.stillPending(data) {
+		st.buf = append(st.buf, data...)
+		r.Partial = true
+		return
 	}
 	atStart := len(st.buf) == 0
 	if !atStart {
@@ -219,6 +267,7 @@ func (d *stompDecoder) decode(m *Msg, r *Result) {
 		}
 	default:
 		st.buf = append(st.buf[:0], rest...)
+		st.wait, st.need = stompWaitFor(rest)
 		r.Partial = true
 	}
 	if len(st.buf) == 0 && cap(st.buf) > 64<<10 {

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wscap/wscap/decode"
 )
@@ -367,6 +368,39 @@ func TestSTOMPSplit(t *testing.T) {
 			if !o.partial {
 				t.Errorf("chunks of %d: message %d not partial", size, i)
 			}
+		}
+	}
+}
+
+// TestSTOMPSplitLinear: a frame sent a byte a message (the most a
+// direction buffers, 1 MiB) is appended to, not scanned again at every
+// message (quadratic: about 30 s for this one), in the headers and in
+// the body, with and without a content-length.
+func TestSTOMPSplitLinear(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a million messages")
+	}
+	const n = 1_000_000
+	for _, head := range []string{"SEND\ndestination:/q\n\n", "SEND\ndestination:/q\ncontent-length:1000000\n\n", "SEND\ndestination:/"} {
+		l := (&Config{Force: "stomp"}).New(nil, fmtClientAP, fmtServerAP)
+		start := time.Now()
+		fmtSend(t, l, true, false, []byte(head))
+		one := []byte("a")
+		for range n {
+			if a, an := fmtSend(t, l, true, false, one); a == nil || !a.Partial || len(an) > 0 {
+				t.Fatalf("%q: %+v %v", head, a, an)
+			}
+		}
+		tail := "\x00"
+		if head == "SEND\ndestination:/" {
+			tail = "\n\n\x00"
+		}
+		a, _ := fmtSend(t, l, true, false, []byte(tail))
+		if a == nil || len(a.Units) != 1 || a.Units[0].Type != "SEND" {
+			t.Errorf("%q: the frame's end gives %+v", head, a)
+		}
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("%q: %v for %d one-byte messages", head, d, n)
 		}
 	}
 }
