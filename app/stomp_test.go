@@ -403,6 +403,40 @@ func TestSTOMPSplitLinear(t *testing.T) {
 			t.Errorf("%q: %v for %d one-byte messages", head, d, n)
 		}
 	}
+
+	// A header line a message: each new line is checked once, as the
+	// frame's parser checks it; a line that is not a header is found at
+	// the message that ends it.
+	for _, bad := range []bool{false, true} {
+		l := (&Config{Force: "stomp"}).New(&decode.Handshake{Protocol: "v12.stomp"}, fmtClientAP, fmtServerAP)
+		start := time.Now()
+		fmtSend(t, l, true, false, []byte("SEND\n"))
+		for i := range 200_000 {
+			line := []byte("a:b\n")
+			if bad && i == 150_000 {
+				line = []byte("a\\qb:c\n") // an undefined escape (1.2)
+			}
+			a, an := fmtSend(t, l, true, false, line)
+			if bad && i == 150_000 {
+				if len(an) != 1 {
+					t.Fatalf("the bad header line gives %v", an)
+				}
+				break
+			}
+			if a == nil || !a.Partial || len(an) > 0 {
+				t.Fatalf("line %d: %+v %v", i, a, an)
+			}
+		}
+		if !bad {
+			a, _ := fmtSend(t, l, true, false, []byte("\nbody\x00"))
+			if a == nil || len(a.Units) != 1 || a.Units[0].Type != "SEND" {
+				t.Errorf("the frame's end gives %+v", a)
+			}
+		}
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("bad=%v: %v for 200,000 header lines", bad, d)
+		}
+	}
 }
 
 func TestSTOMPOverflow(t *testing.T) {
