@@ -418,6 +418,9 @@ func TestHTMLReportView(t *testing.T) {
 			}
 		}, ""},
 		{"conn=3", "11 of 11 shown", nil, "192.0.2.30:50103"},
+		// A pair that is not percent-encoded (typed by hand) is taken
+		// as it is; the rest of the fragment still applies.
+		{"q=100%&conn=3", "11 of 11 shown", nil, "192.0.2.30:50103"},
 	} {
 		t.Run(tc.hash, func(t *testing.T) {
 			abs, _ := filepath.Abs(page)
@@ -430,6 +433,9 @@ func TestHTMLReportView(t *testing.T) {
 				t.Fatal(err)
 			}
 			dom := string(b)
+			if !strings.Contains(dom, `data-rendered="1"`) {
+				t.Errorf("the page did not finish rendering: %s", regexp.MustCompile(`(?s)<pre id="errors"[^>]*>.*?</pre>`).FindString(dom))
+			}
 			if m := regexp.MustCompile(`id="shown">([^<]*)<`).FindStringSubmatch(dom); m == nil || m[1] != tc.shown {
 				t.Errorf("shown: %v, want %q", m, tc.shown)
 			}

@@ -1,5 +1,7 @@
 package app
 
+import "unicode/utf8"
+
 // Bare formats: a payload that no protocol claimed, shown as the value of
 // a self-describing format. Binary is MessagePack or CBOR when it is a map
 // whose keys are strings and it parses to its last byte (see bareBinary);
@@ -80,7 +82,7 @@ func bareJSON(p []byte, k byte) Unit {
 	switch {
 	case !ok:
 		return Unit{}
-	case !space:
+	case !space && utf8.Valid(p):
 		return Unit{Proto: "json", Type: kindName(k), ValueIsPayload: true}
 	}
 	v, _ := compactJSON(p)

@@ -222,6 +222,9 @@ func compactJSON(b []byte) ([]byte, bool) {
 	if !ok {
 		return nil, false
 	}
+	if !utf8.Valid(b) {
+		return validUTF8(b, space), true
+	}
 	if !space {
 		return bytes.Clone(b), true
 	}
@@ -231,6 +234,42 @@ func compactJSON(b []byte) ([]byte, bool) {
 		return nil, false
 	}
 	return out.Bytes(), true
+}
+
+// validUTF8 returns a copy of the valid JSON b (compacted when space) with
+// each byte that is not UTF-8 written as \ufffd, as appendJSONString
+// writes it: JSON text is UTF-8 (RFC 8259 §8.1), and the scanner lets
+// any byte above 0x7f through, only inside strings.
+func validUTF8(b []byte, space bool) []byte {
+	out := make([]byte, 0, len(b)+16)
+	in := false // inside a string
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c >= utf8.RuneSelf {
+			if r, n := utf8.DecodeRune(b[i:]); r == utf8.RuneError && n == 1 {
+				out = append(out, `\ufffd`...)
+				i++
+			} else {
+				out = append(out, b[i:i+n]...)
+				i += n
+			}
+			continue
+		}
+		switch {
+		case in && c == '\\':
+			out = append(out, b[i:i+2]...) // the scanner checked the escape
+			i += 2
+			continue
+		case c == '"':
+			in = !in
+		case !in && space && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			i++
+			continue
+		}
+		out = append(out, c)
+		i++
+	}
+	return out
 }
 
 // jsonSkip returns the end of the JSON value that starts at b[i] (after

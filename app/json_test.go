@@ -2,8 +2,10 @@ package app
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestJSONValid(t *testing.T) {
@@ -58,9 +60,10 @@ func TestJSONMembers(t *testing.T) {
 }
 
 // FuzzJSON checks the scanner against encoding/json and that a compacted
-// value is valid and free of line breaks.
+// value is valid UTF-8 JSON, free of line breaks, and the same value
+// (strings compared after invalid bytes became U+FFFD).
 func FuzzJSON(f *testing.F) {
-	for _, s := range []string{`{"a":[1,2,{"b":null}]}`, ` [ "x\u0041" , -1.5e3 ] `, `{"a":}`, `"\ud800"`} {
+	for _, s := range []string{`{"a":[1,2,{"b":null}]}`, ` [ "x\u0041" , -1.5e3 ] `, `{"a":}`, `"\ud800"`, "{\"k\xff\": [\"a\\\"\xc3\", 1]}"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -69,8 +72,12 @@ func FuzzJSON(f *testing.F) {
 			t.Fatalf("jsonValid(%q) = %v, encoding/json says %v", b, ok, !ok)
 		}
 		if c, ok := compactJSON(b); ok {
-			if !json.Valid(c) || strings.ContainsAny(string(c), "\n\r") {
+			if !json.Valid(c) || !utf8.Valid(c) || strings.ContainsAny(string(c), "\n\r") {
 				t.Fatalf("compact(%q) = %q", b, c)
+			}
+			var x, y any
+			if json.Unmarshal(b, &x) == nil && (json.Unmarshal(c, &y) != nil || !reflect.DeepEqual(x, y)) {
+				t.Fatalf("compact(%q) = %q: %v, not %v", b, c, y, x)
 			}
 		}
 	})

@@ -309,8 +309,15 @@ func (d *mqttDecoder) packets(fromClient bool, s *mqttDir, data []byte, incomple
 		}
 		return ""
 	}
-	// copy handles the overlap when data is s.buf.
-	s.buf = append(s.buf[:0], rest...)
+	if i == 0 && len(s.buf) > 0 {
+		// data is s.buf with the message appended (decode) and no packet
+		// ended: keep it as it is rather than move it onto itself, which
+		// is quadratic in a packet sent in small messages.
+		s.buf = data
+	} else {
+		// copy handles the overlap when data is s.buf.
+		s.buf = append(s.buf[:0], rest...)
+	}
 	r.Partial = true
 	return ""
 }

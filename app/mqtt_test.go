@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wscap/wscap/decode"
 )
@@ -529,4 +530,30 @@ func FuzzMQTT(f *testing.F) {
 		mqttRunCfg(t, &Config{Force: "mqtt"}, "mqtt", msgs) // the decoder on anything
 		mqttRun(t, "mqtt", msgs)                            // the opening and give-up rules
 	})
+}
+
+// TestMQTTSplitLinear: a packet sent a byte a message (up to the 1 MiB
+// buffered whole) costs the same per message however much of it is
+// buffered: four times the messages take about four times as long, not
+// sixteen (the buffer was moved onto itself at every message).
+func TestMQTTSplitLinear(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a million messages")
+	}
+	run := func(n int) time.Duration {
+		l := (&Config{Force: "mqtt"}).New(nil, fmtClientAP, fmtServerAP)
+		start := time.Now()
+		fmtSend(t, l, true, true, []byte{0x30, 0xff, 0xff, 0x3f}) // PUBLISH of 1 MiB - 1
+		one := []byte("a")
+		for range n {
+			if a, an := fmtSend(t, l, true, true, one); a == nil || !a.Partial || len(an) > 0 {
+				t.Fatalf("not partial, or %v", an)
+			}
+		}
+		return time.Since(start)
+	}
+	small, big := run(1<<18), run(1<<20-16)
+	if big > 7*small+100*time.Millisecond {
+		t.Errorf("2^18 one-byte messages: %v; 2^20: %v", small, big)
+	}
 }

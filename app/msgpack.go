@@ -197,24 +197,6 @@ func keyText(s []byte) bool {
 	return utf8.Valid(s)
 }
 
-// msgpackCount returns the entry count of the map header at b[i] and the
-// offset after it.
-func msgpackCount(b []byte, i int) (int, int, bool) {
-	if i >= len(b) {
-		return 0, 0, false
-	}
-	c := b[i]
-	switch {
-	case c >= 0x80 && c <= 0x8f:
-		return int(c & 0x0f), i + 1, true
-	case c == 0xde && i+3 <= len(b):
-		return int(binary.BigEndian.Uint16(b[i+1:])), i + 3, true
-	case c == 0xdf && i+5 <= len(b):
-		return int(binary.BigEndian.Uint32(b[i+1:])), i + 5, true
-	}
-	return 0, 0, false
-}
-
 // msgpackStr returns the string at b[i] (fixstr, str8/16/32) and the offset after it.
 func msgpackStr(b []byte, i int) ([]byte, int, bool) {
 	if i >= len(b) {

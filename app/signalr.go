@@ -299,6 +299,19 @@ func (d *signalrDecoder) decode(m *Msg, r *Result) {
 	dir := dirIndex(m.FromClient)
 	data := m.Payload
 	if len(d.pend[dir]) > 0 {
+		if !m.Incomplete && d.stillPending(d.pend[dir], m) {
+			// The pending record does not end in this message: append
+			// (amortized) rather than parse and copy it again, which
+			// would be quadratic in a record sent in small messages.
+			if len(d.pend[dir])+len(m.Payload) > signalrMaxPend {
+				d.pend[dir] = nil
+				r.Malformed(protoSignalRRef, "a record of more than %d bytes did not end; dropped", signalrMaxPend)
+				return
+			}
+			d.pend[dir] = append(d.pend[dir], m.Payload...)
+			r.Partial = true
+			return
+		}
 		data = append(d.pend[dir], data...)
 		d.pend[dir] = nil
 	}
@@ -319,6 +332,20 @@ func (d *signalrDecoder) decode(m *Msg, r *Result) {
 	for _, u := range units {
 		r.Add(u)
 	}
+}
+
+// stillPending reports whether the record pending in pend (one that did
+// not end) still does not end once m is added: a text record ends at the
+// separator; a MessagePack one at the length its VarInt gives.
+func (d *signalrDecoder) stillPending(pend []byte, m *Msg) bool {
+	if !m.Binary {
+		return bytes.IndexByte(m.Payload, signalrRS) < 0
+	}
+	if !d.handshook[dirIndex(m.FromClient)] && pend[0] == '{' {
+		return false // maybe a JSON handshake (see records)
+	}
+	n, h, ok := signalrVarInt(pend)
+	return ok && len(pend)+len(m.Payload) < h+n
 }
 
 // records decodes the records of data; it returns the bytes of a trailing

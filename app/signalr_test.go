@@ -3,8 +3,11 @@ package app
 import (
 	"bytes"
 	"encoding/json"
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/wscap/wscap/decode"
 )
 
 // srUnit is what a test expects of one unit.
@@ -293,6 +296,49 @@ func TestSignalRBounds(t *testing.T) {
 	}
 	if an != 1 || len(d.pend[1]) > signalrMaxPend {
 		t.Errorf("%d anomalies, %d bytes pending", an, len(d.pend[1]))
+	}
+}
+
+// TestSignalRPendingLinear: a record sent a byte a message is kept by
+// appending each message, not by copying what is pending at every one
+// (a 3 MB capture of 1-byte messages would take minutes): the bytes
+// allocated stay linear, and the record decodes once it ends.
+func TestSignalRPendingLinear(t *testing.T) {
+	const n = 20000
+	for _, binary := range []bool{false, true} {
+		l := (&Config{Force: "signalr"}).New(nil, fmtClientAP, fmtServerAP)
+		rec := []byte(`{"type":1,"target":"T","arguments":["` + strings.Repeat("a", n) + `"]}` + rs)
+		if binary {
+			// [1, {}, null, "T", [str n]] with its VarInt length.
+			body := []byte{0x95, 0x01, 0x80, 0xc0, 0xa1, 'T', 0x91, 0xda, byte(n >> 8), byte(n & 0xff)}
+			body = append(body, bytes.Repeat([]byte("a"), n)...)
+			rec = nil
+			for v := len(body); ; v >>= 7 {
+				if v < 0x80 {
+					rec = append(rec, byte(v))
+					break
+				}
+				rec = append(rec, byte(v&0x7f|0x80))
+			}
+			rec = append(rec, body...)
+			fmtSend(t, l, true, false, []byte(`{"protocol":"messagepack","version":1}`+rs))
+		}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		var last *decode.AppInfo
+		for i := range rec {
+			last, _ = fmtSend(t, l, true, binary, rec[i:i+1])
+			if i < len(rec)-1 && (last == nil || !last.Partial) {
+				t.Fatalf("binary=%v: byte %d: not partial", binary, i)
+			}
+		}
+		runtime.ReadMemStats(&after)
+		if got := after.TotalAlloc - before.TotalAlloc; got > 64<<20 {
+			t.Errorf("binary=%v: %d bytes allocated for a record of %d bytes", binary, got, len(rec))
+		}
+		if last == nil || len(last.Units) != 1 || last.Units[0].Name != "T" || last.Partial {
+			t.Errorf("binary=%v: the record's end gives %+v", binary, last)
+		}
 	}
 }
 

@@ -359,7 +359,9 @@ func (d *eioDecoder) attachment(dir *eioDir, p []byte, r *Result) {
 	}
 	dir.n++
 	if !dir.over {
-		if dir.bytes+len(p) > sioMaxPending {
+		// Each kept attachment costs its slice too (as size counts it):
+		// empty attachments are not free.
+		if dir.bytes+24*(len(dir.atts)+1)+len(p) > sioMaxPending {
 			dir.over, dir.atts, dir.bytes = true, nil, 0
 		} else {
 			dir.atts = append(dir.atts, bytes.Clone(p))

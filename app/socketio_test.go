@@ -479,3 +479,18 @@ func TestSocketIOAttachmentBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestSocketIOAttachmentsBounded: a BINARY_EVENT that announces 2^20
+// attachments (the most parsed), followed by empty binary messages, keeps
+// its state under the limit on pending bytes: empty ones count too.
+func TestSocketIOAttachmentsBounded(t *testing.T) {
+	l := (&Config{Force: "socket.io"}).New(nil, fmtClientAP, fmtServerAP)
+	d := l.dec.(*eioDecoder)
+	fmtSend(t, l, true, false, []byte(`451048576-["e",{"_placeholder":true,"num":0}]`))
+	for range 1_000_000 {
+		fmtSend(t, l, true, true, nil)
+	}
+	if n := d.size(); n > sioMaxPending+64<<10 {
+		t.Errorf("%d bytes of state after a million empty attachments (%d kept)", n, len(d.dir[1].atts))
+	}
+}

@@ -113,6 +113,70 @@ type stompDir struct {
 	skipN int    // bytes of a dropped frame still to discard
 	skip  bool   // discarding up to the next NUL (a dropped frame of unknown length)
 	quiet bool   // an incomplete message broke the stream: resync without an anomaly
+	// What the unfinished frame in buf waits for (stompWaitFor): a
+	// message that cannot give it is appended without parsing buf again.
+	wait    byte // 0, stompWaitLine or stompWaitBody
+	need    int  // stompWaitBody: the frame's whole length when its content-length says
+	line    int  // stompWaitLine: where the open header line starts in buf
+	connect bool // stompWaitLine: the frame is a CONNECT or CONNECTED (never escaped)
+}
+
+const (
+	stompWaitLine = 1 // a header line's EOL: the command line has ended, the headers have not
+	stompWaitBody = 2 // the NUL after the body, or need bytes in all
+)
+
+// stompWaitFor says what the unfinished frame b (it starts at a command
+// and parsed well as far as it goes) waits for.
+func stompWaitFor(b []byte) (byte, int) {
+	if n, ok := stompPendingLength(b); ok {
+		return stompWaitBody, n
+	}
+	if bytes.Contains(b, []byte("\n\n")) || bytes.Contains(b, []byte("\n\r\n")) {
+		return stompWaitBody, 0
+	}
+	if bytes.IndexByte(b, '\n') >= 0 {
+		return stompWaitLine, 0
+	}
+	return 0, 0
+}
+
+// stillPending reports whether the unfinished frame in st.buf neither
+// ends nor turns out malformed once p is added: parsing it again would
+// find what it found (quadratic in a frame sent in small messages). The
+// header lines that end in p are checked here as frame checks them, each
+// once.
+func (d *stompDecoder) stillPending(st *stompDir, p []byte) bool {
+	if len(st.buf) == 0 || len(st.buf)+len(p) > stompMaxBuffer {
+		return false
+	}
+	switch st.wait {
+	case stompWaitLine:
+		last := bytes.LastIndexByte(p, '\n')
+		if last < 0 {
+			return true
+		}
+		escaped := !st.connect && d.version != 10 // as frame decides
+		first := append(st.buf[st.line:len(st.buf):len(st.buf)], p[:bytes.IndexByte(p, '\n')]...)
+		if !d.headerLine(first, escaped) {
+			return false
+		}
+		for rest := p[bytes.IndexByte(p, '\n')+1 : last+1]; len(rest) > 0; {
+			nl := bytes.IndexByte(rest, '\n')
+			if !d.headerLine(rest[:nl], escaped) {
+				return false
+			}
+			rest = rest[nl+1:]
+		}
+		st.line = len(st.buf) + last + 1
+		return true
+	case stompWaitBody:
+		if st.need > 0 {
+			return len(st.buf)+len(p) < st.need
+		}
+		return bytes.IndexByte(p, 0) < 0
+	}
+	return false
 }
 
 func newSTOMP(h *Handshake, _ *Config) decoder {
@@ -153,6 +217,11 @@ func (d *stompDecoder) decode(m *Msg, r *Result) {
 		}
 		st.skip = false
 		data = data[i+1:]
+	}
+	if !m.Incomplete && d.stillPending(st, data) {
+		st.buf = append(st.buf, data...)
+		r.Partial = true
+		return
 	}
 	atStart := len(st.buf) == 0
 	if !atStart {
@@ -219,6 +288,12 @@ func (d *stompDecoder) decode(m *Msg, r *Result) {
 		}
 	default:
 		st.buf = append(st.buf[:0], rest...)
+		st.wait, st.need = stompWaitFor(rest)
+		if st.wait == stompWaitLine {
+			st.line = bytes.LastIndexByte(rest, '\n') + 1
+			cmd, _ := stompCommand(bytes.TrimSuffix(rest[:bytes.IndexByte(rest, '\n')], []byte{'\r'}))
+			st.connect = cmd == "CONNECT" || cmd == "CONNECTED"
+		}
 		r.Partial = true
 	}
 	if len(st.buf) == 0 && cap(st.buf) > 64<<10 {
@@ -247,6 +322,29 @@ func stompPendingLength(b []byte) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// headerLine reports whether line (its EOL cut) is a header line that
+// frame would take: not the blank line that ends the headers, a colon,
+// and only defined escapes when escaped.
+func (d *stompDecoder) headerLine(line []byte, escaped bool) bool {
+	line = bytes.TrimSuffix(line, []byte{'\r'})
+	if len(line) == 0 {
+		return false
+	}
+	k, v, ok := bytes.Cut(line, []byte{':'})
+	if !ok {
+		return false
+	}
+	if escaped {
+		if _, ok := d.unescape(k); !ok {
+			return false
+		}
+		if _, ok := d.unescape(v); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 type stompHeader struct{ name, value string }

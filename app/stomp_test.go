@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wscap/wscap/decode"
 )
@@ -367,6 +368,73 @@ func TestSTOMPSplit(t *testing.T) {
 			if !o.partial {
 				t.Errorf("chunks of %d: message %d not partial", size, i)
 			}
+		}
+	}
+}
+
+// TestSTOMPSplitLinear: a frame sent a byte a message (the most a
+// direction buffers, 1 MiB) is appended to, not scanned again at every
+// message (quadratic: about 30 s for this one), in the headers and in
+// the body, with and without a content-length.
+func TestSTOMPSplitLinear(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a million messages")
+	}
+	const n = 1_000_000
+	for _, head := range []string{"SEND\ndestination:/q\n\n", "SEND\ndestination:/q\ncontent-length:1000000\n\n", "SEND\ndestination:/"} {
+		l := (&Config{Force: "stomp"}).New(nil, fmtClientAP, fmtServerAP)
+		start := time.Now()
+		fmtSend(t, l, true, false, []byte(head))
+		one := []byte("a")
+		for range n {
+			if a, an := fmtSend(t, l, true, false, one); a == nil || !a.Partial || len(an) > 0 {
+				t.Fatalf("%q: %+v %v", head, a, an)
+			}
+		}
+		tail := "\x00"
+		if head == "SEND\ndestination:/" {
+			tail = "\n\n\x00"
+		}
+		a, _ := fmtSend(t, l, true, false, []byte(tail))
+		if a == nil || len(a.Units) != 1 || a.Units[0].Type != "SEND" {
+			t.Errorf("%q: the frame's end gives %+v", head, a)
+		}
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("%q: %v for %d one-byte messages", head, d, n)
+		}
+	}
+
+	// A header line a message: each new line is checked once, as the
+	// frame's parser checks it; a line that is not a header is found at
+	// the message that ends it.
+	for _, bad := range []bool{false, true} {
+		l := (&Config{Force: "stomp"}).New(&decode.Handshake{Protocol: "v12.stomp"}, fmtClientAP, fmtServerAP)
+		start := time.Now()
+		fmtSend(t, l, true, false, []byte("SEND\n"))
+		for i := range 200_000 {
+			line := []byte("a:b\n")
+			if bad && i == 150_000 {
+				line = []byte("a\\qb:c\n") // an undefined escape (1.2)
+			}
+			a, an := fmtSend(t, l, true, false, line)
+			if bad && i == 150_000 {
+				if len(an) != 1 {
+					t.Fatalf("the bad header line gives %v", an)
+				}
+				break
+			}
+			if a == nil || !a.Partial || len(an) > 0 {
+				t.Fatalf("line %d: %+v %v", i, a, an)
+			}
+		}
+		if !bad {
+			a, _ := fmtSend(t, l, true, false, []byte("\nbody\x00"))
+			if a == nil || len(a.Units) != 1 || a.Units[0].Type != "SEND" {
+				t.Errorf("the frame's end gives %+v", a)
+			}
+		}
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("bad=%v: %v for 200,000 header lines", bad, d)
 		}
 	}
 }

@@ -462,37 +462,6 @@ func tcpEnd(r decode.EndReason) bool {
 	return r == decode.EndFIN || r == decode.EndRST
 }
 
-// Timings gathers the timing statistics of every WebSocket connection
-// from the events of a run, for an [Exporter] (an HTML report plots
-// them): give it every event with Write, in output order, then read
-// Conns. Its memory is that of the bounded statistics above, per
-// connection, for the whole run.
-type Timings struct {
-	tr tracker
-}
-
-// NewTimings returns an empty Timings.
-func NewTimings() *Timings {
-	t := &Timings{}
-	t.tr.init(Options{Summary: true})
-	return t
-}
-
-// Write folds evs into the statistics. It keeps none of their bytes.
-func (t *Timings) Write(evs []decode.Event) error {
-	for i := range evs {
-		ev := &evs[i]
-		t.tr.get(ev.Conn, ev.H2Stream).update(ev)
-	}
-	return nil
-}
-
-// Conns returns the statistics of every WebSocket connection so far, in
-// connection (then HTTP/2 stream) order.
-func (t *Timings) Conns() []ConnTiming {
-	return timingsOf(t.tr.sorted())
-}
-
 func timingsOf(conns []*connStats) []ConnTiming {
 	out := make([]ConnTiming, 0, len(conns))
 	for _, c := range conns {

@@ -500,9 +500,12 @@
   // connection until one is chosen. The URL's fragment may set the view:
   // #filter=WORDS&sort=COLUMN&desc=1&conn=ID.
   var hash = {};
+  // A part that is not percent-encoded (100%, typed by hand) is taken as
+  // it is: decodeURIComponent would throw and stop the page.
+  function unescapePart(s) { try { return decodeURIComponent(s); } catch (e) { return s; } }
   location.hash.slice(1).split("&").forEach(function (kv) {
     var i = kv.indexOf("=");
-    if (i > 0) hash[decodeURIComponent(kv.slice(0, i))] = decodeURIComponent(kv.slice(i + 1).replace(/\+/g, " "));
+    if (i > 0) hash[unescapePart(kv.slice(0, i))] = unescapePart(kv.slice(i + 1).replace(/\+/g, " "));
   });
   step("charts", function () { lanes(); rtt(); });
   step("conversation1", function () { showConv(anoms.length && anoms[0].c >= 0 ? anoms[0].c : 0); });
