@@ -272,7 +272,7 @@ func appendManifestLine(b []byte, ev *decode.Event, name string, g Guess, p []by
 	b = jInt(b, "pkt", int64(ev.Packet))
 	b = jInt(b, "first_pkt", int64(m.FirstPacket))
 	b = jTime(b, "ts", ev.Time, tc)
-	b = appendTSUnix(key(b, "ts_unix"), ev)
+	b = appendUnixTime(key(b, "ts_unix"), ev.Time) // as in JSON Lines
 	b = jRaw(b, "opcode", m.Opcode.String())
 	b = jUint(b, "len", m.Len)
 	b = jInt(b, "size", int64(len(p)))
@@ -314,14 +314,6 @@ func appendManifestLine(b []byte, ev *decode.Event, name string, g Guess, p []by
 		}
 	}
 	return append(b, '}', '\n')
-}
-
-// appendTSUnix appends the event's time as Unix seconds with 6 fraction
-// digits, the microseconds truncated (exact in a float64 for any date of
-// this era; ts has the nanoseconds).
-func appendTSUnix(b []byte, ev *decode.Event) []byte {
-	us := ev.Time.UnixMicro()
-	return strconv.AppendFloat(b, float64(us)/1e6, 'f', 6, 64)
 }
 
 // Close writes the stop line if a bound was reached, closes the manifest
