@@ -228,7 +228,7 @@ func TestExtractor(t *testing.T) {
 		if m.Type != "file" || m.File != w.file || m.Guess != w.guess || m.SHA256 != hex.EncodeToString(sum[:]) || m.Size != len(w.content) {
 			t.Errorf("manifest line %d: %+v, want %s %s", i, m, w.file, w.guess)
 		}
-		if m.TS != "2024-05-01T10:00:00.123456789Z" || m.TSUnix != 1714557600.123456 {
+		if m.TS != "2024-05-01T10:00:00.123456789Z" || m.TSUnix != 1714557600.123456789 {
 			t.Errorf("manifest line %d: ts %s, ts_unix %f", i, m.TS, m.TSUnix)
 		}
 	}
