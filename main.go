@@ -232,6 +232,7 @@ type config struct {
 	app        app.Config
 	keylog     string
 	maxPayload int
+	cidSeed    uint16 // --community-id-seed
 	maxInflate int64
 	memcap     int64
 	connIdle   time.Duration
@@ -373,6 +374,7 @@ func parseArgs(args []string) (*config, error) {
 		protoFile  string
 		progressOn bool
 		progressNo bool
+		cidSeed    int
 	)
 	fs.VarP(once(&cfg.read), "read", "r", "read packets from `FILE` (pcap or pcapng, maybe gzipped; \"-\" = standard input)")
 	fs.VarP(once(&cfg.iface), "interface", "i", "capture live on interface `NAME` (\"any\": all interfaces, Linux) until Ctrl-C")
@@ -396,6 +398,7 @@ func parseArgs(args []string) (*config, error) {
 	fs.BoolVar(&cfg.pretty, "pretty", false, "pretty-print JSON payloads (with --follow or -V)")
 	fs.Var(once(&cfg.har), "har", "also write the WebSockets to `FILE` as HAR 1.2 (Chrome DevTools' format, with _webSocketMessages), beside the main output")
 	fs.BoolVar(&cfg.json, "json", false, "write JSON Lines (one event per line) instead of the timeline")
+	fs.IntVar(&cidSeed, "community-id-seed", 0, "seed `N` (0-65535) of the Community ID of each connection (community_id; Zeek's and Suricata's default is 0)")
 	fs.Var(once(&cfg.html), "html", "also write a one-file HTML report (charts, connections, conversations, anomalies) to `FILE`")
 	fs.Var(once(&cfg.extract), "extract", "also write each message's payload to a file in `DIR` (created if missing, must be empty), listed in DIR/manifest.jsonl")
 	fs.BoolVar(&summary, "summary", false, "print the per-connection summary (default for the timeline)")
@@ -453,6 +456,10 @@ func parseArgs(args []string) (*config, error) {
 			}
 		}
 	}
+	if cidSeed < 0 || cidSeed > 65535 {
+		return nil, usagef("invalid --community-id-seed %d: the seed is 16 bits, 0 to 65535", cidSeed)
+	}
+	cfg.cidSeed = uint16(cidSeed)
 	switch {
 	case progressOn && progressNo:
 		return nil, usagef("--progress and --no-progress exclude each other")
@@ -933,7 +940,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	pipe := pipeline.New(pipeline.Config{
 		Workers: cfg.jobs,
 		Engine: reassembly.Config{
-			Decode:        decode.Options{MaxPayload: cfg.maxPayload, MaxInflate: cfg.maxInflate, MaxHead: cfg.maxHead, App: cfg.app.Factory()},
+			Decode:        decode.Options{MaxPayload: cfg.maxPayload, MaxInflate: cfg.maxInflate, MaxHead: cfg.maxHead, App: cfg.app.Factory(), CommunityIDSeed: cfg.cidSeed},
 			DecodeAsPorts: cfg.decodeAs,
 			KeyLog:        keys,
 			MemCap:        cfg.memcap,

@@ -2,6 +2,8 @@ package decode
 
 import (
 	"fmt"
+
+	"github.com/wscap/wscap/internal/communityid"
 )
 
 // state is what a direction is doing with its next byte.
@@ -381,10 +383,11 @@ func (c *Conn) announce(dst []Event, client Side, midstream bool, s Seg) []Event
 	c.h[client^1].role = RoleServer
 	dst = c.event(dst, KindConn, RoleNone, s)
 	dst[len(dst)-1].Info = &ConnInfo{
-		Client:     c.meta.Addr[client],
-		Server:     c.meta.Addr[client^1],
-		ClientSide: client,
-		Midstream:  midstream,
+		Client:      c.meta.Addr[client],
+		Server:      c.meta.Addr[client^1],
+		ClientSide:  client,
+		Midstream:   midstream,
+		CommunityID: communityid.V1(c.opt.CommunityIDSeed, c.meta.Addr[0], c.meta.Addr[1], communityid.TCP),
 	}
 	for i := range c.h {
 		if hp := c.h[i].hp; hp != nil && hp.malformed.Code != "" {

@@ -154,6 +154,11 @@ type ConnInfo struct {
 	Client, Server netip.AddrPort
 	ClientSide     Side
 	Midstream      bool // picked up without its handshake (decode-as)
+	// CommunityID is the Community ID v1 of the TCP connection (seed
+	// Options.CommunityIDSeed), the flow hash Zeek and Suricata write;
+	// for a WebSocket over HTTP/2 that of its TCP connection. "" when
+	// the endpoints are not known.
+	CommunityID string
 }
 
 // Opcode is a WebSocket frame opcode (RFC 6455 §5.2).

@@ -34,6 +34,9 @@ type Options struct {
 	// WebSocket although no handshake was captured (Wireshark's Decode As).
 	// The client is then the side whose first frame is masked.
 	DecodeAs bool
+	// CommunityIDSeed is the seed of ConnInfo.CommunityID (the
+	// specification's default, and Zeek's and Suricata's, is 0).
+	CommunityIDSeed uint16
 	// App, when set, makes the application layer of each WebSocket
 	// (package app) once its roles are known; data messages then carry
 	// Message.App and the layer's anomalies follow them.

@@ -174,6 +174,19 @@ var fieldList = []*field{
 	}),
 	sf("client", "conn, handshake, tls", endpoint(0)),
 	sf("server", "conn, handshake, tls", endpoint(1)),
+	sf("community_id", "conn, handshake", func(ev *decode.Event, c *decode.ConnInfo) ([]byte, bool) {
+		switch ev.Kind {
+		case decode.KindConn:
+			c = ev.Info
+		case decode.KindHandshake:
+		default:
+			return nil, false
+		}
+		if c == nil || c.CommunityID == "" {
+			return nil, false
+		}
+		return bs(c.CommunityID), true
+	}),
 	bf("midstream", "conn", func(ev *decode.Event, _ *decode.ConnInfo) (bool, bool) {
 		if ev.Kind != decode.KindConn {
 			return false, false

@@ -14,8 +14,9 @@ const treeHexMax = 32
 // Wireshark's websocket.* display filter fields; fields only wscap has are
 // named wscap.*.
 //
-// pretty pretty-prints a text message that is JSON.
-func appendTree(l []byte, ev *decode.Event, pretty bool) []byte {
+// pretty pretty-prints a text message that is JSON; cid is the Community
+// ID of the event's connection, shown in the handshake's tree.
+func appendTree(l []byte, ev *decode.Event, pretty bool, cid string) []byte {
 	switch ev.Kind {
 	case decode.KindFrame:
 		return appendFrameTree(l, &ev.Frame)
@@ -24,7 +25,7 @@ func appendTree(l []byte, ev *decode.Event, pretty bool) []byte {
 		return appendAppTree(l, ev.App, ev.Message.Payload)
 	case decode.KindHandshake:
 		if ev.Handshake != nil {
-			return appendHandshakeTree(l, ev.Handshake)
+			return appendHandshakeTree(l, ev.Handshake, cid)
 		}
 	case decode.KindTLS:
 		return appendTLSTree(l, ev.TLS)
@@ -208,7 +209,7 @@ func appendMessageTree(l []byte, m *decode.Message, pretty bool) []byte {
 	return l
 }
 
-func appendHandshakeTree(l []byte, h *decode.Handshake) []byte {
+func appendHandshakeTree(l []byte, h *decode.Handshake, cid string) []byte {
 	l = append(l, indent...)
 	l = append(l, "request (pkt "...)
 	l = strconv.AppendInt(l, int64(h.RequestPacket), 10)
@@ -259,7 +260,18 @@ func appendHandshakeTree(l []byte, h *decode.Handshake) []byte {
 		l = appendASCII(l, ext)
 		l = append(l, '\n')
 	}
-	return l
+	return appendCommunityID(l, cid)
+}
+
+// appendCommunityID appends the wscap.community_id line of a connection
+// whose Community ID is cid (nothing when it has none).
+func appendCommunityID(l []byte, cid string) []byte {
+	if cid == "" {
+		return l
+	}
+	l = field(l, "wscap.community_id")
+	l = append(l, cid...)
+	return append(l, '\n')
 }
 
 func appendHeaders(l []byte, hs []decode.HeaderField) []byte {

@@ -208,6 +208,9 @@ func appendEventJSON(b []byte, ev *decode.Event, c *connStats, tc *tsCache) []by
 		if ev.H2Stream != 0 {
 			b = jRaw(b, "transport", "h2")
 		}
+		if info.CommunityID != "" {
+			b = jRaw(b, "community_id", info.CommunityID)
+		}
 
 	case decode.KindHandshake:
 		b = jAddr(b, "client", c.info.Client)
@@ -399,6 +402,9 @@ func appendSummaryJSON(b []byte, c *connStats, tc *tsCache) []byte {
 	b = jAddr(b, "client", c.info.Client)
 	b = jAddr(b, "server", c.info.Server)
 	b = jBool(b, "midstream", c.info.Midstream)
+	if c.info.CommunityID != "" {
+		b = jRaw(b, "community_id", c.info.CommunityID)
+	}
 	b = jStr(b, "path", c.path)
 	b = jStr(b, "protocol", c.protocol)
 	b = jStr(b, "extensions", c.extensions)

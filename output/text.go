@@ -385,6 +385,11 @@ func (t *textRenderer) legend(c *connStats, h *decode.Handshake) {
 		l = append(paint(nil, sgrLegendKey, l[:n]), l[n:]...)
 	}
 	l = append(l, '\n')
+	if t.opt.Verbose && h == nil && !c.legend && c.hasInfo && c.info.Midstream {
+		// No handshake tree will name the flow: its Community ID goes
+		// under the first legend.
+		l = appendCommunityID(l, c.info.CommunityID)
+	}
 	t.line = l
 	t.write(l)
 	c.legend = true
@@ -678,7 +683,7 @@ func (t *textRenderer) row(ev *decode.Event, c *connStats, fr *decode.Frame) {
 		if fr != nil {
 			l = appendSingleFrameTree(l, fr)
 		}
-		l = appendTree(l, ev, t.opt.Pretty)
+		l = appendTree(l, ev, t.opt.Pretty, c.info.CommunityID)
 	}
 	if t.opt.Hex {
 		switch ev.Kind {
