@@ -17,10 +17,11 @@ import (
 // maxDepth bounds the nesting of the JSON a scanner accepts.
 const maxDepth = 512
 
+// scanner walks the members of one object or array (jsonObject,
+// jsonArray); its values are scanned by valueEnd.
 type scanner struct {
 	b     []byte
 	i     int
-	depth int
 	space bool // insignificant whitespace was seen
 }
 
@@ -36,184 +37,28 @@ func (s *scanner) ws() {
 	}
 }
 
+// value scans the JSON value at s.i (after optional whitespace).
 func (s *scanner) value() bool {
-	s.ws()
-	if s.i >= len(s.b) {
+	end, space := valueEnd(s.b, s.i)
+	if end < 0 {
 		return false
 	}
-	switch s.b[s.i] {
-	case '{':
-		return s.object()
-	case '[':
-		return s.array()
-	case '"':
-		return s.str()
-	case 't':
-		return s.lit("true")
-	case 'f':
-		return s.lit("false")
-	case 'n':
-		return s.lit("null")
-	}
-	return s.number()
-}
-
-func (s *scanner) lit(w string) bool {
-	if len(s.b)-s.i < len(w) || string(s.b[s.i:s.i+len(w)]) != w {
-		return false
-	}
-	s.i += len(w)
+	s.i, s.space = end, s.space || space
 	return true
-}
-
-func (s *scanner) object() bool {
-	if s.depth++; s.depth > maxDepth {
-		return false
-	}
-	s.i++ // '{'
-	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == '}' {
-		s.i++
-		s.depth--
-		return true
-	}
-	for {
-		s.ws()
-		if s.i >= len(s.b) || s.b[s.i] != '"' || !s.str() {
-			return false
-		}
-		s.ws()
-		if s.i >= len(s.b) || s.b[s.i] != ':' {
-			return false
-		}
-		s.i++
-		if !s.value() {
-			return false
-		}
-		s.ws()
-		if s.i >= len(s.b) {
-			return false
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-		case '}':
-			s.i++
-			s.depth--
-			return true
-		default:
-			return false
-		}
-	}
-}
-
-func (s *scanner) array() bool {
-	if s.depth++; s.depth > maxDepth {
-		return false
-	}
-	s.i++ // '['
-	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == ']' {
-		s.i++
-		s.depth--
-		return true
-	}
-	for {
-		if !s.value() {
-			return false
-		}
-		s.ws()
-		if s.i >= len(s.b) {
-			return false
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-		case ']':
-			s.i++
-			s.depth--
-			return true
-		default:
-			return false
-		}
-	}
 }
 
 // str scans a string; s.b[s.i] is its opening quote.
 func (s *scanner) str() bool {
-	b := s.b
-	i := s.i + 1
-	for i < len(b) {
-		c := b[i]
-		switch {
-		case c == '"':
-			s.i = i + 1
-			return true
-		case c == '\\':
-			if i+1 >= len(b) {
-				return false
-			}
-			switch b[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if i+6 > len(b) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
-					return false
-				}
-				i += 6
-			default:
-				return false
-			}
-		case c < 0x20:
-			return false
-		default:
-			i++
-		}
+	end := strEnd(s.b, s.i+1)
+	if end < 0 {
+		return false
 	}
-	return false
+	s.i = end
+	return true
 }
 
 func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
-func (s *scanner) digits() int {
-	n := 0
-	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
-		s.i++
-		n++
-	}
-	return n
-}
-
-func (s *scanner) number() bool {
-	if s.b[s.i] == '-' {
-		s.i++
-	}
-	if s.i >= len(s.b) {
-		return false
-	}
-	if s.b[s.i] == '0' {
-		s.i++
-	} else if s.digits() == 0 {
-		return false
-	}
-	if s.i < len(s.b) && s.b[s.i] == '.' {
-		s.i++
-		if s.digits() == 0 {
-			return false
-		}
-	}
-	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
-		s.i++
-		if s.i < len(s.b) && (s.b[s.i] == '+' || s.b[s.i] == '-') {
-			s.i++
-		}
-		if s.digits() == 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // compactJSON returns a compact copy of b if b is one JSON value.
@@ -275,11 +120,8 @@ func validUTF8(b []byte, space bool) []byte {
 // jsonSkip returns the end of the JSON value that starts at b[i] (after
 // optional whitespace), or -1.
 func jsonSkip(b []byte, i int) int {
-	s := scanner{b: b, i: i}
-	if !s.value() {
-		return -1
-	}
-	return s.i
+	end, _ := valueEnd(b, i)
+	return end
 }
 
 // trimWS trims JSON whitespace.

@@ -54,6 +54,17 @@ func TestJSONMembers(t *testing.T) {
 	if got := string(jstr("a\"\n\x00\xff\u2028")); got != `"a\"\n\u0000\ufffd\u2028"` {
 		t.Errorf("jstr = %s", got)
 	}
+	for _, tc := range []struct {
+		in   string
+		at   int
+		want int
+	}{
+		{` {"a":[1,"]"]} ,x`, 0, 14}, {`[1] [2]`, 3, 7}, {`12x`, 0, 2}, {`"x`, 0, -1}, {`tru`, 0, -1}, {`{}`, 0, 2}, {`  `, 0, -1},
+	} {
+		if got := jsonSkip([]byte(tc.in), tc.at); got != tc.want {
+			t.Errorf("jsonSkip(%q, %d) = %d, want %d", tc.in, tc.at, got, tc.want)
+		}
+	}
 	if got := shorten([]byte("ünïcode"), 4); got != "ünï…" {
 		t.Errorf("shorten = %q", got)
 	}

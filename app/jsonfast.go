@@ -7,34 +7,48 @@ import (
 
 // jsonValid reports whether b is exactly one JSON value (with optional
 // surrounding whitespace) and whether it has insignificant whitespace.
-//
-// It runs on every text message of connections no protocol claimed (bare
-// JSON), so it is iterative, allocation-free and scans strings eight bytes
-// at a time; FuzzJSON checks it against encoding/json.
 func jsonValid(b []byte) (ok, space bool) {
+	end, space := valueEnd(b, 0)
+	if end < 0 {
+		return false, false
+	}
+	for end < len(b) && isWS(b[end]) {
+		space = true
+		end++
+	}
+	return end == len(b), space
+}
+
+// valueEnd returns the end of the JSON value that starts at b[i] after
+// optional whitespace (-1 when there is none) and whether insignificant
+// whitespace was seen up to there. It is the one JSON scanner of the
+// package: iterative, allocation-free, strings scanned eight bytes at a
+// time (it runs on every text message with --app json); FuzzJSON checks
+// it against encoding/json.
+func valueEnd(b []byte, i int) (end int, space bool) {
 	var stack [maxDepth/64 + 1]uint64 // bit d: the container at depth d is an object
 	depth := 0
-	i, n := 0, len(b)
+	n := len(b)
 	for {
 		// A value is expected at b[i].
 		for i < n && b[i] <= ' ' {
 			if !isWS(b[i]) {
-				return false, false
+				return -1, false
 			}
 			space = true
 			i++
 		}
 		if i >= n {
-			return false, false
+			return -1, false
 		}
 		switch c := b[i]; c {
 		case '"':
 			if i = strEnd(b, i+1); i < 0 {
-				return false, false
+				return -1, false
 			}
 		case '{', '[':
 			if depth >= maxDepth {
-				return false, false
+				return -1, false
 			}
 			if c == '{' {
 				stack[depth>>6] |= 1 << (depth & 63)
@@ -50,45 +64,48 @@ func jsonValid(b []byte) (ok, space bool) {
 			if i < n && (c == '{' && b[i] == '}' || c == '[' && b[i] == ']') {
 				depth--
 				i++
+				if depth == 0 {
+					return i, space
+				}
 				break // an empty container is a value
 			}
 			if c == '{' {
 				if i = key(b, i, &space); i < 0 {
-					return false, false
+					return -1, false
 				}
 			}
 			continue
 		case 't':
 			if i = lit(b, i, "true"); i < 0 {
-				return false, false
+				return -1, false
 			}
 		case 'f':
 			if i = lit(b, i, "false"); i < 0 {
-				return false, false
+				return -1, false
 			}
 		case 'n':
 			if i = lit(b, i, "null"); i < 0 {
-				return false, false
+				return -1, false
 			}
 		default:
 			if i = numEnd(b, i); i < 0 {
-				return false, false
+				return -1, false
 			}
 		}
-		// After a value: a separator, the end of containers, or the end.
+		// After a value: a separator or the end of containers.
+		if depth == 0 {
+			return i, space
+		}
 		for {
 			for i < n && b[i] <= ' ' {
 				if !isWS(b[i]) {
-					return false, false
+					return -1, false
 				}
 				space = true
 				i++
 			}
-			if depth == 0 {
-				return i == n, space
-			}
 			if i >= n {
-				return false, false
+				return -1, false
 			}
 			obj := stack[(depth-1)>>6]&(1<<((depth-1)&63)) != 0
 			c := b[i]
@@ -96,7 +113,7 @@ func jsonValid(b []byte) (ok, space bool) {
 				i++
 				if obj {
 					if i = key(b, i, &space); i < 0 {
-						return false, false
+						return -1, false
 					}
 				}
 				break
@@ -104,9 +121,12 @@ func jsonValid(b []byte) (ok, space bool) {
 			if obj && c == '}' || !obj && c == ']' {
 				depth--
 				i++
+				if depth == 0 {
+					return i, space
+				}
 				continue
 			}
-			return false, false
+			return -1, false
 		}
 	}
 }
