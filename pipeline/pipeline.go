@@ -764,11 +764,25 @@ type chunk struct {
 	end int
 }
 
-// outLimit is how many rendered bytes a worker holds before it hands
-// them to the merger, in the middle of a batch if need be: memory
-// follows the number of workers, not what a round renders. (A variable
-// for tests.)
+// outLimit is the most rendered bytes a worker holds before it hands
+// them to the merger, in the middle of a batch if need be, so that memory
+// does not follow what a round renders. (A variable for tests.)
 var outLimit = 1 << 20
+
+// outTotal bounds the rendered output of all workers together: a worker
+// ships its result at outTotal/(workers*resultsPerWorker) bytes (at most
+// outLimit, at least 64 KiB), so that the results queued, being rendered
+// and being written stay about outTotal whatever -j is.
+const (
+	outTotal         = 12 << 20
+	resultsPerWorker = inflight + 2 // queued, being rendered, being written
+)
+
+// workerOutLimit is the result size of each of n workers.
+func workerOutLimit(n int) int {
+	l := outTotal / (n * resultsPerWorker)
+	return min(max(l, 64<<10), outLimit)
+}
 
 // result is a run of what a worker rendered, in key order. Every chunk
 // the worker renders later has a key greater than wm.
@@ -797,6 +811,8 @@ type worker struct {
 	idx   int           // the worker's number
 	sc    *sessionCache // nil without a key log
 
+	outLimit int // result size (see workerOutLimit)
+
 	sent  int64        // dispatcher: packet bytes sent to the worker
 	conns int          // dispatcher: connections given to the worker
 	done  atomic.Int64 // packet bytes the worker decoded
@@ -824,6 +840,8 @@ func newWorker(cfg Config, out chan<- *result, ck *checks, idx int, sc *sessionC
 		out:   out,
 		rfree: make(chan *result, inflight+2),
 		sh:    output.NewShard(cfg.JSON, cfg.Output),
+
+		outLimit: workerOutLimit(cfg.Workers),
 	}
 	if sc != nil {
 		cfg.Engine.Sessions = sessionView{sc, w}
@@ -849,14 +867,14 @@ func (w *worker) getBatch() *batch {
 func (w *worker) getResult() *result {
 	select {
 	case r := <-w.rfree:
-		if cap(r.out) > maxKeep {
-			r.out = nil
+		if cap(r.out) > 4*w.outLimit {
+			r.out = nil // grown by a large event: not kept
 		}
 		r.out, r.chunks = r.out[:0], r.chunks[:0]
 		r.flush, r.final = false, false
 		return r
 	default:
-		return &result{w: w}
+		return &result{w: w, out: make([]byte, 0, w.outLimit+w.outLimit/4)}
 	}
 }
 
@@ -895,7 +913,7 @@ func (w *worker) render(evs []decode.Event, k key) {
 	start := len(r.out)
 	for i := range evs {
 		r.out = w.sh.Append(r.out, evs[i:i+1])
-		if len(r.out) >= outLimit && i+1 < len(evs) {
+		if len(r.out) >= w.outLimit && i+1 < len(evs) {
 			r.chunks = append(r.chunks, chunk{k, len(r.out)})
 			w.ship(w.past)
 			r, start = w.res, 0
@@ -943,7 +961,7 @@ func (w *worker) run() {
 				continue
 			}
 			w.past = rc.key()
-			if len(w.res.out) >= outLimit {
+			if len(w.res.out) >= w.outLimit {
 				w.ship(w.past)
 			}
 		}
