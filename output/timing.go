@@ -142,36 +142,61 @@ func (s *series) dist() Dist {
 	return d
 }
 
-// rate finds the busiest 1 s window of one direction.
+// rate finds the busiest 1 s window of one direction. It keeps the
+// non-empty 10 ms bins of the window, oldest first: a few for most
+// connections, at most rateBins.
 type rate struct {
-	started          bool
-	head             int64 // bin number (time / rateBin) of the newest bin
-	cnt              [rateBins]uint32
-	byt              [rateBins]uint64
+	bins             []rateBinCount // bins[lo:], by number
+	lo               int
 	winCnt, winBytes uint64 // sums over the bins in the window
 	peakCnt, peakByt uint64
 }
 
+// rateBinCount is one 10 ms bin: number k (time / rateBin) and its counts.
+type rateBinCount struct {
+	k   int64
+	cnt uint64
+	byt uint64
+}
+
 func (r *rate) add(t time.Time, n uint64) {
 	k := floorDiv(t.UnixNano(), int64(rateBin))
-	switch {
-	case !r.started:
-		r.started, r.head = true, k
-	case k > r.head:
+	var b *rateBinCount
+	switch last := len(r.bins) - 1; {
+	case last < r.lo:
+		r.bins, r.lo = append(r.bins[:0], rateBinCount{k: k}), 0
+		b = &r.bins[0]
+	case k > r.bins[last].k:
 		// Bins that leave the window.
-		for j := r.head + 1; j <= min(k, r.head+rateBins); j++ {
-			i := mod(j, rateBins)
-			r.winCnt -= uint64(r.cnt[i])
-			r.winBytes -= r.byt[i]
-			r.cnt[i], r.byt[i] = 0, 0
+		for r.lo <= last && r.bins[r.lo].k <= k-rateBins {
+			r.winCnt -= r.bins[r.lo].cnt
+			r.winBytes -= r.bins[r.lo].byt
+			r.lo++
 		}
-		r.head = k
-	case k <= r.head-rateBins:
-		k = r.head // older than the window (clock stepped back): counted now
+		if r.lo > len(r.bins)/2 {
+			r.bins = r.bins[:copy(r.bins, r.bins[r.lo:])]
+			r.lo = 0
+		}
+		r.bins = append(r.bins, rateBinCount{k: k})
+		b = &r.bins[len(r.bins)-1]
+	case k <= r.bins[last].k-rateBins:
+		b = &r.bins[last] // older than the window (clock stepped back): counted now
+	default:
+		// Within the window, not after its newest bin.
+		i := last
+		for i > r.lo && r.bins[i].k > k {
+			i--
+		}
+		if r.bins[i].k != k {
+			if r.bins[i].k < k {
+				i++
+			}
+			r.bins = slices.Insert(r.bins, i, rateBinCount{k: k})
+		}
+		b = &r.bins[i]
 	}
-	i := mod(k, rateBins)
-	r.cnt[i]++
-	r.byt[i] += n
+	b.cnt++
+	b.byt += n
 	r.winCnt++
 	r.winBytes += n
 	r.peakCnt = max(r.peakCnt, r.winCnt)
@@ -184,14 +209,6 @@ func floorDiv(a, b int64) int64 {
 		q--
 	}
 	return q
-}
-
-func mod(a, b int64) int64 {
-	m := a % b
-	if m < 0 {
-		m += b
-	}
-	return m
 }
 
 // dirTiming is one direction's part of connTiming.

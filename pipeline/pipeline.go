@@ -129,7 +129,16 @@ type Pipeline struct {
 	r        output.Renderer
 	failures int
 
-	// Several workers.
+	// Several workers. The caller's goroutine copies packets into blocks
+	// and hands them to the router (the fields below up to rdone); the
+	// router's goroutine runs everything else (see route).
+	blk    *block        // being filled
+	rq     chan *block   // to the router
+	bfree  chan *block   // blocks the workers are done with
+	blockN int           // bytes of a block
+	rdone  chan struct{} // closed when the router has returned
+	repoch bool          // router: the first packet was seen
+
 	tr       *reassembly.Tracker
 	ws       []*worker
 	cur      []*batch // the round being filled, one batch per worker
@@ -215,6 +224,12 @@ func (p *Pipeline) init() {
 		go p.ws[i].run()
 	}
 	go p.mg.run()
+	p.blockN = min(max(batchBytes*p.workers, 256<<10), 512<<10)
+	p.bfree = make(chan *block, blocksKept)
+	p.rq = make(chan *block, routerQueue)
+	p.rdone = make(chan struct{})
+	p.blk = p.getBlock(0)
+	go p.route()
 }
 
 // Progress returns the WebSocket connections and the data messages
@@ -274,21 +289,26 @@ func (p *Pipeline) Packet(n int, pkt source.Packet) error {
 		}
 		return p.err
 	}
+	p.enqueue(opPacket, n, pkt)
+	return p.err
+}
+
+// routePacket is Packet on the router: the tracker decides the packet's
+// connection and the packet goes into the batch of its worker.
+func (p *Pipeline) routePacket(n int, pkt source.Packet, blk *block) {
 	d := p.tr.Packet(n, &pkt)
 	if d.Class == reassembly.ClassTCP {
 		i := p.workerOf(&d)
 		b := p.cur[i]
-		off := len(b.data)
-		b.data = append(b.data, pkt.Data...)
-		pkt.Data = nil
-		b.recs = append(b.recs, rec{kind: recPacket, n: n, id: d.ID, off: off, end: len(b.data), pkt: pkt})
-		p.curBytes = max(p.curBytes, len(b.data))
+		b.hold(blk)
+		b.bytes += len(pkt.Data)
+		b.recs = append(b.recs, rec{kind: recPacket, n: n, id: d.ID, pkt: pkt})
+		p.curBytes = max(p.curBytes, b.bytes)
 		p.curRecs = max(p.curRecs, len(b.recs))
 	} else {
 		p.dstats.Count(&pkt, d.Class)
 	}
 	p.after(n, &d)
-	return p.err
 }
 
 // after queues what the tracker decided at packet n besides its
@@ -317,7 +337,9 @@ func (p *Pipeline) begin(pkt *source.Packet) bool {
 	if !p.epoch {
 		p.epoch = true
 		p.init()
-		p.setEpoch(pkt.Time)
+		if p.eng != nil {
+			p.setEpoch(pkt.Time) // with workers, the router does
+		}
 	}
 	p.addSecrets()
 	return true
@@ -340,16 +362,23 @@ func (p *Pipeline) addSecrets() {
 	}
 }
 
-// drain sends the round being filled and waits until every worker has
-// decoded it.
+// drain waits until every worker has decoded every packet handed in so
+// far.
 func (p *Pipeline) drain() {
 	var wg sync.WaitGroup
-	wg.Add(len(p.cur))
+	wg.Add(len(p.ws))
+	p.enqueueOp(op{kind: opDrain, wg: &wg})
+	p.ship()
+	wg.Wait()
+}
+
+// routeDrain sends the round being filled, whose batches tell wg when
+// their workers decoded them.
+func (p *Pipeline) routeDrain(wg *sync.WaitGroup) {
 	for _, b := range p.cur {
-		b.drained = &wg
+		b.drained = wg
 	}
 	p.send(false)
-	wg.Wait()
 }
 
 // Skip tells the pipeline about packet number n, which a capture filter
@@ -366,6 +395,12 @@ func (p *Pipeline) Skip(n int, pkt source.Packet) error {
 		}
 		return p.err
 	}
+	p.enqueue(opSkip, n, pkt)
+	return p.err
+}
+
+// routeSkip is Skip on the router.
+func (p *Pipeline) routeSkip(n int, pkt source.Packet) {
 	d := p.tr.Packet(n, &pkt)
 	if d.Class == reassembly.ClassTCP && d.New && d.Prev != 0 {
 		// The connection it replaces on the 4-tuple is finished by its
@@ -377,7 +412,6 @@ func (p *Pipeline) Skip(n int, pkt source.Packet) error {
 		}
 	}
 	p.after(n, &d)
-	return p.err
 }
 
 // workerOf returns the worker of a TCP packet's connection. A new
@@ -404,7 +438,7 @@ func (p *Pipeline) workerOf(d *reassembly.Decision) int {
 	// worker given the fewest connections.
 	var least int64
 	for k, w := range p.ws {
-		q := w.sent - w.done.Load() + int64(len(p.cur[k].data))
+		q := w.sent - w.done.Load() + int64(p.cur[k].bytes)
 		if i < 0 || q < least || q == least && w.conns < p.ws[i].conns {
 			i, least = k, q
 		}
@@ -482,12 +516,17 @@ func (p *Pipeline) Tick(now time.Time) error {
 		}
 		return p.err
 	}
+	p.enqueueOp(op{kind: opTick, pkt: source.Packet{Time: now}})
+	return p.err
+}
+
+// routeTick is Tick on the router.
+func (p *Pipeline) routeTick(now time.Time) {
 	if due, at := p.tr.Tick(now); due {
 		// The flush belongs after the last packet handed in so far:
 		// number it like that packet, as a single engine would run it.
 		p.tick(p.lastN(), at)
 	}
-	return p.err
 }
 
 // lastN is the number of the last packet in the current round, or of any
@@ -516,7 +555,8 @@ func (p *Pipeline) Flush() error {
 		}
 		return p.err
 	}
-	p.send(true)
+	p.enqueueOp(op{kind: opFlush})
+	p.ship()
 	return p.err
 }
 
@@ -531,9 +571,6 @@ func (p *Pipeline) total(k int) int64 {
 
 // send hands the current round to the workers.
 func (p *Pipeline) send(flush bool) {
-	if err := p.mg.failed(); err != nil {
-		p.err = err
-	}
 	for _, b := range p.cur {
 		if k := len(b.recs); k > 0 {
 			p.lastSent = max(p.lastSent, b.recs[k-1].n)
@@ -544,7 +581,7 @@ func (p *Pipeline) send(flush bool) {
 	}
 	for i, b := range p.cur {
 		b.flush, b.wm = flush, p.wm
-		p.ws[i].sent += int64(len(b.data))
+		p.ws[i].sent += int64(b.bytes)
 		p.ws[i].in <- b
 		p.cur[i] = p.ws[i].getBatch()
 	}
@@ -575,13 +612,10 @@ func (p *Pipeline) Close() error {
 		}
 		return p.err
 	}
-	for _, b := range p.cur {
-		b.final = true
-	}
-	p.send(true)
-	for _, w := range p.ws {
-		close(w.in)
-	}
+	p.enqueueOp(op{kind: opClose})
+	p.ship()
+	close(p.rq)
+	<-p.rdone
 	err := <-p.mg.done
 	if p.err == nil {
 		p.err = err
@@ -673,6 +707,175 @@ type writeError struct{ err error }
 func (e *writeError) Error() string { return "write output: " + e.err.Error() }
 func (e *writeError) Unwrap() error { return e.err }
 
+// ---- the router ----
+
+// Limits of the caller's hand-over to the router.
+const (
+	routerQueue = 2 // blocks queued for the router
+	blocksKept  = 16
+)
+
+type opKind uint8
+
+const (
+	opPacket opKind = iota
+	opSkip
+	opTick
+	opFlush
+	opDrain
+	opClose
+)
+
+// op is one call of the caller, in order: a packet handed in or
+// skipped (data in block.data[off:end]), a tick (at pkt.Time), a flush,
+// a drain (wg) or the close.
+type op struct {
+	kind     opKind
+	n        int
+	off, end int
+	pkt      source.Packet // without Data
+	wg       *sync.WaitGroup
+}
+
+// block is a run of the caller's calls, with the data of their packets.
+// The packets are copied once, into a block, on the caller's goroutine;
+// the router and the workers read them there. A block goes back to the
+// caller once the router and every batch holding it are done with it.
+type block struct {
+	data []byte
+	ops  []op
+	refs atomic.Int32
+	free chan<- *block
+}
+
+// release drops one hold on the block; the last gives it back.
+func (b *block) release() {
+	if b.refs.Add(-1) != 0 {
+		return
+	}
+	b.data, b.ops = b.data[:0], b.ops[:0]
+	select {
+	case b.free <- b:
+	default:
+	}
+}
+
+// hold makes the batch hold blk until the worker decoded it.
+func (b *batch) hold(blk *block) {
+	if k := len(b.blocks); k > 0 && b.blocks[k-1] == blk {
+		return
+	}
+	blk.refs.Add(1)
+	b.blocks = append(b.blocks, blk)
+}
+
+// getBlock returns an empty block with room for at least need bytes,
+// held once (for the router).
+func (p *Pipeline) getBlock(need int) *block {
+	var b *block
+	select {
+	case b = <-p.bfree:
+		if cap(b.data) > 4*p.blockN {
+			b.data = nil // grown by a large packet: not kept
+		}
+	default:
+		b = &block{free: p.bfree}
+	}
+	if b.data == nil || cap(b.data) < need {
+		b.data = make([]byte, 0, max(need, p.blockN))
+	}
+	b.refs.Store(1)
+	return b
+}
+
+// enqueue adds packet n to the block being filled (as kind opPacket or
+// opSkip), handing the block to the router once it is full.
+func (p *Pipeline) enqueue(kind opKind, n int, pkt source.Packet) {
+	b := p.blk
+	if len(b.data)+len(pkt.Data) > cap(b.data) {
+		if len(b.ops) > 0 {
+			p.ship()
+		}
+		if b = p.blk; cap(b.data) < len(pkt.Data) {
+			b.data = make([]byte, 0, len(pkt.Data))
+		}
+	}
+	off := len(b.data)
+	b.data = append(b.data, pkt.Data...)
+	pkt.Data = nil
+	p.enqueueOp(op{kind: kind, n: n, off: off, end: len(b.data), pkt: pkt})
+}
+
+// opsPerBlock bounds the calls of a block (and so the router's work per
+// block when packets are small).
+const opsPerBlock = 4096
+
+// enqueueOp adds o to the block being filled.
+func (p *Pipeline) enqueueOp(o op) {
+	p.blk.ops = append(p.blk.ops, o)
+	if len(p.blk.ops) >= opsPerBlock {
+		p.ship()
+	}
+}
+
+// ship hands the block being filled to the router, and notes the
+// merger's write error, which ends the run.
+func (p *Pipeline) ship() {
+	if len(p.blk.ops) > 0 {
+		p.rq <- p.blk
+		p.blk = p.getBlock(0)
+	}
+	if err := p.mg.failed(); err != nil && p.err == nil {
+		p.err = err
+	}
+}
+
+// route is the router's goroutine: it runs the caller's calls in order.
+// The connection tracker decides every packet's connection, and the
+// packets go into their workers' batches, which point into the blocks;
+// a round of batches is sent at the latest when its block ends, so that
+// blocks are held only by batches sent.
+func (p *Pipeline) route() {
+	defer close(p.rdone)
+	for blk := range p.rq {
+		for i := range blk.ops {
+			o := &blk.ops[i]
+			switch o.kind {
+			case opPacket, opSkip:
+				if !p.repoch {
+					p.repoch = true
+					p.setEpoch(o.pkt.Time)
+				}
+				pkt := o.pkt
+				pkt.Data = blk.data[o.off:o.end:o.end]
+				if o.kind == opPacket {
+					p.routePacket(o.n, pkt, blk)
+				} else {
+					p.routeSkip(o.n, pkt)
+				}
+			case opTick:
+				p.routeTick(o.pkt.Time)
+			case opFlush:
+				p.send(true)
+			case opDrain:
+				p.routeDrain(o.wg)
+			case opClose:
+				for _, b := range p.cur {
+					b.final = true
+				}
+				p.send(true)
+				for _, w := range p.ws {
+					close(w.in)
+				}
+			}
+		}
+		if p.curRecs > 0 {
+			p.send(false)
+		}
+		blk.release()
+	}
+}
+
 // ---- batches and workers ----
 
 type recKind uint8
@@ -683,15 +886,15 @@ const (
 	recCheck
 )
 
-// rec is one record of a batch: a packet of connection id (data in
-// batch.data[off:end]), idle flush number id after packet n (retired
+// rec is one record of a batch: a packet of connection id (its data in
+// a block the batch holds), idle flush number id after packet n (retired
 // connections in batch.retired[off:end]), or memory checkpoint number id
 // after packet n.
 type rec struct {
 	kind     recKind
 	n, id    int
 	off, end int
-	pkt      source.Packet  // without Data; Time is the flush time of a tick
+	pkt      source.Packet  // Time is the flush time of a tick
 	cut      reassembly.Cut // a tick's Tracker.Cut
 }
 
@@ -707,7 +910,8 @@ func (rc *rec) key() key {
 // batch is what one worker gets of one round.
 type batch struct {
 	recs     []rec
-	data     []byte
+	bytes    int      // packet bytes of recs
+	blocks   []*block // the blocks its packets are in
 	retired  []reassembly.Retired
 	retStart int
 	epoch    time.Time
@@ -719,7 +923,7 @@ type batch struct {
 }
 
 func (b *batch) reset() {
-	b.recs, b.data, b.retired = b.recs[:0], b.data[:0], b.retired[:0]
+	b.recs, b.bytes, b.blocks, b.retired = b.recs[:0], 0, b.blocks[:0], b.retired[:0]
 	b.retStart, b.hasEpoch, b.flush, b.final, b.drained = 0, false, false, false, nil
 }
 
@@ -769,19 +973,20 @@ type chunk struct {
 // does not follow what a round renders. (A variable for tests.)
 var outLimit = 1 << 20
 
-// outTotal bounds the rendered output of all workers together: a worker
-// ships its result at outTotal/(workers*resultsPerWorker) bytes (at most
-// outLimit, at least 64 KiB), so that the results queued, being rendered
-// and being written stay about outTotal whatever -j is.
+// outTotal bounds the rendered output of all workers together, so that
+// memory does not grow with -j: each worker's result buffers hold
+// outTotal/(workers*resultsPerWorker) bytes, and a result is shipped at
+// half of that (at most outLimit, at least 32 KiB), which leaves room
+// for the event that crosses the mark without growing the buffer.
 const (
-	outTotal         = 12 << 20
-	resultsPerWorker = inflight + 2 // queued, being rendered, being written
+	outTotal         = 4 << 20
+	resultsPerWorker = inflight + 3 // queued, being written, being rendered, one free
 )
 
-// workerOutLimit is the result size of each of n workers.
+// workerOutLimit is the result size at which each of n workers ships.
 func workerOutLimit(n int) int {
-	l := outTotal / (n * resultsPerWorker)
-	return min(max(l, 64<<10), outLimit)
+	l := outTotal / (max(n, 1) * resultsPerWorker) / 2
+	return min(max(l, 32<<10), outLimit)
 }
 
 // result is a run of what a worker rendered, in key order. Every chunk
@@ -838,7 +1043,7 @@ func newWorker(cfg Config, out chan<- *result, ck *checks, idx int, sc *sessionC
 		in:    make(chan *batch, inflight),
 		free:  make(chan *batch, inflight+2),
 		out:   out,
-		rfree: make(chan *result, inflight+2),
+		rfree: make(chan *result, resultsPerWorker),
 		sh:    output.NewShard(cfg.JSON, cfg.Output),
 
 		outLimit: workerOutLimit(cfg.Workers),
@@ -854,9 +1059,6 @@ func newWorker(cfg Config, out chan<- *result, ck *checks, idx int, sc *sessionC
 func (w *worker) getBatch() *batch {
 	select {
 	case b := <-w.free:
-		if cap(b.data) > maxKeep {
-			b.data = nil
-		}
 		b.reset()
 		return b
 	default:
@@ -874,7 +1076,7 @@ func (w *worker) getResult() *result {
 		r.flush, r.final = false, false
 		return r
 	default:
-		return &result{w: w, out: make([]byte, 0, w.outLimit+w.outLimit/4)}
+		return &result{w: w, out: make([]byte, 0, 2*w.outLimit)}
 	}
 }
 
@@ -950,9 +1152,7 @@ func (w *worker) run() {
 			switch rc.kind {
 			case recPacket:
 				w.phase = phasePacket
-				pkt := rc.pkt
-				pkt.Data = b.data[rc.off:rc.end:rc.end]
-				w.eng.Handle(rc.n, pkt, rc.id)
+				w.eng.Handle(rc.n, rc.pkt, rc.id)
 			case recTick:
 				w.phase, w.tick = phaseTick, rc.id
 				w.eng.IdleFlush(rc.pkt.Time, rc.cut, b.retired[rc.off:rc.end])
@@ -988,7 +1188,11 @@ func (w *worker) run() {
 			wm = keyMax
 		}
 		w.res.flush = b.flush
-		w.done.Add(int64(len(b.data)))
+		w.done.Add(int64(b.bytes))
+		for _, blk := range b.blocks {
+			blk.release()
+		}
+		clear(b.blocks)
 		if w.tally != w.told {
 			w.shared.conns.Add(w.tally.conns - w.told.conns)
 			w.shared.msgs.Add(w.tally.msgs - w.told.msgs)
@@ -1072,6 +1276,8 @@ type merger struct {
 	errc chan error
 
 	header   bool // text: the column header was written
+	chunks   int  // chunks written
+	writes   int  // writes they took (contiguous chunks go out together)
 	err      error
 	stats    reassembly.Stats
 	failures int
@@ -1213,11 +1419,36 @@ func (m *merger) run() {
 			in.r, in.pos, in.start = r, 0, 0
 			continue
 		}
+		// The smallest chunk goes out, with the chunks after it in its
+		// result that also come before anything another worker holds or
+		// may still render: they are contiguous, so one write splices
+		// them (a large one goes to the output without a copy).
 		in := &ins[best]
-		c := &in.r.chunks[in.pos]
+		end := in.pos + 1
+		if end < len(in.r.chunks) {
+			held, marked := keyMax, keyMax
+			for i := range ins {
+				o := &ins[i]
+				switch {
+				case i == best || o.ended && o.r == nil:
+				case o.r != nil:
+					if k := o.r.chunks[o.pos].key; k.less(held) {
+						held = k
+					}
+				case o.wm.less(marked):
+					marked = o.wm
+				}
+			}
+			for end < len(in.r.chunks) && in.r.chunks[end].less(held) && !marked.less(in.r.chunks[end].key) {
+				end++
+			}
+		}
+		c := &in.r.chunks[end-1]
 		m.write(in.r.out[in.start:c.end])
+		m.chunks += end - in.pos
+		m.writes++
 		in.start = c.end
-		in.pos++
+		in.pos = end
 		if in.pos == len(in.r.chunks) {
 			m.recycle(in.r)
 			in.r = nil
