@@ -181,7 +181,7 @@ func (tr *Tracker) evict(held int64) int64 {
 		}
 		tr.list(t).remove(t)
 		delete(tr.flows, t.key)
-		tr.retired = append(tr.retired, Retired{ID: t.id, Hash: hashKey(&t.key), key: t.key, Evicted: true})
+		tr.retired = append(tr.retired, Retired{ID: t.id, key: t.key, Evicted: true})
 		if t.data && t.lastSeen.After(cut.Flush) {
 			cut.Flush = t.lastSeen // only what carried data has pages
 		}

@@ -79,8 +79,7 @@ type track struct {
 // memory budget.
 type Retired struct {
 	ID      int
-	Hash    uint32 // the connection's flow hash (see Decision.Hash)
-	Evicted bool   // by the memory budget
+	Evicted bool // by the memory budget
 	key     flowKey
 }
 
@@ -97,10 +96,6 @@ type Decision struct {
 	// the connection it replaces, which finishes the old one.
 	New  bool
 	Prev int
-	// Hash is a hash of the TCP packet's 4-tuple, the same for both
-	// directions and for every connection on the 4-tuple: a pipeline
-	// shards connections by it.
-	Hash uint32
 	// Flush says that an idle flush is due after this packet, at capture
 	// time Now; Tracker.Retired lists the connections it retires and
 	// Tracker.Cut what else it flushes.
@@ -240,7 +235,7 @@ func (tr *Tracker) flush() {
 		if !t.lastSeen.Before(cutoff) || t.started && !t.closed && !t.lastSeen.Before(connCutoff) {
 			continue
 		}
-		tr.retired = append(tr.retired, Retired{ID: t.id, Hash: hashKey(&k), key: k})
+		tr.retired = append(tr.retired, Retired{ID: t.id, key: k})
 		tr.list(t).remove(t)
 		delete(tr.flows, k)
 	}
@@ -344,7 +339,7 @@ func (tr *Tracker) tcp(p *source.Packet, t *tcpSeg, d *Decision) {
 	if t.fin || t.rst {
 		c.closed = true
 	}
-	d.ID, d.Hash = c.id, hashKey(&key)
+	d.ID = c.id
 }
 
 func (tr *Tracker) newTrack(key flowKey, srcIsA, syn, ack bool, seq uint32) *track {
@@ -367,18 +362,4 @@ func (c *track) setSide0(srcIsA, syn, ack bool, seq uint32) {
 	if syn {
 		c.synSeen, c.synSeq = true, seq
 	}
-}
-
-// hashKey hashes a 4-tuple (FNV-1a over the addresses and ports).
-func hashKey(k *flowKey) uint32 {
-	h := uint32(2166136261)
-	for _, b := range k.a {
-		h = (h ^ uint32(b)) * 16777619
-	}
-	for _, b := range k.b {
-		h = (h ^ uint32(b)) * 16777619
-	}
-	h = (h ^ uint32(k.pa)) * 16777619
-	h = (h ^ uint32(k.pb)) * 16777619
-	return h ^ h>>16
 }
