@@ -3,22 +3,29 @@
 //
 // # Parallel runs
 //
-// With Workers > 1 the caller's goroutine is the dispatcher: a
-// [reassembly.Tracker] decides, for every packet in capture order, its
-// connection id and where idle flushes happen; the packet is copied into
-// the batch of the worker its connection hashes to (by 4-tuple, so every
-// connection of a 4-tuple stays on one worker). Each worker runs its own
-// [reassembly.Engine] and renders its connections' events with an
-// [output.Shard] into memory, in chunks tagged with what produced them:
-// a packet, an idle flush (one chunk per connection), or the end of the
-// capture. A merger goroutine merges the chunks of every round of
-// batches by (packet number, kind, connection id), which is the order
-// a single engine emits events in, and writes them out. The output is
-// byte for byte that of one worker.
+// With Workers > 1 three kinds of goroutines share the work. The caller's
+// goroutine only copies each packet, once, into a block (of up to 512
+// KiB) and hands full blocks to the router. The router runs a
+// [reassembly.Tracker], which decides, for every packet in capture order,
+// its connection id and where idle flushes and memory checkpoints happen,
+// and puts the packet (a reference into its block) into the batch of the
+// worker its connection was given (the least loaded when it started; a
+// connection that replaces another on its 4-tuple goes where that one
+// is). Each worker runs its own [reassembly.Engine] on the packets where
+// they lie and renders its connections' events with an [output.Shard]
+// into memory, in chunks tagged with what produced them: a packet, an
+// idle flush (one chunk per connection), or the end of the capture. A
+// block goes back to the caller when the router and every batch that
+// points into it are done. A merger goroutine merges the chunks by
+// (packet number, kind, connection id), which is the order a single
+// engine emits events in, and writes them out, runs of one worker's
+// contiguous chunks in one write. The output is byte for byte that of
+// one worker.
 //
-// Memory is bounded: a few batches of at most batchBytes per worker are
-// in flight at once, and the output of a round is written before more
-// rounds than the channels hold are decoded.
+// Memory is bounded, and does not grow with the number of workers but
+// for each worker's engine: a few blocks are in flight, the router sends
+// a round of batches at the latest when its block ends, and the workers'
+// rendered output is bounded in total (see outTotal).
 //
 // # TLS
 //
