@@ -181,6 +181,9 @@ func (p *Pipeline) init() {
 		p.workers = 1
 	}
 	if p.workers == 1 {
+		if cfg.ordered() {
+			cfg.Output.Order = p.engineOrder
+		}
 		if cfg.JSON {
 			p.r = output.NewJSON(w, cfg.Output)
 		} else {
@@ -275,6 +278,10 @@ func (p *Pipeline) Packet(n int, pkt source.Packet) error {
 		return p.err
 	}
 	d := p.tr.Packet(n, &pkt)
+	if d.OtherShard { // another shard's connection (Engine.Shard)
+		p.after(n, &d)
+		return p.err
+	}
 	if d.Class == reassembly.ClassTCP {
 		i := p.workerOf(&d)
 		b := p.cur[i]
@@ -829,6 +836,7 @@ func newWorker(cfg Config, out chan<- *result, ck *checks, idx int, sc *sessionC
 		cfg.Engine.Sessions = sessionView{sc, w}
 	}
 	w.eng = reassembly.New(cfg.Engine, w.sink)
+	w.orderShard()
 	return w
 }
 

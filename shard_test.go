@@ -1,0 +1,250 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/wscap/wscap/internal/flowgen"
+	"github.com/wscap/wscap/shards"
+)
+
+// shardCaptures lists the captures of testdata (fixtures, real
+// recordings, HTTP/2, application protocols) with the flags each needs,
+// as TestJobsIdentical runs them.
+func shardCaptures(t *testing.T) [][]string {
+	caps, _ := filepath.Glob("testdata/*.pcap*")
+	real, _ := filepath.Glob("testdata/real/*.pcapng")
+	h2, _ := filepath.Glob("testdata/real/h2/*.pcapng")
+	apps, _ := filepath.Glob("testdata/real/app/*.pcapng")
+	var out [][]string
+	for _, in := range slices.Concat(caps, real, h2, apps) {
+		if strings.HasSuffix(in, ".golden") {
+			continue
+		}
+		base := strings.TrimSuffix(strings.TrimSuffix(in, ".pcapng"), ".pcap")
+		args := []string{"-r", in}
+		if sc, ok := flowgen.Lookup(filepath.Base(base)); ok && sc.DecodeAs != 0 {
+			args = append(args, "-d", strconv.Itoa(int(sc.DecodeAs)))
+		}
+		if _, err := os.Stat(base + ".keys"); err == nil {
+			args = append(args, "--keylog", base+".keys")
+		}
+		if b, err := os.ReadFile(base + ".args"); err == nil {
+			args = append(args, strings.Fields(string(b))...)
+		}
+		out = append(out, args)
+	}
+	if len(out) < 40 {
+		t.Fatalf("only %d captures in testdata", len(out))
+	}
+	return out
+}
+
+// shardOut runs wscap and returns its standard output; it fails the test
+// on an error.
+func shardOut(t *testing.T, args ...string) []byte {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), args, &out, &errb); err != nil {
+		t.Fatalf("wscap %s: %v\n%s", strings.Join(args, " "), err, errb.String())
+	}
+	return out.Bytes()
+}
+
+// mergeBytes merges shard files held in memory, as wscap --merge does
+// (their trailers read first).
+func mergeBytes(t *testing.T, files [][]byte) ([]byte, shards.Result) {
+	t.Helper()
+	var in []shards.Input
+	for i, f := range files {
+		r := bytes.NewReader(f)
+		in = append(in, shards.Input{
+			Name: fmt.Sprintf("shard-%d.jsonl", i),
+			R:    bytes.NewReader(f),
+			Tail: func() ([]byte, error) { return shards.TailLine(r, int64(len(f))) },
+		})
+	}
+	var out bytes.Buffer
+	res, err := shards.Merge(&out, in)
+	if err != nil {
+		t.Fatalf("merge: %v", err)
+	}
+	return out.Bytes(), res
+}
+
+// checkShards runs the capture of args unsharded and as N = 1..5 shards,
+// with -j 1 and -j 2, with --json --summary, and checks that the merged
+// shards are the unsharded output byte for byte, that every connection
+// is in exactly one shard, the one its community_id picks, and that the
+// shard files have their first and last lines.
+func checkShards(t *testing.T, args []string) {
+	t.Helper()
+	args = append(slices.Clone(args), "--json", "--summary")
+	full := shardOut(t, append(slices.Clone(args), "-j", "1")...)
+	fullConns := connsOf(t, full)
+	for n := 1; n <= 5; n++ {
+		for _, j := range []string{"1", "2"} {
+			files := make([][]byte, n)
+			owner := map[int]int{}
+			for i := range n {
+				files[i] = shardOut(t, append(slices.Clone(args), "-j", j, "--shard", fmt.Sprintf("%d/%d", i, n))...)
+				for _, id := range connsOf(t, files[i]) {
+					if o, ok := owner[id]; ok && o != i {
+						t.Errorf("%v -j %s: connection %d in shards %d and %d of %d", args, j, id, o, i, n)
+					}
+					owner[id] = i
+				}
+				checkCommunityShards(t, files[i], i, n)
+			}
+			got, res := mergeBytes(t, files)
+			if len(res.Warnings) > 0 {
+				t.Errorf("%v -j %s, %d shards: warnings %q", args, j, n, res.Warnings)
+			}
+			if !bytes.Equal(got, full) {
+				line, x, y := firstDiff(full, got)
+				t.Fatalf("%v -j %s: %d shards merged differ from the unsharded run at line %d:\nunsharded: %s\nmerged:    %s", args, j, n, line, x, y)
+			}
+			if len(owner) != len(fullConns) {
+				t.Errorf("%v -j %s: %d shards have %d connections, the unsharded run %d", args, j, n, len(owner), len(fullConns))
+			}
+		}
+	}
+}
+
+// connsOf returns the connection ids of the lines of out (shard lines
+// and summary lines included).
+func connsOf(t *testing.T, out []byte) []int {
+	t.Helper()
+	seen := map[int]bool{}
+	var ids []int
+	for line := range bytes.Lines(out) {
+		var v struct {
+			Conn *int `json:"conn"`
+		}
+		if err := json.Unmarshal(line, &v); err != nil {
+			t.Fatalf("bad JSON line %q: %v", line, err)
+		}
+		if v.Conn != nil && !seen[*v.Conn] {
+			seen[*v.Conn] = true
+			ids = append(ids, *v.Conn)
+		}
+	}
+	return ids
+}
+
+// checkCommunityShards checks that every conn event of shard i of n has
+// the community_id (seed 0) that picks that shard: the first 8 bytes of
+// its digest, modulo n.
+func checkCommunityShards(t *testing.T, out []byte, i, n int) {
+	t.Helper()
+	for line := range bytes.Lines(out) {
+		if !bytes.Contains(line, []byte(`"type":"conn"`)) {
+			continue
+		}
+		var v struct {
+			Type string `json:"type"`
+			Conn int    `json:"conn"`
+			CID  string `json:"community_id"`
+		}
+		if err := json.Unmarshal(line, &v); err != nil || v.Type != "conn" {
+			continue
+		}
+		sum, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(v.CID, "1:"))
+		if err != nil || len(sum) != 20 {
+			t.Errorf("connection %d: community_id %q", v.Conn, v.CID)
+			continue
+		}
+		if s := int(binary.BigEndian.Uint64(sum[:8]) % uint64(n)); s != i {
+			t.Errorf("connection %d (community_id %s) in shard %d of %d, its community_id picks %d", v.Conn, v.CID, i, n, s)
+		}
+	}
+}
+
+// pktGoesBack reports whether a line of out has a smaller pkt than a line
+// before it.
+func pktGoesBack(t *testing.T, out []byte) bool {
+	t.Helper()
+	top := 0
+	for line := range bytes.Lines(out) {
+		var v struct {
+			Pkt int `json:"pkt"`
+		}
+		if err := json.Unmarshal(line, &v); err != nil {
+			t.Fatal(err)
+		}
+		if v.Pkt < top {
+			return true
+		}
+		top = max(top, v.Pkt)
+	}
+	return false
+}
+
+// TestShardUnion: for N = 1..5 shards, with -j 1 and -j 2, the merged
+// shards' JSON Lines (and summary lines) are the unsharded run's, on
+// every capture of testdata, the corpus, a capture with idle flushes,
+// reused 4-tuples and data behind holes, and a wsgen workload.
+func TestShardUnion(t *testing.T) {
+	for _, args := range shardCaptures(t) {
+		t.Run(filepath.Base(args[1]), func(t *testing.T) { checkShards(t, args) })
+	}
+	t.Run("idle-reuse-holes", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "idle.pcapng")
+		b, err := idleCapture().PcapNG()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// The capture has what makes sorting by pkt wrong: events an
+		// idle flush emits after a later packet of another connection.
+		out := shardOut(t, "-r", path, "--json")
+		if !pktGoesBack(t, out) {
+			t.Fatal("no line of the idle capture has a pkt before the line above it")
+		}
+		checkShards(t, []string{"-r", path})
+	})
+	t.Run("corpus", func(t *testing.T) {
+		dir := smokeCorpusDir(t)
+		caps, _ := filepath.Glob(filepath.Join(dir, "*", "*.pcap"))
+		ng, _ := filepath.Glob(filepath.Join(dir, "*", "*.pcapng"))
+		caps = append(caps, ng...)
+		if len(caps) == 0 {
+			t.Skip("no captures in the corpus")
+		}
+		for _, c := range caps {
+			name, _ := filepath.Rel(dir, c)
+			t.Run(name, func(t *testing.T) {
+				args := []string{"-r", c}
+				if port, ok := decodeAs[name]; ok {
+					args = append(args, "-d", port)
+				}
+				checkShards(t, args)
+			})
+		}
+	})
+	t.Run("wsgen", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("builds and runs the generator")
+		}
+		bin := buildWsgen(t)
+		path := filepath.Join(t.TempDir(), "shard.pcap")
+		gen := exec.Command(bin, "-conns", "60", "-concurrent", "20", "-size", "2MB", "-seed", "17", "-rate", "2", "-deflate", "0.5", "-o", path, "-q")
+		if out, err := gen.CombinedOutput(); err != nil {
+			t.Fatalf("wsgen: %v\n%s", err, out)
+		}
+		checkShards(t, []string{"-r", path})
+	})
+}
