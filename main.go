@@ -249,11 +249,11 @@ type config struct {
 	shardOptions string
 	merge        bool     // --merge
 	mergeFiles   []string // its files
-	cpuprofile string
-	memprofile string
-	help       bool
-	version    bool
-	usage      string // the help text
+	cpuprofile   string
+	memprofile   string
+	help         bool
+	version      bool
+	usage        string // the help text
 }
 
 // onceString is a string flag that may be given once: pflag keeps the

@@ -128,8 +128,8 @@ type Stats struct {
 	// neither the key log nor an earlier connection had the session's
 	// secret (in a sharded run, that connection may be in another shard).
 	ResumedNoKey int
-	Evicted         int   // connections evicted by the memory budget
-	EvictedWS       int   // of those, WebSocket or TLS connections (they got memcap_evicted)
+	Evicted      int // connections evicted by the memory budget
+	EvictedWS    int // of those, WebSocket or TLS connections (they got memcap_evicted)
 	// Hinted counts the connections whose client direction starts with
 	// what look like masked WebSocket frames though no handshake was
 	// seen (see decode.Conn.TakeHint): decode-as (-d PORT) would decode
