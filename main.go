@@ -243,17 +243,18 @@ type config struct {
 	stats      bool
 	jobs       int
 	progress   int // --progress 1, --no-progress -1, else 0
+	cpuprofile string
+	memprofile string
+	help       bool
+	version    bool
+	usage      string // the help text
+
 	// --shard I/N, and the options that its shard line records (see
 	// main_shard.go).
 	shard        reassembly.Shard
 	shardOptions string
 	merge        bool     // --merge
 	mergeFiles   []string // its files
-	cpuprofile   string
-	memprofile   string
-	help         bool
-	version      bool
-	usage        string // the help text
 }
 
 // onceString is a string flag that may be given once: pflag keeps the

@@ -123,19 +123,19 @@ type Stats struct {
 	LostBytes       int64 // bytes in those holes
 	TLS             int   // connections that started with a TLS ClientHello
 	TLSDecrypted    int   // TLS connections whose application data was decrypted
-	// ResumedNoKey counts the TLS 1.2 connections (or older) that
-	// resumed a session and were not decrypted though there were keys:
-	// neither the key log nor an earlier connection had the session's
-	// secret (in a sharded run, that connection may be in another shard).
-	ResumedNoKey int
-	Evicted      int // connections evicted by the memory budget
-	EvictedWS    int // of those, WebSocket or TLS connections (they got memcap_evicted)
+	Evicted         int   // connections evicted by the memory budget
+	EvictedWS       int   // of those, WebSocket or TLS connections (they got memcap_evicted)
 	// Hinted counts the connections whose client direction starts with
 	// what look like masked WebSocket frames though no handshake was
 	// seen (see decode.Conn.TakeHint): decode-as (-d PORT) would decode
 	// them. HintPorts holds their server ports.
 	Hinted    int
 	HintPorts PortSet
+	// ResumedNoKey counts the TLS 1.2 connections (or older) that
+	// resumed a session and were not decrypted though there were keys:
+	// neither the key log nor an earlier connection had the session's
+	// secret (in a sharded run, that connection may be in another shard).
+	ResumedNoKey int
 }
 
 // A PortSet is a set of TCP ports (8 KiB, comparable).
