@@ -76,12 +76,10 @@ func Merge(w io.Writer, in []Input) (Result, error) {
 		if err != nil {
 			return res, fmt.Errorf("%s: %v", fs[i].name, err)
 		}
-		if lineType(line) != trailerType {
-			return res, fmt.Errorf("%s: does not end with a \"shard_end\" line: the run was cut short, or the file is not whole", fs[i].name)
-		}
+		line, whole := bytes.CutSuffix(line, []byte("\n"))
 		t, err := parseTrailer(line)
-		if err != nil {
-			return res, fmt.Errorf("%s: last line: %v", fs[i].name, err)
+		if !whole || lineType(line) != trailerType || err != nil {
+			return res, fmt.Errorf("%s: does not end with a whole \"shard_end\" line: the run was cut short, or the file is not whole", fs[i].name)
 		}
 		fs[i].tail = &t
 	}
@@ -102,10 +100,11 @@ func Merge(w io.Writer, in []Input) (Result, error) {
 	heap.Init(&h)
 	var last *file
 	var lastKey Key
+	var lastLine int64
 	for len(h) > 0 {
 		f := h[0]
 		if last != nil && last != f && f.key == lastKey {
-			return res, fmt.Errorf("%s:%d and %s:%d: two shards wrote lines at the same position %v: not the shards of one run", last.name, last.lineNo, f.name, f.lineNo, keyString(f.key))
+			return res, fmt.Errorf("%s:%d and %s:%d: two shards wrote lines at the same position %v: not the shards of one run", last.name, lastLine, f.name, f.lineNo, keyString(f.key))
 		}
 		bw.WriteByte('{')
 		bw.Write(f.rest)
@@ -113,7 +112,7 @@ func Merge(w io.Writer, in []Input) (Result, error) {
 			return res, fmt.Errorf("write output: %w", err)
 		}
 		res.Lines++
-		last, lastKey = f, f.key
+		last, lastKey, lastLine = f, f.key, f.lineNo
 		if err := f.next(); err != nil {
 			return res, err
 		}
@@ -339,18 +338,17 @@ func (h *fileHeap) Pop() any {
 // maxTail is the longest last line TailLine reads.
 const maxTail = 64 << 10
 
-// TailLine returns the last line of a file of size bytes (without its
-// newline), reading it from the end: at most 64 KiB, which a "shard_end"
+// TailLine returns the last line of a file of size bytes, with its
+// newline, reading it from the end: at most 64 KiB, which a "shard_end"
 // line never comes near. A file that does not end with a newline returns
-// what follows its last one, which is then no trailer.
+// what follows its last one.
 func TailLine(r io.ReaderAt, size int64) ([]byte, error) {
 	n := min(size, maxTail)
 	buf := make([]byte, n)
 	if _, err := r.ReadAt(buf, size-n); err != nil && err != io.EOF {
 		return nil, err
 	}
-	buf = bytes.TrimSuffix(buf, []byte("\n"))
-	if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
+	if i := bytes.LastIndexByte(buf[:max(len(buf)-1, 0)], '\n'); i >= 0 {
 		buf = buf[i+1:]
 	}
 	return buf, nil
