@@ -139,6 +139,7 @@ type Pipeline struct {
 	owner    []uint16         // connection id -> worker+1 (0: none)
 	dstats   reassembly.Stats // packets the dispatcher did not forward
 	lastSent int              // number of the last packet sent to a worker
+	lastIn   int              // number of the last packet handed in (Packet, Skip)
 	ticks    int              // idle flushes so far (they number tick records)
 	wm       key              // key of the last record sent to a worker
 	checks   *checks          // the workers' memory at checkpoints
@@ -301,6 +302,7 @@ func (p *Pipeline) Packet(n int, pkt source.Packet) error {
 // after queues what the tracker decided at packet n besides its
 // connection: a memory checkpoint, an idle flush; and sends a full round.
 func (p *Pipeline) after(n int, d *reassembly.Decision) {
+	p.lastIn = n
 	if d.Check > 0 {
 		for _, b := range p.cur {
 			b.recs = append(b.recs, rec{kind: recCheck, n: n, id: d.Check})
@@ -497,10 +499,12 @@ func (p *Pipeline) Tick(now time.Time) error {
 	return p.err
 }
 
-// lastN is the number of the last packet in the current round, or of any
-// packet sent before: ticks sort after the packet events of that number.
+// lastN is the number of the last packet handed in, skipped or not (in a
+// sharded run, another shard may have events at it), in the current
+// round, or sent before: ticks sort after the packet events of that
+// number.
 func (p *Pipeline) lastN() int {
-	n := p.lastSent
+	n := max(p.lastSent, p.lastIn)
 	for _, b := range p.cur {
 		if k := len(b.recs); k > 0 {
 			n = max(n, b.recs[k-1].n)

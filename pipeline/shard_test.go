@@ -1,0 +1,129 @@
+package pipeline
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/wscap/wscap/internal/flowgen"
+	"github.com/wscap/wscap/output"
+	"github.com/wscap/wscap/reassembly"
+	"github.com/wscap/wscap/shards"
+	"github.com/wscap/wscap/source"
+)
+
+// ticksCapture has data behind holes that idle flushes release at two
+// ticks of a quiet capture after the last packet (connections 1 to 4,
+// then 5 to 8: two flushes after one packet, see
+// TestTwoTicksAfterOnePacket), and data behind a hole at the end
+// (connection 9).
+func ticksCapture(t *testing.T) []source.Packet {
+	c := flowgen.NewCapture()
+	var ks []*flowgen.Conn
+	for i := range 9 {
+		k := c.NewConn(netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(i + 1)}), uint16(1000+i)), netip.MustParseAddrPort("10.0.9.9:80"))
+		k.Open()
+		key := flowgen.Key(i)
+		k.Client(flowgen.UpgradeRequest("/t", "example.com", key))
+		k.Server(flowgen.Response101(key))
+		ks = append(ks, k)
+	}
+	held := func(k *flowgen.Conn) {
+		k.Server(flowgen.Frames(flowgen.Frame{Fin: true, Op: flowgen.OpText, Payload: bytes.Repeat([]byte("x"), 3000)}), flowgen.Every(1000), flowgen.Drop(1))
+	}
+	for _, k := range ks[:4] {
+		held(k)
+	}
+	c.Pause(6 * time.Second)
+	for _, k := range ks[4:8] {
+		held(k)
+	}
+	c.Pause(3500 * time.Millisecond)
+	held(ks[8])
+	c.Pause(1500 * time.Millisecond)
+	c.NewConn(netip.MustParseAddrPort("10.0.0.99:1099"), netip.MustParseAddrPort("10.0.9.9:80")).Ack(flowgen.C2S)
+	pkts, err := c.SourcePackets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pkts
+}
+
+// TestShardMerge: with one worker and with three, the pipelines of the
+// shards of a capture write lines that, merged, are the unsharded
+// pipeline's output: idle flushes, ticks of a quiet capture (two after
+// one packet), data behind holes at the end and summary lines included.
+func TestShardMerge(t *testing.T) {
+	pkts := ticksCapture(t)
+	last := pkts[len(pkts)-1].Time
+	run := func(workers int, s reassembly.Shard) []byte {
+		var out syncBuffer
+		p := New(Config{Workers: workers, JSON: true, Output: output.Options{Summary: true},
+			Engine: reassembly.Config{IdleTimeout: 10 * time.Second, Shard: s}}, &out)
+		for i, pk := range pkts {
+			if err := p.Packet(i+1, pk); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := p.Tick(last.Add(3 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Tick(last.Add(8 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return []byte(out.String())
+	}
+	want := run(1, reassembly.Shard{})
+	if bytes.Contains(want, []byte(`"ord"`)) {
+		t.Fatal("an unsharded run wrote ord members")
+	}
+	if n := bytes.Count(want, []byte(`"type":"gap"`)); n != 9 {
+		t.Fatalf("%d gaps, want 9:\n%s", n, want)
+	}
+	// The positions of the flushes, as a sharded run writes them: two
+	// after the last packet, and the end of the capture.
+	one := run(1, reassembly.Shard{Index: 0, Count: 1})
+	last1, last2 := fmt.Sprintf(`{"ord":[%d,1,`, len(pkts)), `{"ord":[0,2,0,9],"type":"gap"`
+	var ticks []string
+	for l := range bytes.Lines(one) {
+		if bytes.HasPrefix(l, []byte(last1)) && bytes.Contains(l, []byte(`"type":"gap"`)) {
+			ticks = append(ticks, string(l[:bytes.IndexByte(l, ']')]))
+		}
+	}
+	if len(ticks) != 8 || ticks[0] == ticks[7] || !bytes.Contains(one, []byte(last2)) {
+		t.Fatalf("the flushes after the last packet are at %q, want 4 and 4 at two ticks; and a gap at the end %s:\n%s", ticks, last2, one)
+	}
+	for _, n := range []int{1, 2, 3, 5} {
+		for _, workers := range []int{1, 3} {
+			var in []shards.Input
+			for i := range n {
+				body := run(workers, reassembly.Shard{Index: i, Count: n})
+				f := shards.AppendHeader(nil, shards.Header{Shard: i, Shards: n})
+				f = append(f, body...)
+				f = shards.AppendTrailer(f, shards.Trailer{Shard: i, Shards: n, Lines: int64(bytes.Count(f, []byte("\n")))})
+				in = append(in, shards.Input{Name: fmt.Sprintf("shard %d/%d -j %d", i, n, workers), R: bytes.NewReader(f)})
+			}
+			var got bytes.Buffer
+			if _, err := shards.Merge(&got, in); err != nil {
+				t.Fatalf("%d shards, %d workers: %v", n, workers, err)
+			}
+			if !bytes.Equal(got.Bytes(), want) {
+				g, w := bytes.Split(got.Bytes(), []byte("\n")), bytes.Split(want, []byte("\n"))
+				for k := range min(len(g), len(w)) {
+					if !bytes.Equal(g[k], w[k]) {
+						t.Errorf("%d shards, %d workers: merged differs from unsharded at line %d:\n%.200s\n%.200s", n, workers, k+1, g[k], w[k])
+						break
+					}
+				}
+				if len(g) != len(w) {
+					t.Errorf("%d shards, %d workers: %d lines merged, %d unsharded", n, workers, len(g), len(w))
+				}
+			}
+		}
+	}
+}
