@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
@@ -16,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/wscap/wscap/internal/flowgen"
+	"github.com/wscap/wscap/reassembly"
 	"github.com/wscap/wscap/shards"
 )
 
@@ -247,4 +249,115 @@ func TestShardUnion(t *testing.T) {
 		}
 		checkShards(t, []string{"-r", path})
 	})
+}
+
+// TestShardCLI: the command lines of --shard and --merge, their usage
+// errors, merging files on disk (plain and gzip), a damaged
+// capture, and the text timeline of a shard.
+func TestShardCLI(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join("testdata", "chat.pcapng")
+	for _, tt := range []struct {
+		args   []string
+		code   int
+		stderr string
+	}{
+		{[]string{"-r", in, "--shard", "4/4"}, 2, `invalid --shard "4/4": I is 0-based, 0 to 3 (as JOB_COMPLETION_INDEX; with Slurm use --array=0-3)`},
+		{[]string{"-r", in, "--shard", "5/4"}, 2, `invalid --shard "5/4": I must be 0-3`},
+		{[]string{"-r", in, "--shard", "-1/4"}, 2, `invalid --shard "-1/4": I must be 0-3`},
+		{[]string{"-r", in, "--shard", "0/0"}, 2, `invalid --shard "0/0": N must be 1-1024`},
+		{[]string{"-r", in, "--shard", "0/1025"}, 2, `invalid --shard "0/1025": N must be 1-1024`},
+		{[]string{"-r", in, "--shard", "1"}, 2, `invalid --shard "1": want I/N, e.g. --shard 0/4`},
+		{[]string{"-r", in, "--shard", "a/b"}, 2, `invalid --shard "a/b": want I/N`},
+		{[]string{"-r", in, "--shard", "0/2", "--shard", "1/2"}, 2, `--shard given twice`},
+		{[]string{"-i", "lo", "--shard", "0/2"}, 2, `--shard reads a capture file (-r)`},
+		{[]string{"--merge"}, 2, `--merge needs the shard files`},
+		{[]string{"--merge", "a", "-r", in}, 2, `--merge takes only the shard files (--read given)`},
+		{[]string{"--merge", "a", "--json"}, 2, `--merge takes only the shard files (--json given)`},
+		{[]string{"--merge", filepath.Join(dir, "nope")}, 1, "no such file or directory"},
+		{[]string{"--merge", in}, 1, `not a shard file: the first line is not a "shard" line`},
+	} {
+		code, stdout, stderr := runCLI(tt.args...)
+		if code != tt.code || !strings.Contains(stderr, tt.stderr) || stdout != "" {
+			t.Errorf("wscap %s: exit %d, stdout %q, stderr %q; want exit %d and %q", strings.Join(tt.args, " "), code, stdout, stderr, tt.code, tt.stderr)
+		}
+	}
+
+	// Shard files on disk, one gzipped, written with different -j.
+	want := shardOut(t, "-r", in, "--json", "--summary")
+	var names []string
+	for i := range 3 {
+		out := shardOut(t, "-r", in, "--json", "--summary", "--shard", fmt.Sprintf("%d/3", i), "-j", strconv.Itoa(i+1))
+		name := filepath.Join(dir, fmt.Sprintf("shard-%d.jsonl", i))
+		if i == 1 {
+			var z bytes.Buffer
+			zw := gzip.NewWriter(&z)
+			zw.Write(out)
+			zw.Close()
+			out, name = z.Bytes(), name+".gz"
+		}
+		if err := os.WriteFile(name, out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, name)
+	}
+	code, stdout, stderr := runCLI(append([]string{"--merge"}, names...)...)
+	if code != 0 || stderr != "" || stdout != string(want) {
+		t.Errorf("--merge: exit %d, stderr %q, %d bytes, want %d", code, stderr, len(stdout), len(want))
+	}
+	// A shard run with other options.
+	other := filepath.Join(dir, "other.jsonl")
+	os.WriteFile(other, shardOut(t, "-r", in, "--json", "--shard", "2/3"), 0o644)
+	code, _, stderr = runCLI("--merge", names[0], names[1], other)
+	if want := `other.jsonl was written with the options "--json=true", ` + names[0] + ` with "--json=true --summary=true": run every shard with the same options`; code != 1 || !strings.Contains(stderr, want) {
+		t.Errorf("--merge with other options: exit %d, stderr %q, want %q", code, stderr, want)
+	}
+
+	// A damaged capture: every shard prints what came before the damage
+	// and fails, and so does the merge, with the unsharded output.
+	full, _ := os.ReadFile(writeCapture(t, session(false)))
+	lying := filepath.Join(dir, "lying.pcap")
+	os.WriteFile(lying, append(full, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff), 0o644)
+	code, whole, _ := runCLI("-r", lying, "--json")
+	if code != 1 || whole == "" {
+		t.Fatalf("damaged capture: exit %d, output %q", code, whole)
+	}
+	names = names[:0]
+	for i := range 2 {
+		code, out, _ := runCLI("-r", lying, "--json", "--shard", fmt.Sprintf("%d/2", i))
+		if code != 1 || !strings.Contains(out, `"read_error":"read `) {
+			t.Fatalf("damaged capture, shard %d: exit %d, output %q", i, code, out)
+		}
+		name := filepath.Join(dir, fmt.Sprintf("lying-%d.jsonl", i))
+		os.WriteFile(name, []byte(out), 0o644)
+		names = append(names, name)
+	}
+	code, stdout, stderr = runCLI("--merge", names[0], names[1])
+	if code != 1 || stdout != whole || !strings.Contains(stderr, "wscap: the shards' runs stopped at a damaged capture (everything before it is merged): read ") {
+		t.Errorf("merge of a damaged capture's shards: exit %d, stderr %q, output equal: %v", code, stderr, stdout == whole)
+	}
+
+	// The text timeline of a shard: its connections only, no ord, no
+	// shard lines.
+	code, stdout, stderr = runCLI("-r", "testdata/real/demo.pcapng", "--shard", "0/1")
+	_, plain, _ := runCLI("-r", "testdata/real/demo.pcapng")
+	if code != 0 || stderr != "" || stdout != plain {
+		t.Errorf("text timeline of shard 0/1: exit %d, stderr %q, differs from the unsharded one: %v", code, stderr, stdout != plain)
+	}
+}
+
+// TestShardWarnings: what a sharded run says on standard error about
+// what may make the merge differ from an unsharded run.
+func TestShardWarnings(t *testing.T) {
+	cfg := &config{shard: reassembly.Shard{Index: 1, Count: 4}}
+	if w := shardWarnings(cfg, &reassembly.Stats{}); len(w) != 0 {
+		t.Errorf("warnings %q without evictions", w)
+	}
+	w := shardWarnings(cfg, &reassembly.Stats{Evicted: 3, ResumedNoKey: 2})
+	if len(w) != 2 || !strings.Contains(w[0], "the memory budget evicted connections in this shard") || !strings.Contains(w[1], "2 TLS connections resumed a session") {
+		t.Errorf("warnings %q", w)
+	}
+	if w := shardWarnings(&config{}, &reassembly.Stats{Evicted: 3}); len(w) != 0 {
+		t.Errorf("unsharded run: warnings %q", w)
+	}
 }

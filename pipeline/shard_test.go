@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,6 +125,66 @@ func TestShardMerge(t *testing.T) {
 					t.Errorf("%d shards, %d workers: %d lines merged, %d unsharded", n, workers, len(g), len(w))
 				}
 			}
+		}
+	}
+}
+
+// shardFiles runs the shards of pkts with cfg (n shards, workers each)
+// and returns them as the Inputs of shards.Merge, with the trailers a
+// sharded wscap run writes about the memory budget.
+func shardFiles(t *testing.T, cfg Config, pkts []source.Packet, n int) []shards.Input {
+	var in []shards.Input
+	for i := range n {
+		c := cfg
+		c.Engine.Shard = reassembly.Shard{Index: i, Count: n}
+		body, p := runAll(t, c, pkts)
+		f := shards.AppendHeader(nil, shards.Header{Shard: i, Shards: n, MemCap: cfg.Engine.MemCap})
+		f = append(f, body...)
+		engines, own := p.MemPeak()
+		f = shards.AppendTrailer(f, shards.Trailer{Shard: i, Shards: n, Lines: int64(bytes.Count(f, []byte("\n"))),
+			Evicted: p.Stats().Evicted, MemPeak: engines, TrackPeak: own})
+		in = append(in, shards.Input{Name: fmt.Sprintf("shard %d/%d", i, n), R: bytes.NewReader(f)})
+	}
+	return in
+}
+
+// TestShardMemCap: under the memory budget the merged shards are the
+// unsharded output; where the unsharded run evicts and the shards, each
+// holding a share of the state, do not, the merge says that it may
+// differ (the peaks the shards report add up to more than the budget).
+func TestShardMemCap(t *testing.T) {
+	defer reassembly.SetCheckInterval(256, 1<<20)()
+	cfg := Config{JSON: true, Workers: 2, Engine: reassembly.Config{MemCap: reassembly.MinMemCap}, Output: output.Options{Summary: true}}
+	for _, tt := range []struct {
+		conns int
+		evict bool
+	}{{90, false}, {200, true}} {
+		pkts := openMessages(t, tt.conns, 0, 36<<10) // 72 KB open per connection
+		want, p := runAll(t, cfg, pkts)
+		if ev := p.Stats().Evicted; (ev > 0) != tt.evict {
+			t.Fatalf("%d connections: the unsharded run evicted %d", tt.conns, ev)
+		}
+		peak, _ := p.MemPeak()
+		in := shardFiles(t, cfg, pkts, 2)
+		var got bytes.Buffer
+		res, err := shards.Merge(&got, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !tt.evict {
+			if got.String() != want || len(res.Warnings) > 0 {
+				t.Errorf("%d connections: merged differs from the unsharded run (%d bytes, %d), warnings %q", tt.conns, got.Len(), len(want), res.Warnings)
+			}
+			if peak == 0 {
+				t.Errorf("no memory checkpoint evaluated")
+			}
+			continue
+		}
+		if got.String() == want {
+			t.Errorf("%d connections: the shards, which evict nothing, merged into the output of the run that evicted", tt.conns)
+		}
+		if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "an unsharded run may have evicted connections") {
+			t.Errorf("%d connections: warnings %q", tt.conns, res.Warnings)
 		}
 	}
 }
