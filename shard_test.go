@@ -361,3 +361,75 @@ func TestShardWarnings(t *testing.T) {
 		t.Errorf("unsharded run: warnings %q", w)
 	}
 }
+
+// TestShardJobYAML: the Kubernetes Indexed Job of docs/shard-job.yaml
+// runs as many shards as it has completions, and its command line, run
+// for every JOB_COMPLETION_INDEX (on a fixture instead of
+// /data/capture.pcapng), writes shard files that merge into the
+// unsharded output.
+func TestShardJobYAML(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("docs", "shard-job.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := string(raw)
+	field := func(name string) string {
+		for l := range strings.Lines(y) {
+			if k, v, ok := strings.Cut(strings.TrimSpace(l), ":"); ok && k == name {
+				v, _, _ = strings.Cut(v, "#")
+				return strings.Trim(strings.TrimSpace(v), `"`)
+			}
+		}
+		t.Fatalf("docs/shard-job.yaml has no %s", name)
+		return ""
+	}
+	if field("kind") != "Job" || field("completionMode") != "Indexed" || field("restartPolicy") != "Never" {
+		t.Errorf("not an Indexed Job: kind %q, completionMode %q", field("kind"), field("completionMode"))
+	}
+	n, err := strconv.Atoi(field("completions"))
+	if err != nil || n < 2 {
+		t.Fatalf("completions %q", field("completions"))
+	}
+	// SHARDS is the value after its name.
+	_, after, _ := strings.Cut(y, "name: SHARDS\n")
+	_, v, _ := strings.Cut(after, "value:")
+	if shards, _ := strconv.Atoi(strings.Trim(strings.TrimSpace(strings.SplitN(v, "\n", 2)[0]), `"`)); shards != n {
+		t.Fatalf("SHARDS is %d, completions %d", shards, n)
+	}
+	// The folded args: the lines under "- >-".
+	_, block, ok := strings.Cut(y, "- >-\n")
+	if !ok {
+		t.Fatal("no folded args block")
+	}
+	var cmd []string
+	for l := range strings.Lines(block) {
+		if !strings.HasPrefix(l, "              ") {
+			break
+		}
+		cmd = append(cmd, strings.TrimSpace(l))
+	}
+	line := strings.Join(cmd, " ")
+	wscapCmd, _, ok := strings.Cut(line, " > ")
+	if !ok || !strings.HasPrefix(wscapCmd, "wscap ") {
+		t.Fatalf("command line %q", line)
+	}
+	in := filepath.Join("testdata", "real", "chromium-deflate.pcapng")
+	var files [][]byte
+	for i := range n {
+		args := strings.Fields(strings.TrimPrefix(wscapCmd, "wscap "))
+		for k, a := range args {
+			a = strings.Trim(a, `"`)
+			a = strings.ReplaceAll(a, "$JOB_COMPLETION_INDEX", strconv.Itoa(i))
+			a = strings.ReplaceAll(a, "$SHARDS", strconv.Itoa(n))
+			if a == "/data/capture.pcapng" {
+				a = in
+			}
+			args[k] = a
+		}
+		files = append(files, shardOut(t, args...))
+	}
+	got, _ := mergeBytes(t, files)
+	if want := shardOut(t, "-r", in, "--json", "--summary"); !bytes.Equal(got, want) {
+		t.Errorf("the job's shards merged differ from the unsharded run")
+	}
+}
