@@ -11,6 +11,7 @@
 //
 //	wscap -r FILE [flags]
 //	wscap -i INTERFACE [flags]
+//	wscap --merge SHARD-FILE...
 //
 // Examples:
 //
@@ -23,6 +24,8 @@
 //	wscap -r capture.pcap -f 'port 8080' # only the packets a capture filter accepts
 //	sudo wscap -i lo -f 'tcp port 8080'  # live, until Ctrl-C
 //	sudo wscap -i any --json -w ws.pcapng  # live JSON Lines, packets kept as pcapng
+//	wscap -r big.pcapng --json --shard 0/4 > s0.jsonl  # one shard of 4 (0/4 to 3/4)
+//	wscap --merge s0.jsonl s1.jsonl s2.jsonl s3.jsonl  # the output of one run
 //
 // Live capture needs root or the CAP_NET_RAW capability (and CAP_NET_ADMIN
 // for promiscuous mode). Ctrl-C (SIGINT) or SIGTERM stops it: every open
@@ -169,6 +172,7 @@ const usageHead = `wscap: a WebSocket wire-format analyzer for pcap and pcapng c
 
 Usage: wscap -r FILE [flags]
        wscap -i INTERFACE [flags]
+       wscap --merge SHARD-FILE...
 
 Examples:
   wscap -r capture.pcapng                 timeline of every WebSocket connection, then a summary
@@ -188,6 +192,10 @@ Examples:
                                           read the capture from standard input
   sudo wscap -i lo -f 'tcp port 8080'     decode a local server's traffic live, until Ctrl-C
   sudo wscap -i any --json -w ws.pcapng   live JSON Lines; the packets are kept as pcapng
+  wscap -r big.pcapng --json --shard 0/4 > s0.jsonl
+                                          one of 4 shards of the connections (run 0/4 to 3/4 anywhere),
+  wscap --merge s0.jsonl s1.jsonl s2.jsonl s3.jsonl
+                                          joined into the output of one run
   wscap -D                                list the interfaces
 
 Live capture needs root or: setcap cap_net_raw,cap_net_admin+ep $(which wscap).
