@@ -87,7 +87,8 @@ func mergeBytes(t *testing.T, files [][]byte) ([]byte, shards.Result) {
 
 // checkShards runs the capture of args unsharded and as N = 1..5 shards,
 // with -j 1 and -j 2, with --json --summary, and checks that the merged
-// shards are the unsharded output byte for byte, that every connection
+// shards are the unsharded output byte for byte, that a shard's file is
+// the same with -j 1 and -j 2, that every connection
 // is in exactly one shard, the one its community_id picks, and that the
 // shard files have their first and last lines.
 func checkShards(t *testing.T, args []string) {
@@ -96,11 +97,17 @@ func checkShards(t *testing.T, args []string) {
 	full := shardOut(t, append(slices.Clone(args), "-j", "1")...)
 	fullConns := connsOf(t, full)
 	for n := 1; n <= 5; n++ {
-		for _, j := range []string{"1", "2"} {
+		var byJobs [2][][]byte
+		for jx, j := range []string{"1", "2"} {
 			files := make([][]byte, n)
+			byJobs[jx] = files
 			owner := map[int]int{}
 			for i := range n {
 				files[i] = shardOut(t, append(slices.Clone(args), "-j", j, "--shard", fmt.Sprintf("%d/%d", i, n))...)
+				if jx == 1 && !bytes.Equal(files[i], byJobs[0][i]) {
+					line, x, y := firstDiff(byJobs[0][i], files[i])
+					t.Errorf("%v: shard %d/%d differs with -j 1 and -j 2 at line %d:\n-j 1: %s\n-j 2: %s", args, i, n, line, x, y)
+				}
 				for _, id := range connsOf(t, files[i]) {
 					if o, ok := owner[id]; ok && o != i {
 						t.Errorf("%v -j %s: connection %d in shards %d and %d of %d", args, j, id, o, i, n)

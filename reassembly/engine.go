@@ -41,6 +41,14 @@
 //
 // Bytes the capture lost (a sequence jump, or a packet cut by the snap
 // length) reach the decoder as [decode.Conn.Gap], never as data.
+//
+// # Shards
+//
+// With [Config.Shard] a run decodes only the connections of one shard of
+// the capture (see [ShardOf]); the [Tracker] still sees every packet, so
+// ids, packet numbers and idle flushes are those of the whole capture,
+// and [Engine.Position] says where in the whole run each batch of events
+// belongs, for merging the shards' outputs.
 package reassembly
 
 import (
