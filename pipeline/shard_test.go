@@ -13,6 +13,7 @@ import (
 	"github.com/wscap/wscap/reassembly"
 	"github.com/wscap/wscap/shards"
 	"github.com/wscap/wscap/source"
+	"github.com/wscap/wscap/tlsdec"
 )
 
 // ticksCapture has data behind holes that idle flushes release at two
@@ -186,5 +187,51 @@ func TestShardMemCap(t *testing.T) {
 		if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "an unsharded run may have evicted connections") {
 			t.Errorf("%d connections: warnings %q", tt.conns, res.Warnings)
 		}
+	}
+}
+
+// TestShardTLSResumption: a TLS 1.2 connection that resumes a session the
+// key log has no line for decrypts with the secret of the connection
+// that established it, which may be in another shard. Where that makes
+// the merged shards differ from the unsharded run, the shards count more
+// resumed connections left encrypted (Stats.ResumedNoKey, which wscap
+// warns about) than the unsharded run.
+func TestShardTLSResumption(t *testing.T) {
+	capt, keylog, _ := resumptionCapture(t)
+	pkts := fromFlowgen(t, capt)
+	cfg := func() Config {
+		keys := tlsdec.NewKeyLog()
+		keys.ReadFrom(bytes.NewReader(keylog))
+		return Config{Workers: 2, JSON: true, Output: output.Options{Summary: true}, Engine: reassembly.Config{KeyLog: keys}}
+	}
+	want, p := runAll(t, cfg(), pkts)
+	base := p.Stats().ResumedNoKey
+	differ := 0
+	for n := 2; n <= 4; n++ {
+		var in []shards.Input
+		missed := 0
+		for i := range n {
+			c := cfg()
+			c.Engine.Shard = reassembly.Shard{Index: i, Count: n}
+			body, p := runAll(t, c, pkts)
+			missed += p.Stats().ResumedNoKey
+			f := shards.AppendHeader(nil, shards.Header{Shard: i, Shards: n})
+			f = append(f, body...)
+			f = shards.AppendTrailer(f, shards.Trailer{Shard: i, Shards: n, Lines: int64(bytes.Count(f, []byte("\n")))})
+			in = append(in, shards.Input{Name: fmt.Sprintf("shard %d/%d", i, n), R: bytes.NewReader(f)})
+		}
+		var got bytes.Buffer
+		if _, err := shards.Merge(&got, in); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want {
+			differ++
+			if missed <= base {
+				t.Errorf("%d shards: the merge differs from the unsharded run, and the shards left %d resumed connections encrypted, the unsharded run %d", n, missed, base)
+			}
+		}
+	}
+	if differ == 0 {
+		t.Errorf("no split of the capture put a resumption and its session in different shards")
 	}
 }
