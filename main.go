@@ -11,6 +11,7 @@
 //
 //	wscap -r FILE [flags]
 //	wscap -i INTERFACE [flags]
+//	wscap --merge SHARD-FILE...
 //
 // Examples:
 //
@@ -23,6 +24,8 @@
 //	wscap -r capture.pcap -f 'port 8080' # only the packets a capture filter accepts
 //	sudo wscap -i lo -f 'tcp port 8080'  # live, until Ctrl-C
 //	sudo wscap -i any --json -w ws.pcapng  # live JSON Lines, packets kept as pcapng
+//	wscap -r big.pcapng --json --shard 0/4 > s0.jsonl  # one shard of 4 (0/4 to 3/4)
+//	wscap --merge s0.jsonl s1.jsonl s2.jsonl s3.jsonl  # the output of one run
 //
 // Live capture needs root or the CAP_NET_RAW capability (and CAP_NET_ADMIN
 // for promiscuous mode). Ctrl-C (SIGINT) or SIGTERM stops it: every open
@@ -169,6 +172,7 @@ const usageHead = `wscap: a WebSocket wire-format analyzer for pcap and pcapng c
 
 Usage: wscap -r FILE [flags]
        wscap -i INTERFACE [flags]
+       wscap --merge SHARD-FILE...
 
 Examples:
   wscap -r capture.pcapng                 timeline of every WebSocket connection, then a summary
@@ -188,6 +192,10 @@ Examples:
                                           read the capture from standard input
   sudo wscap -i lo -f 'tcp port 8080'     decode a local server's traffic live, until Ctrl-C
   sudo wscap -i any --json -w ws.pcapng   live JSON Lines; the packets are kept as pcapng
+  wscap -r big.pcapng --json --shard 0/4 > s0.jsonl
+                                          one of 4 shards of the connections (run 0/4 to 3/4 anywhere),
+  wscap --merge s0.jsonl s1.jsonl s2.jsonl s3.jsonl
+                                          joined into the output of one run
   wscap -D                                list the interfaces
 
 Live capture needs root or: setcap cap_net_raw,cap_net_admin+ep $(which wscap).
@@ -248,6 +256,13 @@ type config struct {
 	help       bool
 	version    bool
 	usage      string // the help text
+
+	// --shard I/N, and the options that its shard line records (see
+	// main_shard.go).
+	shard        reassembly.Shard
+	shardOptions string
+	merge        bool     // --merge
+	mergeFiles   []string // its files
 }
 
 // onceString is a string flag that may be given once: pflag keeps the
@@ -375,6 +390,7 @@ func parseArgs(args []string) (*config, error) {
 		progressOn bool
 		progressNo bool
 		cidSeed    int
+		shardArg   string
 	)
 	fs.VarP(once(&cfg.read), "read", "r", "read packets from `FILE` (pcap or pcapng, maybe gzipped; \"-\" = standard input)")
 	fs.VarP(once(&cfg.iface), "interface", "i", "capture live on interface `NAME` (\"any\": all interfaces, Linux) until Ctrl-C")
@@ -420,6 +436,8 @@ func parseArgs(args []string) (*config, error) {
 	fs.IntVarP(&cfg.jobs, "jobs", "j", runtime.NumCPU(), "decode on `N` workers, each connection on one of them (the output is the same for every N)")
 	fs.BoolVar(&progressOn, "progress", false, "show the progress of reading -r FILE on stderr (default when stderr is a terminal; elsewhere a line a second)")
 	fs.BoolVar(&progressNo, "no-progress", false, "do not show the progress of reading -r FILE")
+	fs.Var(once(&shardArg), "shard", "decode only the connections of shard `I/N` (0 <= I < N <= 1024, I 0-based as $JOB_COMPLETION_INDEX); packet numbers and connection ids stay those of the whole capture, and --merge joins the --json output of the N shards into that of one run")
+	fs.BoolVar(&cfg.merge, "merge", false, "merge the --json files of the N shards of one run (wscap --merge FILE...) into the output of one unsharded run, and exit")
 	fs.BoolVar(&cfg.version, "version", false, "print the version and exit")
 	fs.BoolVarP(&cfg.help, "help", "h", false, "show this help and exit")
 	fs.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write a CPU profile to `FILE`")
@@ -436,6 +454,9 @@ func parseArgs(args []string) (*config, error) {
 	}
 	if cfg.help || cfg.version || cfg.listIfaces {
 		return cfg, nil
+	}
+	if cfg.merge {
+		return parseMerge(fs, cfg)
 	}
 	if fs.NArg() > 0 {
 		if cfg.read == "" && cfg.iface == "" {
@@ -455,6 +476,17 @@ func parseArgs(args []string) (*config, error) {
 				return nil, usagef("--%s applies to live capture (-i) only", name)
 			}
 		}
+	}
+	if shardArg != "" {
+		if cfg.iface != "" {
+			return nil, usagef("--shard reads a capture file (-r): every shard reads the same packets")
+		}
+		sh, err := parseShard(shardArg)
+		if err != nil {
+			return nil, err
+		}
+		cfg.shard = sh
+		cfg.shardOptions = shardOptions(fs)
 	}
 	if cidSeed < 0 || cidSeed > 65535 {
 		return nil, usagef("invalid --community-id-seed %d: the seed is 16 bits, 0 to 65535", cidSeed)
@@ -776,6 +808,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		_, err = io.WriteString(stdout, capture.FormatInterfaces(ifs))
 		return err
+	case cfg.merge:
+		return mergeShards(cfg.mergeFiles, stdout, stderr)
 	}
 	if cfg.cpuprofile != "" {
 		f, err := os.Create(cfg.cpuprofile)
@@ -937,6 +971,12 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		}
 		exporters = append(exporters, output.NewHAR(f, output.HAROptions{Version: versionNumber(), Filter: cfg.display}))
 	}
+	// A sharded JSON run starts and ends its output with the lines that
+	// --merge checks (see main_shard.go).
+	shard, out, err := newShardRun(cfg, prog.stdout(stdout))
+	if err != nil {
+		return err
+	}
 	pipe := pipeline.New(pipeline.Config{
 		Workers: cfg.jobs,
 		Engine: reassembly.Config{
@@ -945,6 +985,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 			KeyLog:        keys,
 			MemCap:        cfg.memcap,
 			ConnTimeout:   cfg.connIdle,
+			Shard:         cfg.shard,
 		},
 		JSON:          cfg.json,
 		Output:        opt,
@@ -952,7 +993,7 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 		CountFailures: cfg.failOnSet,
 		Exporters:     exporters,
 		Secrets:       secrets,
-	}, prog.stdout(stdout))
+	}, out)
 	// Live, events reach a terminal or a JSON consumer (| jq) as they
 	// happen (with workers: within flushWorkers); otherwise output is
 	// flushed at least once a second.
@@ -1029,6 +1070,9 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 			break
 		}
 		n++
+		if shard != nil {
+			shard.digest.Add(p.Time.UnixNano(), p.CapLen, p.Len, p.Data)
+		}
 		if !ok {
 			if err := pipe.Skip(n, p); err != nil {
 				pipe.Close()
@@ -1069,6 +1113,13 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	prog.stop()
 	if err := pipe.Close(); err != nil {
 		return err
+	}
+	if shard != nil {
+		st := pipe.Stats()
+		engines, own := pipe.MemPeak()
+		if err := shard.end(&st, engines, own, readErr); err != nil {
+			return err
+		}
 	}
 	if htmlFile != nil {
 		if err := htmlFile.Close(); err != nil {
@@ -1116,6 +1167,9 @@ func analyze(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	if st.Evicted > 0 {
 		fmt.Fprintf(stderr, "wscap: warning: the memory budget (--memcap %s) was reached: %d connections evicted, %d of them WebSocket or TLS (memcap_evicted anomalies)\n",
 			reassembly.MemCapString(cfg.memcap), st.Evicted, st.EvictedWS)
+	}
+	for _, l := range shardWarnings(cfg, &st) {
+		fmt.Fprintln(stderr, l)
 	}
 	if h := hintLine(&st); h != "" {
 		fmt.Fprintln(stderr, h)

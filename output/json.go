@@ -34,6 +34,8 @@ func (j *jsonRenderer) write(b []byte) {
 
 // Write renders each event as one JSON object on its own line.
 func (j *jsonRenderer) Write(evs []decode.Event) error {
+	var ord Order
+	ordered := false
 	for i := range evs {
 		ev := &evs[i]
 		c := j.conns.get(ev.Conn, ev.H2Stream)
@@ -44,7 +46,15 @@ func (j *jsonRenderer) Write(evs []decode.Event) error {
 		// Lines are built in memory (a Shard's, or a block written out
 		// when full: one copy less than through the bufio.Writer).
 		if j.show(ev, c) {
-			j.mem = append(appendEventJSON(j.mem, ev, c, &j.ts), '\n')
+			if j.opt.Order != nil {
+				if !ordered {
+					ord, ordered = j.opt.Order(), true
+				}
+				j.mem = withOrd(j.mem, ord, ev.Conn, func(b []byte) []byte { return appendEventJSON(b, ev, c, &j.ts) })
+			} else {
+				j.mem = appendEventJSON(j.mem, ev, c, &j.ts)
+			}
+			j.mem = append(j.mem, '\n')
 		}
 		if ev.Kind == decode.KindEnd {
 			j.conns.ended(c)
@@ -93,8 +103,7 @@ func (j *jsonRenderer) Close() error {
 	j.pushMem()
 	if j.opt.Summary {
 		for _, c := range j.conns.shown(j.conns.sorted()) {
-			b := appendSummaryJSON(j.buf[:0], c, &j.ts)
-			b = append(b, '\n')
+			b := appendSummaryLine(j.buf[:0], c, &j.ts, j.opt.Order != nil)
 			j.buf = b
 			j.write(b)
 		}
@@ -387,6 +396,17 @@ func appendHeadersJSON(b []byte, k string, hs []decode.HeaderField) []byte {
 		b = append(b, '}')
 	}
 	return append(b, ']')
+}
+
+// appendSummaryLine appends the "summary" line of one connection, with
+// its "ord" member in a sharded run (ord).
+func appendSummaryLine(b []byte, c *connStats, tc *tsCache, ord bool) []byte {
+	if ord {
+		b = withOrd(b, Order{Phase: OrderSummary}, c.id, func(b []byte) []byte { return appendSummaryJSON(b, c, tc) })
+	} else {
+		b = appendSummaryJSON(b, c, tc)
+	}
+	return append(b, '\n')
 }
 
 // appendSummaryJSON appends the "summary" object of one connection.

@@ -77,6 +77,11 @@ type Options struct {
 	// counters still see every event, and the summary lists only the
 	// connections with a matching event.
 	Filter *dfilter.Filter
+	// Order, if set, makes the JSON renderer start every line with an
+	// "ord" member (see order.go), for a run that decodes one shard of a
+	// capture (--shard): it is called once per Write and says where in
+	// the run the events come from. Summary lines get theirs without it.
+	Order func() Order
 }
 
 // View selects the rows of the text timeline. JSON Lines always carries

@@ -110,9 +110,9 @@ func WriteSummary(w io.Writer, json bool, parts ...*Summary) error {
 	}
 	var b []byte
 	var tc tsCache
+	ord := len(parts) > 0 && parts[0].opt.Order != nil
 	for _, c := range conns {
-		b = appendSummaryJSON(b[:0], c, &tc)
-		b = append(b, '\n')
+		b = appendSummaryLine(b[:0], c, &tc, ord)
 		if _, err := w.Write(b); err != nil {
 			return err
 		}

@@ -155,6 +155,7 @@ type Pipeline struct {
 	owner    []uint16         // connection id -> worker+1 (0: none)
 	dstats   reassembly.Stats // packets the dispatcher did not forward
 	lastSent int              // number of the last packet sent to a worker
+	lastIn   int              // number of the last packet handed in (Packet, Skip)
 	ticks    int              // idle flushes so far (they number tick records)
 	wm       key              // key of the last record sent to a worker
 	checks   *checks          // the workers' memory at checkpoints
@@ -197,6 +198,9 @@ func (p *Pipeline) init() {
 		p.workers = 1
 	}
 	if p.workers == 1 {
+		if cfg.ordered() {
+			cfg.Output.Order = p.engineOrder
+		}
 		if cfg.JSON {
 			p.r = output.NewJSON(w, cfg.Output)
 		} else {
@@ -304,6 +308,10 @@ func (p *Pipeline) Packet(n int, pkt source.Packet) error {
 // connection and the packet goes into the batch of its worker.
 func (p *Pipeline) routePacket(n int, pkt source.Packet, blk *block) {
 	d := p.tr.Packet(n, &pkt)
+	if d.OtherShard { // another shard's connection (Engine.Shard)
+		p.after(n, &d)
+		return
+	}
 	if d.Class == reassembly.ClassTCP {
 		i := p.workerOf(&d)
 		b := p.cur[i]
@@ -321,6 +329,7 @@ func (p *Pipeline) routePacket(n int, pkt source.Packet, blk *block) {
 // after queues what the tracker decided at packet n besides its
 // connection: a memory checkpoint, an idle flush; and sends a full round.
 func (p *Pipeline) after(n int, d *reassembly.Decision) {
+	p.lastIn = n
 	if d.Check > 0 {
 		for _, b := range p.cur {
 			b.recs = append(b.recs, rec{kind: recCheck, n: n, id: d.Check})
@@ -536,10 +545,12 @@ func (p *Pipeline) routeTick(now time.Time) {
 	}
 }
 
-// lastN is the number of the last packet in the current round, or of any
-// packet sent before: ticks sort after the packet events of that number.
+// lastN is the number of the last packet handed in, skipped or not (in a
+// sharded run, another shard may have events at it), in the current
+// round, or sent before: ticks sort after the packet events of that
+// number.
 func (p *Pipeline) lastN() int {
-	n := p.lastSent
+	n := max(p.lastSent, p.lastIn)
 	for _, b := range p.cur {
 		if k := len(b.recs); k > 0 {
 			n = max(n, b.recs[k-1].n)
@@ -1059,6 +1070,7 @@ func newWorker(cfg Config, out chan<- *result, ck *checks, idx int, sc *sessionC
 		cfg.Engine.Sessions = sessionView{sc, w}
 	}
 	w.eng = reassembly.New(cfg.Engine, w.sink)
+	w.orderShard()
 	return w
 }
 

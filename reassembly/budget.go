@@ -141,7 +141,9 @@ func (tr *Tracker) checkpoint(bytes int) int {
 	tr.freed[k%ringSize] = 0
 	if k > checkLag && tr.total != nil {
 		past := k - checkLag
-		held := tr.total(past) + tr.own[past%ringSize]
+		engines, own := tr.total(past), tr.own[past%ringSize]
+		tr.peakEngines, tr.peakOwn = max(tr.peakEngines, engines), max(tr.peakOwn, own)
+		held := engines + own
 		// Evictions at past and since came after the engines noted
 		// what they held at past: what they freed is not to be freed
 		// again.

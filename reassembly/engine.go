@@ -41,6 +41,14 @@
 //
 // Bytes the capture lost (a sequence jump, or a packet cut by the snap
 // length) reach the decoder as [decode.Conn.Gap], never as data.
+//
+// # Shards
+//
+// With [Config.Shard] a run decodes only the connections of one shard of
+// the capture (see [ShardOf]); the [Tracker] still sees every packet, so
+// ids, packet numbers and idle flushes are those of the whole capture,
+// and [Engine.Position] says where in the whole run each batch of events
+// belongs, for merging the shards' outputs.
 package reassembly
 
 import (
@@ -97,6 +105,10 @@ type Config struct {
 	// (see budget.go): 0 is DefaultMemCap, a negative value none, and
 	// less than MinMemCap is MinMemCap.
 	MemCap int64
+	// Shard, if set, decodes only the connections of one shard of the
+	// capture (see shard.go): the Tracker skips the packets of the
+	// others, as Engine.Skip does.
+	Shard Shard
 }
 
 // Sink receives the events of a run, in output order. The slice and the
@@ -127,6 +139,11 @@ type Stats struct {
 	// them. HintPorts holds their server ports.
 	Hinted    int
 	HintPorts PortSet
+	// ResumedNoKey counts the TLS 1.2 connections (or older) that
+	// resumed a session and were not decrypted though there were keys:
+	// neither the key log nor an earlier connection had the session's
+	// secret (in a sharded run, that connection may be in another shard).
+	ResumedNoKey int
 }
 
 // A PortSet is a set of TCP ports (8 KiB, comparable).
@@ -224,6 +241,8 @@ type Engine struct {
 
 	mem   int64           // bytes of state of the connections (see MemSize)
 	memAt [ringSize]int64 // mem at recent checkpoints (Packet)
+
+	pos position // where the run is (see Position)
 }
 
 // New returns an Engine that passes the events it produces to sink.
@@ -252,7 +271,8 @@ func New(cfg Config, sink Sink) *Engine {
 // that error.
 //
 // Packet decides connection ids and idle flushes with the engine's own
-// [Tracker]. An engine that is given only some of a capture's
+// [Tracker]. With [Config.Shard], a packet of another shard's connection
+// is only numbered and timed, as by Skip. An engine that is given only some of a capture's
 // connections (a pipeline worker) gets them from the caller's Tracker
 // instead, through Handle and IdleFlush; the same engine must not be fed
 // both ways.
@@ -261,12 +281,15 @@ func (e *Engine) Packet(n int, p source.Packet) error {
 		return e.err
 	}
 	d := e.tr.Packet(n, &p) // decodes p into e.ld
-	e.stats.Count(&p, d.Class)
-	if d.Class == ClassTCP {
-		e.tcpPacket(n, &p, d.ID)
-	}
-	if err := e.emit(); err != nil {
-		return err
+	e.pos.n, e.pos.phase = n, PhasePacket
+	if !d.OtherShard {
+		e.stats.Count(&p, d.Class)
+		if d.Class == ClassTCP {
+			e.tcpPacket(n, &p, d.ID)
+		}
+		if err := e.emit(); err != nil {
+			return err
+		}
 	}
 	if d.Check > 0 {
 		e.memAt[d.Check%ringSize] = e.mem
@@ -329,6 +352,7 @@ func (e *Engine) Skip(n int, p source.Packet) error {
 		return e.err
 	}
 	d := e.tr.Packet(n, &p)
+	e.pos.n, e.pos.phase = n, PhasePacket
 	if d.Check > 0 {
 		e.memAt[d.Check%ringSize] = e.mem
 	}
@@ -345,6 +369,7 @@ func (e *Engine) Handle(n int, p source.Packet, id int) error {
 	if e.err != nil {
 		return e.err
 	}
+	e.pos.n, e.pos.phase = n, PhasePacket
 	res, _ := e.ld.decode(&p)
 	e.stats.Count(&p, Class(res))
 	if res == resTCP {
@@ -402,6 +427,7 @@ func (s *Stats) Add(o Stats) {
 	s.LostBytes += o.LostBytes
 	s.TLS += o.TLS
 	s.TLSDecrypted += o.TLSDecrypted
+	s.ResumedNoKey += o.ResumedNoKey
 	s.Evicted += o.Evicted
 	s.EvictedWS += o.EvictedWS
 	if o.Hinted > 0 {
@@ -430,6 +456,7 @@ func (e *Engine) FlushStreams() error {
 		return e.err
 	}
 	e.flushed = true
+	e.pos.phase = PhaseEOF
 	e.flushing, e.atEOF = true, true
 	e.asm.FlushAll()
 	e.flushing = false
@@ -449,6 +476,7 @@ func (e *Engine) CloseAll() error {
 		return e.err
 	}
 	e.closedAll = true
+	e.pos.phase = PhaseClose
 	var open []*conn
 	for _, c := range e.flows {
 		if !c.done && c.dec != nil {
@@ -477,6 +505,8 @@ func (e *Engine) IDs() int { return e.tr.IDs() }
 // idleFlush releases data that waited too long behind a hole and
 // finishes the retired connections.
 func (e *Engine) idleFlush(now time.Time, cut Cut, retired []Retired) error {
+	e.pos.phase = PhaseTick
+	e.pos.tick++
 	cutoff := now.Add(-e.cfg.IdleTimeout)
 	// Evicted connections say so first: the flushes below may finish
 	// them.

@@ -250,6 +250,8 @@ func (c *conn) announceTLS(seg decode.Seg) {
 	e := c.e
 	if info.Decrypted {
 		e.stats.TLSDecrypted++
+	} else if in.Resumed && in.Version != "TLS 1.3" && e.haveKeys() {
+		e.stats.ResumedNoKey++
 	}
 	e.before(c)
 	e.out = c.dec.TLS(e.out, info, seg)

@@ -45,7 +45,8 @@ type Tracker struct {
 	now     time.Time
 	last    time.Time // time of the last idle flush
 	retired []Retired
-	cut     Cut // evictions: what the engines flush besides
+	cut     Cut   // evictions: what the engines flush besides
+	shard   Shard // Config.Shard (see shard.go)
 
 	// The memory budget (see budget.go).
 	connIdle   time.Duration // open connections silent this long are retired
@@ -58,6 +59,9 @@ type Tracker struct {
 	sincePkts  int
 	sinceBytes int
 	checks     int
+	// The most the engines and the Tracker held at an evaluated
+	// checkpoint (see MemPeak).
+	peakEngines, peakOwn int64
 }
 
 // track is what a Tracker knows about one connection.
@@ -73,6 +77,7 @@ type track struct {
 	synSeq     uint32
 	started    bool // sent a SYN or data: the engine made a decoder
 	closed     bool // a FIN or RST was seen
+	other      bool // of another shard than the run's (Config.Shard)
 }
 
 // Retired names a connection retired by an idle flush, or evicted by the
@@ -104,6 +109,11 @@ type Decision struct {
 	// Check is the number of the memory checkpoint after this packet, or
 	// 0: engines note Engine.MemSize there, before any flush.
 	Check int
+	// OtherShard says that the TCP packet's connection belongs to
+	// another shard than the run's (Config.Shard): like a packet a
+	// capture filter rejected, it is not decoded or counted, but the
+	// other decisions (Flush, Check) stand.
+	OtherShard bool
 }
 
 // Class is what layer decoding made of a packet.
@@ -119,7 +129,7 @@ const (
 )
 
 // NewTracker returns a Tracker for an engine configured with cfg (only
-// IdleTimeout matters).
+// IdleTimeout, ConnTimeout, MemCap and Shard matter).
 func NewTracker(cfg Config) *Tracker {
 	tr := newTracker(cfg, newLinkDecoder())
 	tr.fast = true
@@ -142,6 +152,7 @@ func newTracker(cfg Config, ld *linkDecoder) *Tracker {
 		every:    max(idle/4, time.Millisecond),
 		flows:    make(map[flowKey]*track),
 		memcap:   memCap(cfg.MemCap),
+		shard:    cfg.Shard,
 	}
 }
 
@@ -339,12 +350,12 @@ func (tr *Tracker) tcp(p *source.Packet, t *tcpSeg, d *Decision) {
 	if t.fin || t.rst {
 		c.closed = true
 	}
-	d.ID = c.id
+	d.ID, d.OtherShard = c.id, c.other
 }
 
 func (tr *Tracker) newTrack(key flowKey, srcIsA, syn, ack bool, seq uint32) *track {
 	tr.nextID++
-	c := &track{id: tr.nextID, key: key}
+	c := &track{id: tr.nextID, key: key, other: tr.other(&key)}
 	c.setSide0(srcIsA, syn, ack, seq)
 	tr.flows[key] = c
 	tr.quiet.pushFront(c)

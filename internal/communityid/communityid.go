@@ -43,17 +43,30 @@ func V1(seed uint16, a, b netip.AddrPort, proto uint8) string {
 // AppendV1 appends the Community ID v1 of the flow (see [V1]) to dst and
 // returns the extended slice; dst is returned unchanged where V1 returns "".
 func AppendV1(dst []byte, seed uint16, a, b netip.AddrPort, proto uint8) []byte {
+	sum, ok := Sum(seed, a, b, proto)
+	if !ok {
+		return dst
+	}
+	dst = append(dst, '1', ':')
+	return base64.StdEncoding.AppendEncode(dst, sum[:])
+}
+
+// Sum returns the SHA-1 digest that the Community ID v1 of the flow
+// encodes in base64 (see [V1]), and false where V1 returns "". Its bytes
+// are the same on every platform and Go release: wscap's --shard picks a
+// connection's shard from them.
+func Sum(seed uint16, a, b netip.AddrPort, proto uint8) ([sha1.Size]byte, bool) {
 	switch proto {
 	case TCP, UDP, SCTP:
 	default:
-		return dst
+		return [sha1.Size]byte{}, false
 	}
 	if !a.IsValid() || !b.IsValid() {
-		return dst
+		return [sha1.Size]byte{}, false
 	}
 	sa, sb := a.Addr().Unmap().WithZone(""), b.Addr().Unmap().WithZone("")
 	if sa.Is4() != sb.Is4() {
-		return dst
+		return [sha1.Size]byte{}, false
 	}
 	pa, pb := a.Port(), b.Port()
 	// The ordering rule: the flow is written from the smaller endpoint
@@ -79,7 +92,5 @@ func AppendV1(dst []byte, seed uint16, a, b netip.AddrPort, proto uint8) []byte 
 	in[n+4], in[n+5] = byte(pb>>8), byte(pb)
 	n += 6
 
-	sum := sha1.Sum(in[:n])
-	dst = append(dst, '1', ':')
-	return base64.StdEncoding.AppendEncode(dst, sum[:])
+	return sha1.Sum(in[:n]), true
 }
