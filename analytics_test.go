@@ -67,6 +67,7 @@ type anaSet struct {
 	summary map[anaKey]anaTotals
 	events  map[anaKey]anaTotals
 	fields  map[string]bool // every top-level field name seen
+	flows   []string        // community_id of every summary
 }
 
 // anaRuns lists the wscap runs: the fixtures, the real recordings, the
@@ -231,6 +232,9 @@ func (s *anaSet) read(t *testing.T, c *anaCapture, out []byte) {
 				c.apps++
 			}
 		case "summary":
+			if id, ok := e["community_id"].(string); ok {
+				s.flows = append(s.flows, id)
+			}
 			for _, dir := range []string{"client", "server"} {
 				key.dir = dir
 				s.summary[key] = anaTotals{frames: n(dir + "_frames"), messages: n(dir + "_messages"), frameBytes: n(dir + "_bytes")}
@@ -389,6 +393,53 @@ func (s *anaSet) checkDirections(t *testing.T, engine string, fromEvents, fromSu
 	errs.done()
 }
 
+// docSQL returns the statements of the ```sql blocks in section (a "## "
+// heading) of docs/analytics/README.md, but for those the test runs
+// itself (SET VARIABLE, .read).
+func docSQL(t *testing.T, section string) []string {
+	t.Helper()
+	b, err := os.ReadFile("docs/analytics/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i := strings.Index(s, "\n## "+section+"\n")
+	if i < 0 {
+		t.Fatalf("docs/analytics/README.md: no section %q", section)
+	}
+	s = s[i+1:]
+	if j := strings.Index(s[3:], "\n## "); j >= 0 {
+		s = s[:j+3]
+	}
+	var stmts []string
+	for _, m := range regexp.MustCompile("(?s)```sql\n(.*?)```").FindAllStringSubmatch(s, -1) {
+		text := regexp.MustCompile(`--[^\n]*`).ReplaceAllString(m[1], "")
+		for _, st := range strings.Split(text, ";") {
+			st = strings.TrimSpace(st)
+			if st == "" || strings.HasPrefix(st, "SET VARIABLE") || strings.HasPrefix(st, ".read") {
+				continue
+			}
+			stmts = append(stmts, st)
+		}
+	}
+	if len(stmts) == 0 {
+		t.Fatalf("docs/analytics/README.md: no SQL in section %q", section)
+	}
+	return stmts
+}
+
+// checkDocSQL checks the results of the README's statements: those that
+// look for what is not ok find nothing, the others find rows.
+func checkDocSQL(t *testing.T, engine string, stmts []string, res [][]map[string]any) {
+	t.Helper()
+	for i, st := range stmts {
+		empty := strings.Contains(st, "NOT ok")
+		if (len(res[i]) == 0) != empty {
+			t.Errorf("%s: the README's %q gave %d rows", engine, st, len(res[i]))
+		}
+	}
+}
+
 // TestDuckDB loads every capture's JSON Lines into one DuckDB table with
 // docs/analytics/duckdb.sql (read_json with union_by_name over all the
 // files) and checks its views against the files and the summaries.
@@ -401,15 +452,29 @@ func TestDuckDB(t *testing.T) {
 		byFile[c.file] = c
 		files = append(files, "'"+strings.ReplaceAll(c.file, "'", "''")+"'")
 	}
-	res := runNode(t, node, modules, "docs/analytics/duckdb.js",
-		"SET VARIABLE wscap_files = ["+strings.Join(files, ", ")+"]",
+	// Zeek's conn.log for the README's join: a record per flow.
+	var zeek bytes.Buffer
+	for i, id := range set.flows {
+		fmt.Fprintf(&zeek, `{"ts":1700000000.5,"uid":"C%d","community_id":%q,"duration":1.5,"conn_state":"SF"}`+"\n", i, id)
+	}
+	connLog := filepath.Join(t.TempDir(), "conn.log")
+	if err := os.WriteFile(connLog, zeek.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	docs := docSQL(t, "DuckDB")
+	args := []string{"SET VARIABLE wscap_files = [" + strings.Join(files, ", ") + "]",
 		"-f", "docs/analytics/duckdb.sql",
 		`SELECT filename, type, count(*) AS n FROM wscap GROUP BY ALL`,
 		`SELECT * FROM wscap_check`,
-		`SELECT filename, max(epoch_ns(ts)) AS ts_max, sum(epoch_ns(ts) % 1000) AS ts_sub, typeof(any_value(ts)) AS ts_type FROM wscap GROUP BY ALL`)
-	if len(res) != 5 {
-		t.Fatalf("duckdb.js printed %d results, want 5", len(res))
+		`SELECT filename, max(epoch_ns(ts)) AS ts_max, sum(epoch_ns(ts) % 1000) AS ts_sub, typeof(any_value(ts)) AS ts_type FROM wscap GROUP BY ALL`}
+	for _, st := range docs {
+		args = append(args, strings.ReplaceAll(st, "'conn.log'", "'"+connLog+"'"))
 	}
+	res := runNode(t, node, modules, "docs/analytics/duckdb.js", args...)
+	if len(res) != 5+len(docs) {
+		t.Fatalf("duckdb.js printed %d results, want %d", len(res), 5+len(docs))
+	}
+	checkDocSQL(t, "DuckDB", docs, res[5:])
 	capture := func(r map[string]any) *anaCapture { return byFile[fmt.Sprint(r["filename"])] }
 	set.checkTypes(t, "DuckDB", res[2], capture)
 
@@ -434,6 +499,49 @@ func TestDuckDB(t *testing.T) {
 		}
 		if r["ts_type"] != "TIMESTAMP_NS" || col(t, r, "ts_max") != c.tsMax || col(t, r, "ts_sub") != c.tsSub {
 			t.Errorf("DuckDB: %s: ts %v, max %v sub-µs sum %v; want TIMESTAMP_NS, %d, %d", c.name, r["ts_type"], r["ts_max"], r["ts_sub"], c.tsMax, c.tsSub)
+		}
+	}
+	checkParquetCommands(t, node, modules, set)
+}
+
+// checkParquetCommands runs the README's one-command conversions to Parquet
+// (docs/analytics/README.md, "## Parquet") on the capture with the most
+// events and reads the files back: the rows per type must be the file's.
+func checkParquetCommands(t *testing.T, node, modules string, set *anaSet) {
+	t.Helper()
+	b, err := os.ReadFile("docs/analytics/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds := regexp.MustCompile(`(?m)^duckdb -c "(COPY .*)"$`).FindAllStringSubmatch(string(b), -1)
+	if len(cmds) != 2 {
+		t.Fatalf("docs/analytics/README.md: %d duckdb -c \"COPY ...\" commands, want 2 (one file, a file per type)", len(cmds))
+	}
+	total := func(c *anaCapture) (n int64) {
+		for _, k := range c.types {
+			n += k
+		}
+		return n
+	}
+	big := set.caps[0]
+	for _, c := range set.caps {
+		if total(c) > total(big) {
+			big = c
+		}
+	}
+	dir := t.TempDir()
+	q := func(p string) string { return "'" + strings.ReplaceAll(p, "'", "''") + "'" }
+	r := strings.NewReplacer("'capture.jsonl'", q(big.file), "'capture.parquet'", q(filepath.Join(dir, "capture.parquet")), "'capture'", q(filepath.Join(dir, "capture")))
+	res := runNode(t, node, modules, "docs/analytics/duckdb.js", r.Replace(cmds[0][1]), r.Replace(cmds[1][1]),
+		"SELECT type, count(*) AS n FROM read_parquet("+q(filepath.Join(dir, "capture.parquet"))+") GROUP BY ALL",
+		"SELECT type, count(*) AS n FROM read_parquet("+q(filepath.Join(dir, "capture", "*", "*.parquet"))+", hive_partitioning = true) GROUP BY ALL")
+	for i, what := range []string{"one file", "a file per type"} {
+		got := map[string]int64{}
+		for _, row := range res[2+i] {
+			got[fmt.Sprint(row["type"])] = col(t, row, "n")
+		}
+		if fmt.Sprint(got) != fmt.Sprint(big.types) {
+			t.Errorf("Parquet (%s) of %s: rows per type %v, the file has %v", what, big.name, got, big.types)
 		}
 	}
 }
@@ -486,11 +594,16 @@ func TestClickHouse(t *testing.T) {
 		`SELECT _table AS t, max(toUnixTimestamp64Nano(ts)) AS ts_max, sum(toUnixTimestamp64Nano(ts) % 1000) AS ts_sub, `+
 			`countIf(ts_unix IS NOT NULL AND toUnixTimestamp64Nano(ts) != toInt64(ts_unix * 1000000000)) AS ts_unix_off, `+
 			`countIf(type = 'message' AND app_proto IS NOT NULL) AS apps FROM `+all+` GROUP BY t`)
+	docs := docSQL(t, "ClickHouse")
+	for _, st := range docs {
+		args = append(args, strings.ReplaceAll(st, "'^cap'", "'^c[0-9]+$'"))
+	}
 	res := runNode(t, node, modules, "docs/analytics/chdb.js", args...)
-	if want := 1 + 2*len(set.caps) + 4; len(res) != want {
+	if want := 1 + 2*len(set.caps) + 4 + len(docs); len(res) != want {
 		t.Fatalf("chdb.js printed %d results, want %d", len(res), want)
 	}
-	res = res[len(res)-4:]
+	checkDocSQL(t, "ClickHouse", docs, res[len(res)-len(docs):])
+	res = res[len(res)-len(docs)-4 : len(res)-len(docs)]
 	capture := func(r map[string]any) *anaCapture { return byTable[fmt.Sprint(r["t"])] }
 	set.checkTypes(t, "ClickHouse", res[0], capture)
 
