@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS wscap.events
     `seq` UInt64 DEFAULT 0,
     `h2_stream` UInt32 DEFAULT 0,
     `transport` LowCardinality(Nullable(String)),
+    `ord` Array(Int64),  -- --shard runs only: the merge key (empty otherwise)
 
     -- conn, handshake, tls, summary
     `client` Nullable(String),

@@ -19,7 +19,7 @@ from pyspark.sql import SparkSession, functions as F
 
 SCHEMA = """
 `type` STRING, `conn` BIGINT, `ts` STRING, `ts_unix` DECIMAL(20,9), `pkt` BIGINT, `seq` BIGINT,
-`h2_stream` BIGINT, `transport` STRING,
+`h2_stream` BIGINT, `transport` STRING, `ord` ARRAY<BIGINT>,
 `client` STRING, `server` STRING, `midstream` BOOLEAN, `community_id` STRING,
 `method` STRING, `path` STRING, `http_version` STRING, `host` STRING, `origin` STRING,
 `user_agent` STRING, `version` STRING, `key` STRING, `accept` STRING, `accept_valid` BOOLEAN,
