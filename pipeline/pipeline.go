@@ -56,6 +56,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gopacket/gopacket/layers"
 	"github.com/wscap/wscap/decode"
 	"github.com/wscap/wscap/output"
 	"github.com/wscap/wscap/reassembly"
@@ -306,7 +307,7 @@ func (p *Pipeline) Packet(n int, pkt source.Packet) error {
 
 // routePacket is Packet on the router: the tracker decides the packet's
 // connection and the packet goes into the batch of its worker.
-func (p *Pipeline) routePacket(n int, pkt source.Packet, blk *block) {
+func (p *Pipeline) routePacket(n int, pkt source.Packet, blk *block, op int) {
 	d := p.tr.Packet(n, &pkt)
 	if d.OtherShard { // another shard's connection (Engine.Shard)
 		p.after(n, &d)
@@ -315,9 +316,9 @@ func (p *Pipeline) routePacket(n int, pkt source.Packet, blk *block) {
 	if d.Class == reassembly.ClassTCP {
 		i := p.workerOf(&d)
 		b := p.cur[i]
-		b.hold(blk)
+		bi := b.hold(blk)
 		b.bytes += len(pkt.Data)
-		b.recs = append(b.recs, rec{kind: recPacket, n: n, id: d.ID, pkt: pkt})
+		b.recs = append(b.recs, rec{kind: recPacket, n: n, id: d.ID, blk: int32(bi), at: int32(op)})
 		p.curBytes = max(p.curBytes, b.bytes)
 		p.curRecs = max(p.curRecs, len(b.recs))
 	} else {
@@ -383,7 +384,8 @@ func (p *Pipeline) addSecrets() {
 func (p *Pipeline) drain() {
 	var wg sync.WaitGroup
 	wg.Add(len(p.ws))
-	p.enqueueOp(op{kind: opDrain, wg: &wg})
+	p.blk.wg = &wg
+	p.enqueueOp(op{kind: opDrain})
 	p.ship()
 	wg.Wait()
 }
@@ -512,7 +514,8 @@ func (p *Pipeline) tick(n int, now time.Time) {
 	}
 	cut := p.tr.Cut()
 	for _, b := range p.cur {
-		b.recs = append(b.recs, rec{kind: recTick, n: n, id: p.ticks, off: b.retStart, end: len(b.retired), pkt: source.Packet{Time: now}, cut: cut})
+		b.recs = append(b.recs, rec{kind: recTick, n: n, id: p.ticks, off: int32(b.retStart), end: int32(len(b.retired)), at: int32(len(b.ticks))})
+		b.ticks = append(b.ticks, tickRec{now: now, cut: cut})
 		b.retStart = len(b.retired)
 	}
 	p.curRecs++
@@ -532,7 +535,7 @@ func (p *Pipeline) Tick(now time.Time) error {
 		}
 		return p.err
 	}
-	p.enqueueOp(op{kind: opTick, pkt: source.Packet{Time: now}})
+	p.enqueueOp(op{kind: opTick, t: now})
 	return p.err
 }
 
@@ -745,14 +748,17 @@ const (
 )
 
 // op is one call of the caller, in order: a packet handed in or
-// skipped (data in block.data[off:end]), a tick (at pkt.Time), a flush,
-// a drain (wg) or the close.
+// skipped (its data in block.data[off:end]), a tick (at t), a flush, a
+// drain (block.wg) or the close. It is small: the caller writes one for
+// every packet.
 type op struct {
-	kind     opKind
+	t        time.Time // the packet's, or the tick's
 	n        int
-	off, end int
-	pkt      source.Packet // without Data
-	wg       *sync.WaitGroup
+	capLen   int
+	wireLen  int
+	off, end int32
+	kind     opKind
+	link     layers.LinkType
 }
 
 // block is a run of the caller's calls, with the data of their packets.
@@ -762,8 +768,15 @@ type op struct {
 type block struct {
 	data []byte
 	ops  []op
+	wg   *sync.WaitGroup // of its opDrain (the last op of a block)
 	refs atomic.Int32
 	free chan<- *block
+}
+
+// packet returns the packet of operation i.
+func (b *block) packet(i int) source.Packet {
+	o := &b.ops[i]
+	return source.Packet{Data: b.data[o.off:o.end:o.end], Time: o.t, CapLen: o.capLen, Len: o.wireLen, LinkType: o.link}
 }
 
 // release drops one hold on the block; the last gives it back.
@@ -771,20 +784,22 @@ func (b *block) release() {
 	if b.refs.Add(-1) != 0 {
 		return
 	}
-	b.data, b.ops = b.data[:0], b.ops[:0]
+	b.data, b.ops, b.wg = b.data[:0], b.ops[:0], nil
 	select {
 	case b.free <- b:
 	default:
 	}
 }
 
-// hold makes the batch hold blk until the worker decoded it.
-func (b *batch) hold(blk *block) {
+// hold makes the batch hold blk until the worker decoded it, and
+// returns its index in b.blocks.
+func (b *batch) hold(blk *block) int {
 	if k := len(b.blocks); k > 0 && b.blocks[k-1] == blk {
-		return
+		return k - 1
 	}
 	blk.refs.Add(1)
 	b.blocks = append(b.blocks, blk)
+	return len(b.blocks) - 1
 }
 
 // getBlock returns an empty block with room for at least need bytes,
@@ -820,8 +835,7 @@ func (p *Pipeline) enqueue(kind opKind, n int, pkt source.Packet) {
 	}
 	off := len(b.data)
 	b.data = append(b.data, pkt.Data...)
-	pkt.Data = nil
-	p.enqueueOp(op{kind: kind, n: n, off: off, end: len(b.data), pkt: pkt})
+	p.enqueueOp(op{kind: kind, n: n, off: int32(off), end: int32(len(b.data)), t: pkt.Time, capLen: pkt.CapLen, wireLen: pkt.Len, link: pkt.LinkType})
 }
 
 // opsPerBlock bounds the calls of a block (and so the router's work per
@@ -862,21 +876,20 @@ func (p *Pipeline) route() {
 			case opPacket, opSkip:
 				if !p.repoch {
 					p.repoch = true
-					p.setEpoch(o.pkt.Time)
+					p.setEpoch(o.t)
 				}
-				pkt := o.pkt
-				pkt.Data = blk.data[o.off:o.end:o.end]
+				pkt := blk.packet(i)
 				if o.kind == opPacket {
-					p.routePacket(o.n, pkt, blk)
+					p.routePacket(o.n, pkt, blk, i)
 				} else {
 					p.routeSkip(o.n, pkt)
 				}
 			case opTick:
-				p.routeTick(o.pkt.Time)
+				p.routeTick(o.t)
 			case opFlush:
 				p.send(true)
 			case opDrain:
-				p.routeDrain(o.wg)
+				p.routeDrain(blk.wg)
 			case opClose:
 				for _, b := range p.cur {
 					b.final = true
@@ -904,16 +917,22 @@ const (
 	recCheck
 )
 
-// rec is one record of a batch: a packet of connection id (its data in
-// a block the batch holds), idle flush number id after packet n (retired
-// connections in batch.retired[off:end]), or memory checkpoint number id
-// after packet n.
+// rec is one record of a batch: a packet of connection id (operation at
+// of block blk of the batch), idle flush number id after packet n (its
+// time and cut in batch.ticks[at], the retired connections in
+// batch.retired[off:end]), or memory checkpoint number id after packet
+// n. It is small: the router writes one for every packet.
 type rec struct {
-	kind     recKind
 	n, id    int
-	off, end int
-	pkt      source.Packet  // Time is the flush time of a tick
-	cut      reassembly.Cut // a tick's Tracker.Cut
+	kind     recKind
+	blk, at  int32
+	off, end int32
+}
+
+// tickRec is what an idle flush needs besides its rec.
+type tickRec struct {
+	now time.Time      // the flush's capture time
+	cut reassembly.Cut // the Tracker's Cut
 }
 
 // key returns the merge key that every chunk rendered after rc is
@@ -930,6 +949,7 @@ type batch struct {
 	recs     []rec
 	bytes    int      // packet bytes of recs
 	blocks   []*block // the blocks its packets are in
+	ticks    []tickRec
 	retired  []reassembly.Retired
 	retStart int
 	epoch    time.Time
@@ -941,7 +961,7 @@ type batch struct {
 }
 
 func (b *batch) reset() {
-	b.recs, b.bytes, b.blocks, b.retired = b.recs[:0], 0, b.blocks[:0], b.retired[:0]
+	b.recs, b.bytes, b.blocks, b.retired, b.ticks = b.recs[:0], 0, b.blocks[:0], b.retired[:0], b.ticks[:0]
 	b.retStart, b.hasEpoch, b.flush, b.final, b.drained = 0, false, false, false, nil
 }
 
@@ -1171,10 +1191,12 @@ func (w *worker) run() {
 			switch rc.kind {
 			case recPacket:
 				w.phase = phasePacket
-				w.eng.Handle(rc.n, rc.pkt, rc.id)
+				blk := b.blocks[rc.blk]
+				w.eng.Handle(rc.n, blk.packet(int(rc.at)), rc.id)
 			case recTick:
 				w.phase, w.tick = phaseTick, rc.id
-				w.eng.IdleFlush(rc.pkt.Time, rc.cut, b.retired[rc.off:rc.end])
+				t := &b.ticks[rc.at]
+				w.eng.IdleFlush(t.now, t.cut, b.retired[rc.off:rc.end])
 			case recCheck:
 				w.ck.report(rc.id, w.eng.MemSize())
 				continue
