@@ -154,7 +154,7 @@ type Pipeline struct {
 	curRecs  int
 	mg       *merger
 	owner    []uint16         // connection id -> worker+1 (0: none)
-	dstats   reassembly.Stats // packets the dispatcher did not forward
+	dstats   reassembly.Stats // packets the router did not forward
 	lastSent int              // number of the last packet sent to a worker
 	lastIn   int              // number of the last packet handed in (Packet, Skip)
 	ticks    int              // idle flushes so far (they number tick records)
@@ -1056,13 +1056,13 @@ type worker struct {
 
 	outLimit int // result size (see workerOutLimit)
 
-	sent  int64        // dispatcher: packet bytes sent to the worker
-	conns int          // dispatcher: connections given to the worker
+	sent  int64        // router: packet bytes sent to the worker
+	conns int          // router: connections given to the worker
 	done  atomic.Int64 // packet bytes the worker decoded
 
 	tally  tally        // WebSocket connections and messages decoded
 	told   tally        // the part of tally added to shared
-	shared *sharedTally // what the dispatcher's Progress reads
+	shared *sharedTally // what Progress reads
 
 	res      *result
 	past     key // key of the last record decoded
@@ -1166,9 +1166,9 @@ func (w *worker) render(evs []decode.Event, k key) {
 }
 
 // discardBatches makes parallel workers drop every batch after counting
-// it (WSCAP_BENCH_DISCARD=1): the run then measures the dispatcher and the
-// merger alone, the ceiling of a parallel run (bench/run's "dispatcher
-// alone" row). The output is then only the empty summary.
+// it (WSCAP_BENCH_DISCARD=1): the run then measures the caller, the
+// router and the merger alone, the ceiling of a parallel run (bench/run's
+// "dispatcher alone" row). The output is then only the empty summary.
 var discardBatches = os.Getenv("WSCAP_BENCH_DISCARD") == "1"
 
 func (w *worker) run() {
@@ -1399,7 +1399,7 @@ func (m *merger) run() {
 		// result any such worker has ready is taken first, so that
 		// workers whose marks stand still (rounds without packets, as
 		// a quiet live capture's flushes send) are all drained and none
-		// is left blocked with its dispatcher behind it.
+		// is left blocked with the router behind it.
 		wait, ready := -1, -1
 		var r *result
 		ok := false

@@ -9,7 +9,7 @@ import (
 //
 // A run with Engine.Shard set decodes one shard of the capture (see
 // reassembly/shard.go): the Tracker, the engine's own or the
-// dispatcher's, marks the packets of other shards' connections, which
+// router's, marks the packets of other shards' connections, which
 // are then numbered and timed but not decoded, like those a capture
 // filter rejected. With JSON output every line starts with its merge
 // key (output.Options.Order): with one engine the engine's position, with

@@ -21,7 +21,7 @@ import (
 // budgetTarget of it. The decision depends only on the capture, never on
 // how many engines run or how fast: -j 1 and -j N evict the same
 // connections at the same packet. The lag lets engines of a pipeline
-// run behind the dispatcher without waiting for it at every checkpoint.
+// run behind the router without waiting for it at every checkpoint.
 //
 // Victims go in this order: connections that never carried a payload
 // byte (SYN-only flows, stray ACKs) from the least recently seen, then

@@ -16,7 +16,7 @@ import (
 // packet in order: which connection a TCP packet belongs to (connection
 // ids), and when idle connections are flushed. An [Engine] fed by
 // [Engine.Packet] has one inside; a parallel pipeline runs one in its
-// dispatcher and hands each worker's Engine the ids and flush points
+// router and hands each worker's Engine the ids and flush points
 // through [Engine.Handle] and [Engine.IdleFlush], so that every way of
 // running numbers connections and flushes them at the same packets.
 //
