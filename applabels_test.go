@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -96,12 +95,7 @@ func TestAppLabelsWsgen(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the generator")
 	}
-	bin := buildWsgen(t)
-	path := filepath.Join(t.TempDir(), "labels.pcap")
-	gen := exec.Command(bin, "-conns", "300", "-size", "20MB", "-seed", "5", "-deflate", "0.3", "-o", path, "-q")
-	if out, err := gen.CombinedOutput(); err != nil {
-		t.Fatalf("wsgen: %v\n%s", err, out)
-	}
+	path := genWsgen(t, "-conns", "300", "-size", "20MB", "-seed", "5", "-deflate", "0.3")
 	n := appLabels(t, "-r", path)
 	var labels []string
 	for proto, c := range n {

@@ -509,12 +509,7 @@ func TestJobsIdentical(t *testing.T) {
 		if testing.Short() {
 			t.Skip("builds and runs the generator")
 		}
-		bin := buildWsgen(t)
-		path := filepath.Join(t.TempDir(), "slow.pcap")
-		gen := exec.Command(bin, "-conns", "120", "-concurrent", "40", "-size", "3MB", "-seed", "21", "-rate", "2", "-deflate", "0.5", "-o", path, "-q")
-		if out, err := gen.CombinedOutput(); err != nil {
-			t.Fatalf("wsgen: %v\n%s", err, out)
-		}
+		path := genWsgen(t, "-conns", "120", "-concurrent", "40", "-size", "3MB", "-seed", "21", "-rate", "2", "-deflate", "0.5")
 		for _, v := range [][]string{nil, {"--json"}, {"-V", "-x", "--no-summary"}, {"--follow", "all"}, {"--messages"}} {
 			runJobs(t, append([]string{"-r", path}, v...))
 		}
@@ -539,6 +534,18 @@ func buildWsgen(t *testing.T) string {
 		t.Skipf("cannot build wsgen: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// genWsgen builds wsgen (see buildWsgen), writes a workload made with
+// args into a temporary file and returns its path.
+func genWsgen(t *testing.T, args ...string) string {
+	t.Helper()
+	bin := buildWsgen(t)
+	path := filepath.Join(t.TempDir(), "wsgen.pcap")
+	if out, err := exec.Command(bin, append(args, "-o", path, "-q")...).CombinedOutput(); err != nil {
+		t.Fatalf("wsgen: %v\n%s", err, out)
+	}
+	return path
 }
 
 // idleCapture interleaves WebSocket connections with pauses longer than

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -248,12 +247,7 @@ func TestShardUnion(t *testing.T) {
 		if testing.Short() {
 			t.Skip("builds and runs the generator")
 		}
-		bin := buildWsgen(t)
-		path := filepath.Join(t.TempDir(), "shard.pcap")
-		gen := exec.Command(bin, "-conns", "60", "-concurrent", "20", "-size", "2MB", "-seed", "17", "-rate", "2", "-deflate", "0.5", "-o", path, "-q")
-		if out, err := gen.CombinedOutput(); err != nil {
-			t.Fatalf("wsgen: %v\n%s", err, out)
-		}
+		path := genWsgen(t, "-conns", "60", "-concurrent", "20", "-size", "2MB", "-seed", "17", "-rate", "2", "-deflate", "0.5")
 		checkShards(t, []string{"-r", path})
 	})
 }
