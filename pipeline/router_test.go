@@ -2,9 +2,11 @@ package pipeline
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -128,6 +130,51 @@ func TestRouterInterleaved(t *testing.T) {
 					line, a, b := firstLine(one, got)
 					t.Fatalf("seed %d json %v -j %d (batches of %d, results of %d): differs from -j 1 at line %d:\n%s\n%s", seed, json, w, batchPackets, outLimit, line, a, b)
 				}
+			}
+		}
+	}
+}
+
+// failAfter is an output that fails once n bytes were written, like a
+// pipe whose reader went away.
+type failAfter struct{ n atomic.Int64 }
+
+func (f *failAfter) Write(b []byte) (int, error) {
+	if f.n.Add(-int64(len(b))) < 0 {
+		return 0, errors.New("broken pipe")
+	}
+	return len(b), nil
+}
+
+// TestWriteErrorLate: an output that fails in the middle of a run with
+// many blocks in flight stops it with that error (Packet's, once the
+// caller hears of it, is Close's), and Close returns: nothing waits for
+// a merger that writes no more.
+func TestWriteErrorLate(t *testing.T) {
+	pkts := routerCapture(t, 1)
+	for _, workers := range []int{1, 2, 4} {
+		for _, after := range []int64{0, 300 << 10} {
+			f := new(failAfter)
+			f.n.Store(after)
+			done := make(chan struct{})
+			var perr, cerr error
+			go func() {
+				defer close(done)
+				p := New(Config{Workers: workers, JSON: true, Output: output.Options{Timeline: true, Summary: true, Verbose: true}}, f)
+				for i, pk := range pkts {
+					if perr = p.Packet(i+1, pk); perr != nil {
+						break
+					}
+				}
+				cerr = p.Close()
+			}()
+			select {
+			case <-done:
+			case <-time.After(60 * time.Second):
+				t.Fatalf("-j %d, failing after %d bytes: the run did not end", workers, after)
+			}
+			if cerr == nil || cerr.Error() != "write output: broken pipe" || perr != nil && perr.Error() != cerr.Error() {
+				t.Errorf("-j %d, failing after %d bytes: Packet %v, Close %v; want write output: broken pipe", workers, after, perr, cerr)
 			}
 		}
 	}
