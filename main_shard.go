@@ -96,7 +96,9 @@ func newShardRun(cfg *config, w io.Writer) (*shardRun, io.Writer, error) {
 	s := &shardRun{shard: cfg.shard, out: &lineCounter{w: w}}
 	h := shards.AppendHeader(nil, shards.Header{
 		Shard: cfg.shard.Index, Shards: cfg.shard.Count,
-		Version: versionNumber(), Options: cfg.shardOptions, MemCap: cfg.memcap,
+		// cfg.memcap is -1 for no budget (reassembly.Config's way); the
+		// shard line says 0, as shards.Header documents.
+		Version: versionNumber(), Options: cfg.shardOptions, MemCap: max(cfg.memcap, 0),
 	})
 	if _, err := s.out.Write(h); err != nil {
 		return nil, nil, fmt.Errorf("write output: %w", err)

@@ -434,3 +434,28 @@ func TestShardJobYAML(t *testing.T) {
 		t.Errorf("the job's shards merged differ from the unsharded run")
 	}
 }
+
+// TestShardHeaderMemCap: the "memcap" of a shard line is the memory
+// budget in bytes, 0 for none (--memcap 0), as shards.Header and the
+// README's table of the shard file say.
+func TestShardHeaderMemCap(t *testing.T) {
+	in := filepath.Join("testdata", "chat.pcapng")
+	for _, tt := range []struct {
+		args []string
+		want int64
+	}{
+		{nil, reassembly.DefaultMemCap},
+		{[]string{"--memcap", "1GiB"}, 1 << 30},
+		{[]string{"--memcap", "0"}, 0},
+	} {
+		out := shardOut(t, append([]string{"-r", in, "--json", "--shard", "0/2"}, tt.args...)...)
+		first, _, _ := bytes.Cut(out, []byte("\n"))
+		var h shards.Header
+		if err := json.Unmarshal(first, &h); err != nil {
+			t.Fatalf("%v: shard line %q: %v", tt.args, first, err)
+		}
+		if h.MemCap != tt.want {
+			t.Errorf("%v: shard line %s: memcap %d, want %d", tt.args, first, h.MemCap, tt.want)
+		}
+	}
+}

@@ -1015,7 +1015,9 @@ var outLimit = 1 << 20
 // memory does not grow with -j: each worker's result buffers hold
 // outTotal/(workers*resultsPerWorker) bytes, and a result is shipped at
 // half of that (at most outLimit, at least 32 KiB), which leaves room
-// for the event that crosses the mark without growing the buffer.
+// for the event that crosses the mark without growing the buffer. Past
+// 10 workers the 32 KiB floor holds, and each worker adds its
+// resultsPerWorker buffers of 64 KiB.
 const (
 	outTotal         = 4 << 20
 	resultsPerWorker = inflight + 3 // queued, being written, being rendered, one free
