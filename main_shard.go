@@ -40,10 +40,12 @@ func parseShard(s string) (reassembly.Shard, error) {
 
 // shardFree are the flags that do not change what a shard writes to
 // standard output (or that name per-machine files): the shards of one run
-// may differ in them. Every other flag is in the options that the shard
-// line records and --merge compares.
+// may differ in them. --memcap is among them because the shard line
+// records the budget in bytes, which --merge compares: "512M" and
+// "512MiB" are one budget. Every other flag is in the options that the
+// shard line records and --merge compares.
 var shardFree = map[string]bool{
-	"shard": true, "read": true, "jobs": true, "progress": true, "no-progress": true,
+	"shard": true, "read": true, "jobs": true, "progress": true, "no-progress": true, "memcap": true,
 	"write": true, "html": true, "har": true, "extract": true, "keylog": true,
 	"stats": true, "fail-on": true, "color": true, "cpuprofile": true, "memprofile": true,
 }
@@ -157,7 +159,14 @@ func (c *lineCounter) Write(p []byte) (int, error) {
 // mergeShards runs --merge: the shard files' lines, merged, to stdout.
 func mergeShards(files []string, stdout, stderr io.Writer) error {
 	var in []shards.Input
+	stdin := false
 	for _, name := range files {
+		if name == "-" {
+			if stdin {
+				return &usageError{"--merge: standard input (-) given twice"}
+			}
+			stdin = true
+		}
 		x, closer, err := openShard(name)
 		if err != nil {
 			return err

@@ -277,6 +277,7 @@ func TestShardCLI(t *testing.T) {
 		{[]string{"--merge", "a", "--json"}, 2, `--merge takes only the shard files (--json given)`},
 		{[]string{"--merge", filepath.Join(dir, "nope")}, 1, "no such file or directory"},
 		{[]string{"--merge", in}, 1, `not a shard file: the first line is not a "shard" line`},
+		{[]string{"--merge", "-", "-"}, 2, `standard input (-) given twice`},
 	} {
 		code, stdout, stderr := runCLI(tt.args...)
 		if code != tt.code || !strings.Contains(stderr, tt.stderr) || stdout != "" {
@@ -284,11 +285,14 @@ func TestShardCLI(t *testing.T) {
 		}
 	}
 
-	// Shard files on disk, one gzipped, written with different -j.
+	// Shard files on disk, one gzipped, written with different -j and
+	// the default budget spelled three ways (the shard line compares it
+	// in bytes).
 	want := shardOut(t, "-r", in, "--json", "--summary")
 	var names []string
+	budget := [][]string{nil, {"--memcap", "512MiB"}, {"--memcap", "536870912"}}
 	for i := range 3 {
-		out := shardOut(t, "-r", in, "--json", "--summary", "--shard", fmt.Sprintf("%d/3", i), "-j", strconv.Itoa(i+1))
+		out := shardOut(t, append([]string{"-r", in, "--json", "--summary", "--shard", fmt.Sprintf("%d/3", i), "-j", strconv.Itoa(i+1)}, budget[i]...)...)
 		name := filepath.Join(dir, fmt.Sprintf("shard-%d.jsonl", i))
 		if i == 1 {
 			var z bytes.Buffer

@@ -22,10 +22,11 @@
 // contiguous chunks in one write. The output is byte for byte that of
 // one worker.
 //
-// Memory is bounded, and does not grow with the number of workers but
-// for each worker's engine: a few blocks are in flight, the router sends
-// a round of batches at the latest when its block ends, and the workers'
-// rendered output is bounded in total (see outTotal).
+// Memory is bounded, and grows with the number of workers only by each
+// worker's engine and, past ten workers, its few hundred KiB of output
+// buffers: a few blocks are in flight, the router sends a round of
+// batches at the latest when its block ends, and the workers' rendered
+// output is bounded in total (see outTotal).
 //
 // # TLS
 //
