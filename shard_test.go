@@ -292,7 +292,7 @@ func TestShardCLI(t *testing.T) {
 	var names []string
 	budget := [][]string{nil, {"--memcap", "512MiB"}, {"--memcap", "536870912"}}
 	for i := range 3 {
-		out := shardOut(t, append([]string{"-r", in, "--json", "--summary", "--shard", fmt.Sprintf("%d/3", i), "-j", strconv.Itoa(i+1)}, budget[i]...)...)
+		out := shardOut(t, append([]string{"-r", in, "--json", "--summary", "--shard", fmt.Sprintf("%d/3", i), "-j", strconv.Itoa(i + 1)}, budget[i]...)...)
 		name := filepath.Join(dir, fmt.Sprintf("shard-%d.jsonl", i))
 		if i == 1 {
 			var z bytes.Buffer
