@@ -4,7 +4,7 @@
 // # Parallel runs
 //
 // With Workers > 1 three kinds of goroutines share the work. The caller's
-// goroutine only copies each packet, once, into a block (of up to 512
+// goroutine only copies each packet, once, into a block (of 256
 // KiB) and hands full blocks to the router. The router runs a
 // [reassembly.Tracker], which decides, for every packet in capture order,
 // its connection id and where idle flushes and memory checkpoints happen,
@@ -23,7 +23,7 @@
 // one worker.
 //
 // Memory is bounded, and grows with the number of workers only by each
-// worker's engine and, past ten workers, its few hundred KiB of output
+// worker's engine and, past 21 workers, its 192 KiB of output
 // buffers: a few blocks are in flight, the router sends a round of
 // batches at the latest when its block ends, and the workers' rendered
 // output is bounded in total (see outTotal).
@@ -237,7 +237,7 @@ func (p *Pipeline) init() {
 		go p.ws[i].run()
 	}
 	go p.mg.run()
-	p.blockN = min(max(batchBytes*p.workers, 256<<10), 512<<10)
+	p.blockN = blockBytes
 	p.bfree = make(chan *block, blocksKept)
 	p.rq = make(chan *block, routerQueue)
 	p.rdone = make(chan struct{})
@@ -733,7 +733,8 @@ func (e *writeError) Unwrap() error { return e.err }
 
 // Limits of the caller's hand-over to the router.
 const (
-	routerQueue = 2 // blocks queued for the router
+	blockBytes  = 256 << 10 // packet bytes of a block (a larger packet gets its own)
+	routerQueue = 2         // blocks queued for the router
 	blocksKept  = 16
 )
 
@@ -1015,10 +1016,10 @@ var outLimit = 1 << 20
 // outTotal bounds the rendered output of all workers together, so that
 // memory does not grow with -j: each worker's result buffers hold
 // outTotal/(workers*resultsPerWorker) bytes, and a result is shipped at
-// half of that (at most outLimit, at least 32 KiB), which leaves room
+// half of that (at most outLimit, at least 16 KiB), which leaves room
 // for the event that crosses the mark without growing the buffer. Past
-// 10 workers the 32 KiB floor holds, and each worker adds its
-// resultsPerWorker buffers of 64 KiB.
+// 21 workers the 16 KiB floor holds, and each worker adds its
+// resultsPerWorker buffers of 32 KiB.
 const (
 	outTotal         = 4 << 20
 	resultsPerWorker = inflight + 3 // queued, being written, being rendered, one free
@@ -1027,7 +1028,7 @@ const (
 // workerOutLimit is the result size at which each of n workers ships.
 func workerOutLimit(n int) int {
 	l := outTotal / (max(n, 1) * resultsPerWorker) / 2
-	return min(max(l, 32<<10), outLimit)
+	return min(max(l, 16<<10), outLimit)
 }
 
 // result is a run of what a worker rendered, in key order. Every chunk
