@@ -735,7 +735,7 @@ func (e *writeError) Unwrap() error { return e.err }
 const (
 	blockBytes  = 256 << 10 // packet bytes of a block (a larger packet gets its own)
 	routerQueue = 2         // blocks queued for the router
-	blocksKept  = 16
+	blocksKept  = 16        // free blocks kept for reuse
 )
 
 type opKind uint8
