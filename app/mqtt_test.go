@@ -337,18 +337,7 @@ func TestMQTT(t *testing.T) {
 			if p != "mqtt" {
 				t.Errorf("protocol %q", p)
 			}
-			for i := range max(len(got), len(tc.want)) {
-				var g, w string
-				if i < len(got) {
-					g = got[i]
-				}
-				if i < len(tc.want) {
-					w = tc.want[i]
-				}
-				if g != w && w != "*" {
-					t.Errorf("message %d:\n got %s\nwant %s", i+1, g, w)
-				}
-			}
+			checkLines(t, got, tc.want, nil)
 		})
 	}
 }
@@ -493,18 +482,7 @@ func TestMQTTOpening(t *testing.T) {
 			if p != tc.after {
 				t.Errorf("protocol %q, want %q", p, tc.after)
 			}
-			for i := range max(len(got), len(tc.want)) {
-				var g, w string
-				if i < len(got) {
-					g = got[i]
-				}
-				if i < len(tc.want) {
-					w = tc.want[i]
-				}
-				if g != w {
-					t.Errorf("message %d:\n got %s\nwant %s", i+1, g, w)
-				}
-			}
+			checkLines(t, got, tc.want, nil)
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -172,18 +173,7 @@ func TestPhoenix(t *testing.T) {
 			if proto != tc.proto {
 				t.Errorf("protocol %q, want %q", proto, tc.proto)
 			}
-			for i := range max(len(got), len(tc.want)) {
-				var g, w string
-				if i < len(got) {
-					g = got[i]
-				}
-				if i < len(tc.want) {
-					w = tc.want[i]
-				}
-				if g != w {
-					t.Errorf("message %d (%q):\n got %s\nwant %s", i+1, tc.msgs[min(i, len(tc.msgs)-1)].p, g, w)
-				}
-			}
+			checkLines(t, got, tc.want, func(i int) string { return fmt.Sprintf(" (%q)", tc.msgs[min(i, len(tc.msgs)-1)].p) })
 		})
 	}
 }

@@ -121,18 +121,7 @@ func TestSIP(t *testing.T) {
 			if p != "sip" {
 				t.Errorf("protocol %q", p)
 			}
-			for i := range max(len(got), len(tc.want)) {
-				var g, w string
-				if i < len(got) {
-					g = got[i]
-				}
-				if i < len(tc.want) {
-					w = tc.want[i]
-				}
-				if g != w {
-					t.Errorf("message %d:\n got %s\nwant %s", i+1, g, w)
-				}
-			}
+			checkLines(t, got, tc.want, nil)
 		})
 	}
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -29,6 +30,29 @@ func appRun(t testing.TB, path, sub string, msgs []wm) (string, []string) {
 
 // appRunCfg is appRun with a configuration (cfg.Force to decode a
 // conversation taken anywhere, without waiting for its opening).
+// checkLines compares the lines rendered for messages with want, line by
+// line ("*" in want takes any line); name, if set, names message i in
+// the errors.
+func checkLines(t *testing.T, got, want []string, name func(i int) string) {
+	t.Helper()
+	for i := range max(len(got), len(want)) {
+		var g, w string
+		if i < len(got) {
+			g = got[i]
+		}
+		if i < len(want) {
+			w = want[i]
+		}
+		if g != w && w != "*" {
+			about := ""
+			if name != nil {
+				about = name(i)
+			}
+			t.Errorf("message %d%s:\n got %s\nwant %s", i+1, about, g, w)
+		}
+	}
+}
+
 func appRunCfg(t testing.TB, cfg *Config, path, sub string, msgs []wm) (string, []string) {
 	var h *decode.Handshake
 	if path != "" || sub != "" {
@@ -375,18 +399,7 @@ func TestSocketIO(t *testing.T) {
 			if proto != tc.proto {
 				t.Errorf("protocol %q, want %q", proto, tc.proto)
 			}
-			for i := range max(len(got), len(tc.want)) {
-				var g, w string
-				if i < len(got) {
-					g = got[i]
-				}
-				if i < len(tc.want) {
-					w = tc.want[i]
-				}
-				if g != w {
-					t.Errorf("message %d (%q):\n got %s\nwant %s", i+1, tc.msgs[min(i, len(tc.msgs)-1)].p, g, w)
-				}
-			}
+			checkLines(t, got, tc.want, func(i int) string { return fmt.Sprintf(" (%q)", tc.msgs[min(i, len(tc.msgs)-1)].p) })
 		})
 	}
 }
