@@ -167,27 +167,36 @@ func plural(l []byte, n int, noun string) []byte {
 
 // followFrame is the line of a frame that belongs to no message: a
 // control frame, a reserved opcode, a continuation with no message open.
+// appendCloseBody appends what close frame f says: "1000 (Normal
+// Closure) bye", "(no status code)" or "(malformed body) ..." (--follow
+// and the HTML report's conversations).
+func appendCloseBody(l []byte, f *decode.Frame) []byte {
+	more := uint64(len(f.Payload)) < f.PayloadLen
+	switch {
+	case f.Close.HasCode:
+		l = strconv.AppendUint(l, uint64(f.Close.Code), 10)
+		l = append(l, " ("...)
+		l = append(l, CloseCodeName(f.Close.Code)...)
+		l = append(l, ')')
+		if len(f.Close.Reason) > 0 {
+			l = append(l, ' ')
+			l = appendPreview(l, f.Close.Reason, more, false, 0)
+		}
+	case f.PayloadLen == 0:
+		l = append(l, "(no status code)"...)
+	default:
+		l = append(l, "(malformed body) "...)
+		l = appendPreview(l, f.Payload, more, true, 0)
+	}
+	return l
+}
+
 func (t *textRenderer) followFrame(l []byte, f *decode.Frame) []byte {
 	more := uint64(len(f.Payload)) < f.PayloadLen
 	switch f.Opcode {
 	case decode.OpClose:
 		l = append(l, "close "...)
-		switch {
-		case f.Close.HasCode:
-			l = strconv.AppendUint(l, uint64(f.Close.Code), 10)
-			l = append(l, " ("...)
-			l = append(l, CloseCodeName(f.Close.Code)...)
-			l = append(l, ')')
-			if len(f.Close.Reason) > 0 {
-				l = append(l, ' ')
-				l = appendPreview(l, f.Close.Reason, more, false, 0)
-			}
-		case f.PayloadLen == 0:
-			l = append(l, "(no status code)"...)
-		default:
-			l = append(l, "(malformed body) "...)
-			l = appendPreview(l, f.Payload, more, true, 0)
-		}
+		l = appendCloseBody(l, f)
 		return append(l, '\n')
 	case decode.OpPing, decode.OpPong:
 		l = append(l, f.Opcode.String()...)

@@ -352,22 +352,7 @@ func (x *htmlExporter) frame(c *htmlConn, ev *decode.Event, d int) {
 	var l []byte
 	switch f.Opcode {
 	case decode.OpClose:
-		switch {
-		case f.Close.HasCode:
-			l = strconv.AppendUint(l, uint64(f.Close.Code), 10)
-			l = append(l, " ("...)
-			l = append(l, CloseCodeName(f.Close.Code)...)
-			l = append(l, ')')
-			if len(f.Close.Reason) > 0 {
-				l = append(l, ' ')
-				l = appendPreview(l, f.Close.Reason, more, false, 0)
-			}
-		case f.PayloadLen == 0:
-			l = append(l, "(no status code)"...)
-		default:
-			l = append(l, "(malformed body) "...)
-			l = appendPreview(l, f.Payload, more, true, 0)
-		}
+		l = appendCloseBody(l, f)
 		if d >= 0 && c.closes[d] == "" {
 			c.closes[d] = clip(string(l), htmlText)
 		}
