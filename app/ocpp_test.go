@@ -132,23 +132,7 @@ func TestOCPP(t *testing.T) {
 				cfg.Force = "ocpp"
 			}
 			l, out := swoRun(t, tc.sub, cfg, tc.msgs...)
-			after := tc.after
-			switch after {
-			case "":
-				after = "ocpp"
-			case "-":
-				after = ""
-			}
-			if l.Protocol() != after {
-				t.Fatalf("protocol %q, want %q", l.Protocol(), after)
-			}
-			got := swoAll(out)
-			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
-				t.Errorf("units:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
-			}
-			if n := swoAnomalies(out); n != tc.bad {
-				t.Errorf("%d anomalies, want %d", n, tc.bad)
-			}
+			swoCheck(t, l, out, "ocpp", tc.after, tc.want, tc.bad)
 		})
 	}
 }

@@ -115,6 +115,28 @@ func swoAll(out []swoOut) []string {
 	return all
 }
 
+// swoCheck checks a run of a layer: the protocol it ended with (after:
+// "" for proto, "-" for none), its units' lines and its anomalies.
+func swoCheck(t *testing.T, l *Conn, out []swoOut, proto, after string, want []string, bad int) {
+	t.Helper()
+	switch after {
+	case "":
+		after = proto
+	case "-":
+		after = ""
+	}
+	if l.Protocol() != after {
+		t.Fatalf("protocol %q, want %q", l.Protocol(), after)
+	}
+	got := swoAll(out)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("units:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if n := swoAnomalies(out); n != bad {
+		t.Errorf("%d anomalies, want %d: %v", n, bad, out)
+	}
+}
+
 func swoAnomalies(out []swoOut) int {
 	n := 0
 	for _, o := range out {
@@ -328,23 +350,7 @@ func TestSTOMPFrames(t *testing.T) {
 				cfg = stompForced
 			}
 			l, out := swoRun(t, tc.sub, cfg, tc.msgs...)
-			after := tc.after
-			switch after {
-			case "":
-				after = "stomp"
-			case "-":
-				after = ""
-			}
-			if l.Protocol() != after {
-				t.Fatalf("protocol %q, want %q", l.Protocol(), after)
-			}
-			got := swoAll(out)
-			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
-				t.Errorf("units:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
-			}
-			if n := swoAnomalies(out); n != tc.bad {
-				t.Errorf("%d anomalies, want %d: %v", n, tc.bad, out)
-			}
+			swoCheck(t, l, out, "stomp", tc.after, tc.want, tc.bad)
 		})
 	}
 }

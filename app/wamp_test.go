@@ -1,7 +1,6 @@
 package app
 
 import (
-	"strings"
 	"testing"
 )
 
@@ -192,23 +191,7 @@ func TestWAMP(t *testing.T) {
 				cfg = wampForced
 			}
 			l, out := swoRun(t, tc.sub, cfg, tc.msgs...)
-			after := tc.after
-			switch after {
-			case "":
-				after = "wamp"
-			case "-":
-				after = ""
-			}
-			if l.Protocol() != after {
-				t.Fatalf("protocol %q, want %q", l.Protocol(), after)
-			}
-			got := swoAll(out)
-			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
-				t.Errorf("units:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
-			}
-			if n := swoAnomalies(out); n != tc.bad {
-				t.Errorf("%d anomalies, want %d", n, tc.bad)
-			}
+			swoCheck(t, l, out, "wamp", tc.after, tc.want, tc.bad)
 		})
 	}
 }
